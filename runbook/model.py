@@ -368,7 +368,7 @@ class ServiceAction(Strict):
 
 
 class FileSpec(Strict):
-    file: AbsPath
+    file: Annotated[str, Field(pattern=r"^/")]  # Jinja2 template; checked again once rendered
     template: Annotated[str, Field(pattern=r"^[a-z0-9._-]+\.j2$")]
     mode: Annotated[str, Field(pattern=r"^0[0-7]{3}$")] = "0644"
     owner: SafeName = "root"

@@ -1,0 +1,12 @@
+"""Invoke entry point: thin tasks, the work lives in the runbook package."""
+
+from invoke import Collection
+
+from runbook.cli import dev_tasks, lab_tasks, plan_tasks
+
+ns = Collection()
+ns.add_task(plan_tasks.plan)
+ns.add_task(dev_tasks.test)
+ns.add_task(dev_tasks.demo)
+ns.add_task(dev_tasks.lint)
+ns.add_collection(Collection.from_module(lab_tasks, name="lab"))
