@@ -284,10 +284,13 @@ class Site(Strict):
             places += [(("nodes", i, "lan_address"), n.lan_address)]
             places += [(("nodes", i, "management_address"), n.management_address)]
         for i, s in enumerate(self.services):
-            places += [(("services", i, "backends", j, "address"), b.address) for j, b in enumerate(s.backends)]
+            for j, b in enumerate(s.backends):
+                places.append((("services", i, "backends", j, "address"), b.address))
         for path, addr in places:
             if not any(addr in r for r in LAB_RANGES):
-                raise FieldError(path, f"{addr} no es de un rango de documentación (192.0.2.0/24, 198.51.100.0/24)")
+                raise FieldError(
+                    path, f"{addr} no es de un rango de documentación (192.0.2.0/24, 198.51.100.0/24)"
+                )
 
     # Convenience views used by templates and planners.
     def node(self, name: str) -> Node:

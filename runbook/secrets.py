@@ -1,0 +1,79 @@
+"""Secret values: read from the environment or a file outside the repo.
+
+The plan only ever holds markers (`@@SECRETO_name@@`); these helpers swap
+the real value in right before a file is written to a node, and swap it out
+of anything that is shown or logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .load import REPO_ROOT
+from .model import Site
+from .plan import SECRET_MARKER, SECRET_MARKER_RE
+
+# Characters that are safe unquoted in haproxy.cfg (`stats auth user:pass`).
+SAFE_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!%^*+=-]{8,128}$")
+
+
+class SecretError(Exception):
+    """A secret is missing or unusable; the message never contains its value."""
+
+
+def read_secrets(site: Site) -> dict[str, str]:
+    return {name: _read_one(site, name) for name in site.secrets}
+
+
+def _read_one(site: Site, name: str) -> str:
+    source = site.secrets[name]
+    if source.env and os.environ.get(source.env):
+        value = os.environ[source.env].strip()
+        origin = f"la variable {source.env}"
+    elif source.file:
+        path = Path(os.path.expanduser(source.file))
+        if _inside_repo(path):
+            raise SecretError(f"el secreto {name} no puede guardarse dentro del repositorio ({path})")
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            hint = f"defina {source.env} o cree " if source.env else "cree "
+            raise SecretError(f"falta el secreto {name}: {hint}{path}") from None
+        origin = str(path)
+    else:
+        raise SecretError(f"falta el secreto {name}: defina la variable {source.env}")
+    if not SAFE_SECRET_RE.match(value):
+        raise SecretError(
+            f"el secreto {name} (de {origin}) debe tener 8-128 caracteres de A-Z a-z 0-9 . _ ~ ! % ^ * + = -"
+        )
+    return value
+
+
+def _inside_repo(path: Path) -> bool:
+    try:
+        path.resolve().relative_to(REPO_ROOT)
+    except ValueError:
+        return False
+    return True
+
+
+def materialize(text: str, secrets: dict[str, str]) -> str:
+    """Put the real values in place of the markers (only for the node)."""
+
+    def swap(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in secrets:
+            raise SecretError(f"la plantilla usa el secreto {name}, que el sitio no define")
+        return secrets[name]
+
+    return SECRET_MARKER_RE.sub(swap, text)
+
+
+def redact(text: str, secrets: dict[str, str]) -> str:
+    """Replace every secret value by its marker: for output, diffs and logs."""
+    for name, value in secrets.items():
+        if value:
+            text = text.replace(value, SECRET_MARKER.format(name=name))
+    return text

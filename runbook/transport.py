@@ -1,0 +1,114 @@
+"""SSH connections to a site's nodes, built only from the site's data.
+
+A Fabric `Connection` is an invoke `Context`, so the executor and the
+verifier are written against `.run()`/`.put()` and never care whether they
+talk to a lab node or a real server. Host keys are always checked: Fabric's
+default is to accept unknown keys, which we turn off.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import fabric
+import paramiko
+
+from .model import Node, Site
+
+CONNECT_TIMEOUT = 5  # seconds; a lab node answers in ~0.2 s
+
+
+class NodeUnreachable(Exception):
+    """The node could not be reached or refused us; the message is Spanish."""
+
+    def __init__(self, node: str, message: str) -> None:
+        super().__init__(f"{node}: {message}")
+        self.node = node
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    node: str
+    host: str
+    user: str
+    port: int
+    config: Path | None
+    identity: Path | None
+
+
+def target(site: Site, node: Node) -> SshTarget:
+    """Where and how to reach a node: its management address, as documented."""
+    config = Path(os.path.expanduser(site.ssh.config)) if site.ssh.config else None
+    identity = Path(os.path.expanduser(site.ssh.identity)) if site.ssh.identity else None
+    return SshTarget(
+        node=node.name,
+        host=str(node.management_address),
+        user=site.ssh.user,
+        port=site.ssh.port,
+        config=config,
+        identity=identity,
+    )
+
+
+def connect(site: Site, node: Node) -> fabric.Connection:
+    """Open one connection to the node (reused for all its work)."""
+    t = target(site, node)
+    if t.config is not None and not t.config.is_file():
+        raise NodeUnreachable(
+            node.name, f"no existe el ssh_config {t.config} (¿está levantado el laboratorio?)"
+        )
+    overrides = {"load_ssh_configs": t.config is None}
+    config = fabric.Config(runtime_ssh_path=str(t.config) if t.config else None, overrides=overrides)
+    connect_kwargs: dict = {}
+    if t.identity is not None:
+        connect_kwargs["key_filename"] = [str(t.identity)]
+    conn = fabric.Connection(
+        t.host,
+        user=t.user,
+        port=t.port,
+        config=config,
+        connect_timeout=CONNECT_TIMEOUT,
+        connect_kwargs=connect_kwargs,
+    )
+    _strict_host_keys(conn)
+    try:
+        conn.open()
+    except paramiko.BadHostKeyException:
+        raise NodeUnreachable(
+            node.name, f"la clave de host de {t.host} NO coincide con known_hosts (posible suplantación)"
+        ) from None
+    except paramiko.SSHException as exc:
+        text = str(exc)
+        if "not found in known_hosts" in text:
+            raise NodeUnreachable(
+                node.name, f"{t.host} no está en known_hosts; no se acepta una clave desconocida"
+            ) from None
+        if "Authentication failed" in text or isinstance(exc, paramiko.AuthenticationException):
+            raise NodeUnreachable(node.name, f"autenticación rechazada como {t.user}@{t.host}") from None
+        raise NodeUnreachable(node.name, f"SSH falló con {t.host}: {text}") from None
+    except (TimeoutError, OSError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise NodeUnreachable(node.name, f"no se puede conectar con {t.host}:{t.port} ({reason})") from None
+    return conn
+
+
+def _strict_host_keys(conn: fabric.Connection) -> None:
+    # Known hosts come from the ssh_config's UserKnownHostsFile when it has one
+    # (the lab writes its own), else from the user's ~/.ssh/known_hosts.
+    client = conn.client
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    files = conn.ssh_config.get("userknownhostsfile", "~/.ssh/known_hosts").split()
+    for name in files:
+        path = Path(os.path.expanduser(name))
+        if path.is_file():
+            client.get_host_keys().load(str(path))
+
+
+def close_all(connections: dict[str, fabric.Connection]) -> None:
+    for conn in connections.values():
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing must never mask the real outcome
+            pass
