@@ -1,0 +1,141 @@
+"""Rendered configs: golden files, and the real haproxy/keepalived accept them.
+
+The binaries are Debian's (installed by ./rb); their output is read, not only
+their exit code: a warning is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from runbook.load import site_names
+from runbook.plan import FileAction, load_plan
+from runbook.secrets import materialize
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("RUNBOOK_UPDATE_GOLDEN") == "1"
+FAKE_SECRETS = {"stats_password": "s3creto-de-prueba"}
+
+SITES = site_names()
+PLANS = {name: load_plan(name) for name in SITES}
+FILES = [
+    (site, action)
+    for site, plan in PLANS.items()
+    for action in plan.actions()
+    if isinstance(action, FileAction)
+]
+
+
+def _id(item) -> str:
+    site, action = item
+    return f"{site}-{action.node}-{Path(action.path).name}"
+
+
+@pytest.mark.parametrize("item", FILES, ids=[_id(i) for i in FILES])
+def test_golden(item):
+    site, action = item
+    golden = GOLDEN / site / action.node / action.path.lstrip("/")
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(action.content, encoding="utf-8")
+    assert golden.is_file(), f"falta {golden}; genere con RUNBOOK_UPDATE_GOLDEN=1"
+    assert action.content == golden.read_text(encoding="utf-8")
+
+
+def _haproxy_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(text, encoding="utf-8")
+    return subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True)
+
+
+HAPROXY = [i for i in FILES if i[1].path == "/etc/haproxy/haproxy.cfg"]
+KEEPALIVED = [i for i in FILES if i[1].path == "/etc/keepalived/keepalived.conf"]
+needs_haproxy = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy no instalado")
+needs_keepalived = pytest.mark.skipif(
+    shutil.which("keepalived") is None or os.geteuid() != 0, reason="keepalived y root necesarios"
+)
+
+
+@needs_haproxy
+@pytest.mark.parametrize("item", HAPROXY, ids=[_id(i) for i in HAPROXY])
+def test_haproxy_accepts_rendered_config(tmp_path, item):
+    _, action = item
+    for text in (action.content, materialize(action.content, FAKE_SECRETS)):
+        result = _haproxy_check(tmp_path, text)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip() == "Configuration file is valid"
+        assert result.stderr.strip() == "", result.stderr  # warnings land here
+
+
+@needs_haproxy
+def test_haproxy_check_catches_the_original_2014_syntax(tmp_path):
+    # Proves the check above can fail: the original's removed keywords.
+    _, action = HAPROXY[0]
+    broken = action.content.replace("timeout connect 5s", "contimeout 5000")
+    result = _haproxy_check(tmp_path, broken)
+    assert result.returncode != 0
+    assert "contimeout" in result.stdout + result.stderr
+
+
+class ScratchNetns:
+    """A network namespace holding the interfaces a keepalived.conf names.
+
+    `keepalived -t` refuses a file naming an interface the machine lacks; a
+    veth (the dummy module is not available here) stands in for eth1.
+    """
+
+    def __init__(self, interfaces: list[str]) -> None:
+        self.name = f"rb-kt-{uuid.uuid4().hex[:8]}"
+        self.interfaces = interfaces
+
+    def __enter__(self) -> ScratchNetns:
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        for i, ifname in enumerate(self.interfaces):
+            self.run(["ip", "link", "add", ifname, "type", "veth", "peer", "name", f"peer{i}"], check=True)
+        return self
+
+    def run(self, argv: list[str], **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(["ip", "netns", "exec", self.name, *argv], capture_output=True, text=True, **kw)
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+
+
+def _keepalived_check(tmp_path: Path, text: str, interface: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "keepalived.conf"
+    path.write_text(text, encoding="utf-8")
+    with ScratchNetns([interface]) as ns:
+        return ns.run(["keepalived", "-t", "-f", str(path)])
+
+
+@needs_keepalived
+@pytest.mark.parametrize("item", KEEPALIVED, ids=[_id(i) for i in KEEPALIVED])
+def test_keepalived_accepts_rendered_config(tmp_path, item):
+    site, action = item
+    interface = PLANS[site].site.network.lan.interface
+    result = _keepalived_check(tmp_path, action.content, interface)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).strip() == "", "keepalived -t printed warnings"
+
+
+@needs_keepalived
+def test_keepalived_check_catches_a_typo(tmp_path):
+    site, action = KEEPALIVED[0]
+    broken = action.content.replace("priority ", "priorty ", 1)
+    result = _keepalived_check(tmp_path, broken, PLANS[site].site.network.lan.interface)
+    assert result.returncode != 0
+    assert "Unknown keyword 'priorty'" in result.stdout + result.stderr
+
+
+def test_original_bug_is_fixed_one_master_distinct_priorities():
+    for plan in PLANS.values():
+        contents = [a.content for a in plan.step("keepalived").actions.values() for a in a]
+        assert sum("state MASTER" in c for c in contents) == 1
+        priorities = {line.split()[1] for c in contents for line in c.splitlines() if "priority" in line}
+        assert len(priorities) == len(contents)
