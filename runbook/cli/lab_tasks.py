@@ -1,0 +1,145 @@
+"""`invoke lab.*`: the lab of real Debian nodes (thin layer over runbook.lab).
+
+Exit codes: 0 fine, 1 the lab failed, 2 bad input or missing prerequisite.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+import subprocess
+import sys
+
+from invoke import task
+from rich.console import Console
+from rich.table import Table
+
+from .. import lab
+from ..load import DataError, load_site
+from .common import fail, out
+
+LAB_SITE = "lab"
+console = Console(stderr=True)
+
+
+def _site(site_name: str):
+    try:
+        return load_site(site_name)
+    except DataError as exc:
+        raise fail(str(exc)) from None
+
+
+def _guard(func, *args, **kwargs):
+    """Call the lab; its errors become one Spanish line and an exit code."""
+    try:
+        return func(*args, **kwargs)
+    except lab.LabError as exc:
+        raise fail(str(exc), exc.code) from None
+    except KeyboardInterrupt:
+        raise fail("interrumpido", 1) from None
+
+
+def _remainder() -> list[str]:
+    # Invoke keeps what follows `--` only as one space-joined string, losing
+    # the quoting; argv still has it word by word.
+    if "--" in sys.argv:
+        return sys.argv[sys.argv.index("--") + 1:]
+    return []
+
+
+def _log(message: str) -> None:
+    console.print(f"[dim]lab:[/] {message}")
+
+
+@task(help={"site": "sitio del laboratorio (por defecto, lab)"})
+def up(c, site=LAB_SITE):
+    """Arranca el laboratorio: nodos Debian con SSH, backends y cliente."""
+    the_site = _site(site)
+    st = _guard(lab.up, the_site, log=_log)
+    _print_status(st)
+
+
+@task(help={"site": "sitio del laboratorio (por defecto, lab)"})
+def down(c, site=LAB_SITE):
+    """Detiene el laboratorio y borra todo lo que creó (los nodos vuelven a nacer)."""
+    _guard(lab.down, _site(site), log=_log)
+
+
+@task(help={"site": "sitio del laboratorio (por defecto, lab)",
+            "json": "imprimir el estado en JSON (para máquinas)"})
+def status(c, site=LAB_SITE, json_=False):
+    """Estado del laboratorio: nodos, cliente, backends y ficheros SSH."""
+    st = _guard(lab.status, _site(site))
+    if json_:
+        out(jsonlib.dumps(st, ensure_ascii=False, indent=2))
+    else:
+        _print_status(st)
+    if not st["running"]:
+        raise fail("el laboratorio no está en marcha (use «invoke lab.up»)", 1)
+
+
+@task(help={"node": "nombre del nodo (p. ej. hera)", "site": "sitio del laboratorio",
+            "cmd": "orden a ejecutar (también se puede dar tras --)"})
+def ssh(c, node, site=LAB_SITE, cmd=None):
+    """Abre una sesión SSH en un nodo, o ejecuta la orden que sigue a --."""
+    the_site = _site(site)
+    paths = lab.lab_paths(the_site)
+    argv = _remainder()
+    if node not in {n.name for n in the_site.nodes}:
+        known = ", ".join(n.name for n in the_site.nodes)
+        raise fail(f"el laboratorio no tiene el nodo {node!r} (nodos: {known})")
+    if not paths["ssh_config"].exists():
+        raise fail("el laboratorio no está en marcha (use «invoke lab.up»)", 1)
+    ssh_cmd = ["ssh", "-F", str(paths["ssh_config"])]
+    if cmd:
+        ssh_cmd += [node, "--", cmd]
+    elif argv:
+        import shlex
+
+        ssh_cmd += [node, "--", shlex.join(argv)]
+    else:
+        ssh_cmd += ["-t", node]
+    sys.stdout.flush()
+    code = subprocess.call(ssh_cmd)
+    if code:
+        raise fail(f"ssh {node} terminó con código {code}", 1 if code != 255 else 2)
+
+
+@task(help={"site": "sitio del laboratorio"})
+def client(c, site=LAB_SITE):
+    """Ejecuta en el espacio de red del cliente la orden que sigue a -- (p. ej. curl a la VIP)."""
+    argv = _remainder()
+    if not argv:
+        raise fail("indique la orden tras --, p. ej.: invoke lab.client -- curl -s http://VIP/")
+    the_site = _site(site)
+    if os.geteuid() != 0:
+        raise fail("el laboratorio necesita root: ejecútelo con sudo o como root")
+    sys.stdout.flush()
+    proc = _guard(lab.client_run, the_site, argv, capture_output=False, text=False)
+    if proc.returncode:
+        raise fail(f"la orden terminó con código {proc.returncode}", 1)
+
+
+def _print_status(st: dict) -> None:
+    con = Console()
+    state = "[green]en marcha[/]" if st["running"] else "[red]detenido[/]"
+    extra = " (ya estaba en marcha)" if st.get("already_running") else ""
+    con.print(f"[bold]Laboratorio {st['site']}[/]: {state}{extra}")
+    table = Table("nodo", "estado", "gestión", "LAN (prevista)", "enlace LAN", "VIP")
+    for n in st["nodes"]:
+        table.add_row(
+            n["name"], "en marcha" if n["state"] == "running" else "detenido",
+            n["management_address"], n["lan_address"], n["lan_link"] or "-",
+            "sí" if n["holds_vip"] else "",
+        )
+    con.print(table)
+    backends = ", ".join(
+        f"{b['name']} {b['address']} ({'en marcha' if b['state'] == 'running' else 'detenido'})"
+        for b in st["backends"]
+    )
+    con.print(f"backends: {backends}")
+    cl = st["client"]
+    con.print(f"cliente «{cl['name']}» ({cl['netns']}): {', '.join(cl['addresses'])}")
+    p = st["paths"]
+    con.print(f"ssh: ssh -F {p['ssh_config']} NODO  (known_hosts {p['known_hosts']}, "
+              f"clave {p['key']})")

@@ -1,0 +1,31 @@
+"""The lab: real Debian 12 nodes (systemd-nspawn) on this machine.
+
+Public API (everything takes the lab site, `load_site("lab")`):
+
+    up(site, log=None) -> dict          bring the lab up (idempotent), return status
+    down(site, log=None) -> None        remove everything the lab created
+    status(site) -> dict                nodes, client, backends, paths
+    client_run(site, argv, **kw)        run argv in the client namespace
+    node_run(site, node, argv, **kw)    run argv on a node over SSH
+    set_link(site, node, up)            cut/restore a node's LAN link
+    lab_paths(site) -> dict             ssh_config, known_hosts, key, state_dir
+
+Errors are LabError (Spanish message, `.code` 1) or PrerequisiteError (2).
+"""
+
+from __future__ import annotations
+
+from .errors import LabError, PrerequisiteError
+from .lifecycle import client_run, down, lab_paths, node_run, set_link, status, up
+
+__all__ = [
+    "LabError",
+    "PrerequisiteError",
+    "client_run",
+    "down",
+    "lab_paths",
+    "node_run",
+    "set_link",
+    "status",
+    "up",
+]

@@ -1,0 +1,151 @@
+"""The base tree every node boots from: Debian 12 + a local apt repository.
+
+Built once with debootstrap and cached under /var/cache/runbook/base-<hash>/,
+where <hash> covers the whole recipe (suite, mirror, package lists, the setup
+script). Changing any of them builds a new base; nodes mount it read-only as
+the lower layer of their overlay.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .errors import LabError
+from .layout import CACHE_DIR
+
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+# What a fresh Debian server has: systemd, sshd, ifupdown, iproute2, procps
+# (sysctl), curl and nc for checks. NOT haproxy, keepalived or psmisc: deploy
+# installs those, from the local repository below.
+BASE_PACKAGES = (
+    "systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ifupdown",
+    "procps", "iputils-ping", "curl", "netcat-openbsd", "less",
+)
+REPO_PACKAGES = ("haproxy", "keepalived", "psmisc")
+REPO_IN_IMAGE = "var/local/lab-repo"
+SETUP_SCRIPT = Path(__file__).with_name("setup-base.sh")
+# Bump when the way the base is assembled (this file) changes.
+FORMAT = 1
+
+
+def recipe() -> dict:
+    return {
+        "format": FORMAT,
+        "suite": SUITE,
+        "mirror": MIRROR,
+        "packages": sorted(BASE_PACKAGES),
+        "repo_packages": sorted(REPO_PACKAGES),
+        "setup_sha256": hashlib.sha256(SETUP_SCRIPT.read_bytes()).hexdigest(),
+    }
+
+
+def recipe_hash() -> str:
+    blob = json.dumps(recipe(), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def base_dir() -> Path:
+    return CACHE_DIR / f"base-{recipe_hash()}"
+
+
+def ensure_base(log=print) -> Path:
+    """The rootfs of the current recipe, built first if missing."""
+    target = base_dir()
+    rootfs = target / "rootfs"
+    if (target / "recipe.json").exists():
+        return rootfs
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # One builder at a time (tests and CLI may race); the loser reuses the result.
+    with open(CACHE_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / "recipe.json").exists():
+            return rootfs
+        _build(target, log)
+    _prune_old(target)
+    return rootfs
+
+
+def _build(target: Path, log) -> None:
+    for tool in ("debootstrap", "apt-ftparchive"):
+        if shutil.which(tool) is None:
+            from .errors import PrerequisiteError
+
+            pkg = "debootstrap" if tool == "debootstrap" else "apt-utils"
+            raise PrerequisiteError(
+                f"falta {tool}: instálelo con «apt-get install {pkg}» para construir la imagen base"
+            )
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    started = time.monotonic()
+    log(f"construyendo la imagen base {target.name} (debootstrap, ~1 min la primera vez)")
+    # debootstrap (the slow part) and the repository download run in parallel.
+    with ThreadPoolExecutor(2) as pool:
+        boot = pool.submit(_debootstrap, tmp / "rootfs", tmp / "debootstrap.log")
+        repo = pool.submit(_local_repo, tmp / "repo", tmp / "repo.log")
+        boot.result()
+        count = repo.result()
+    shutil.move(tmp / "repo", tmp / "rootfs" / REPO_IN_IMAGE)
+    _run(["sh", str(SETUP_SCRIPT), str(tmp / "rootfs")], "preparar la imagen base")
+    (tmp / "recipe.json").write_text(json.dumps(recipe(), indent=2) + "\n")
+    os.rename(tmp, target)
+    log(f"imagen base lista en {time.monotonic() - started:.0f} s ({count} paquetes en el repositorio local)")
+
+
+def _debootstrap(rootfs: Path, logfile: Path) -> None:
+    argv = [
+        "debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+        SUITE, str(rootfs), MIRROR,
+    ]
+    with open(logfile, "w") as out:
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        tail = logfile.read_text(errors="replace").strip().splitlines()[-5:]
+        raise LabError("debootstrap falló:\n  " + "\n  ".join(tail))
+
+
+def _local_repo(repo: Path, logfile: Path) -> int:
+    """Download the closure of REPO_PACKAGES with the host's apt and index it."""
+    repo.mkdir(parents=True)
+    deps = _run(
+        ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+         "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *REPO_PACKAGES],
+        "calcular las dependencias del repositorio local",
+    )
+    # Lines starting with a letter are package names; "<virtual>" ones are not.
+    names = sorted({ln.strip() for ln in deps.splitlines() if ln[:1].isalnum()})
+    with open(logfile, "w") as out:
+        proc = subprocess.run(["apt-get", "download", *names], cwd=repo, stdout=out,
+                              stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise LabError(f"apt-get download falló (detalles en {logfile})")
+    packages = _run(["apt-ftparchive", "packages", "."], "indexar el repositorio", cwd=repo)
+    (repo / "Packages").write_text(packages)
+    # A Release file keeps apt-get update quiet about an unsigned flat repo.
+    release = _run(["apt-ftparchive", "release", "."], "indexar el repositorio", cwd=repo)
+    (repo / "Release").write_text(release)
+    return len(names)
+
+
+def _run(argv: list[str], what: str, cwd: Path | None = None) -> str:
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise LabError(f"no se pudo {what}: {proc.stderr.strip()[-500:]}")
+    return proc.stdout
+
+
+def _prune_old(keep: Path) -> None:
+    """Remove bases of older recipes (400 MB each) unless a node still uses one."""
+    mounts = Path("/proc/self/mountinfo").read_text()
+    for old in CACHE_DIR.glob("base-*"):
+        if old != keep and old.is_dir() and str(old) not in mounts:
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,208 @@
+"""Every name and path of the lab, derived from the lab site's data.
+
+One place computes namespace, interface, bridge and file names so that up,
+down, status and the drills can never disagree about them. Nothing here
+touches the system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+
+from .errors import LabError
+
+# Where the base trees are cached: outside the repository and outside the
+# state dir, so `lab.down` (which wipes state) keeps the next `lab.up` warm.
+CACHE_DIR = Path("/var/cache/runbook")
+# Linux limits interface names to 15 characters.
+IFNAMSIZ = 15
+BRIDGE_MGMT = "br-mgmt"
+BRIDGE_LAN = "br-lan"
+
+
+def ifname(prefix: str, name: str) -> str:
+    """A short interface name; long names get a stable hash instead."""
+    candidate = f"{prefix}-{name}"
+    if len(candidate) <= IFNAMSIZ:
+        return candidate
+    return f"{prefix}-{hashlib.sha1(name.encode()).hexdigest()[:IFNAMSIZ - len(prefix) - 1]}"
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    name: str
+    netns: str
+    management: IPv4Interface  # eth0 address with the management prefix
+    lan_address: IPv4Address  # what deploy will put on eth1, not the lab
+    mgmt_if: str  # node side is named after the site's interface (eth0)
+    lan_if: str  # (eth1); these are the bridge-side peers in the lab netns
+    mgmt_peer: str
+    lan_peer: str
+    dir: Path
+    upper: Path
+    work: Path
+    root: Path
+    log: Path
+    cgroup: str
+
+
+@dataclass(frozen=True)
+class BackendLayout:
+    name: str  # first backend name seen at this address
+    names: tuple[str, ...]  # every backend name at this address
+    address: IPv4Interface
+    netns: str
+    peer: str
+    http: tuple[tuple[int, str], ...]  # (port, health path) of http services
+    tcp: tuple[int, ...]  # ports of tcp services (memcached-like responder)
+    log: Path
+    ready: Path
+
+
+@dataclass(frozen=True)
+class ClientLayout:
+    name: str
+    netns: str
+    peer: str
+    addresses: tuple[IPv4Interface, ...]
+
+
+@dataclass(frozen=True)
+class LabLayout:
+    site_name: str
+    netns: str  # holds the bridges and the gateways
+    mgmt_gateway: IPv4Interface
+    lan_gateway: IPv4Interface | None
+    state_dir: Path
+    ssh_config: Path
+    known_hosts: Path
+    key: Path
+    state_file: Path
+    lock_file: Path
+    secrets: dict[str, Path]
+    ssh_user: str
+    ssh_port: int
+    nodes: tuple[NodeLayout, ...]
+    backends: tuple[BackendLayout, ...]
+    client: ClientLayout
+
+    def node(self, name: str) -> NodeLayout:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        known = ", ".join(n.name for n in self.nodes)
+        raise LabError(f"el laboratorio no tiene el nodo {name!r} (nodos: {known})", code=2)
+
+    @property
+    def all_netns(self) -> tuple[str, ...]:
+        return (
+            self.netns,
+            *(n.netns for n in self.nodes),
+            *(b.netns for b in self.backends),
+            self.client.netns,
+        )
+
+    def paths(self) -> dict[str, str]:
+        return {
+            "state_dir": str(self.state_dir),
+            "ssh_config": str(self.ssh_config),
+            "known_hosts": str(self.known_hosts),
+            "key": str(self.key),
+        }
+
+
+def layout(site) -> LabLayout:
+    """The lab's layout for a site that has a `lab:` block."""
+    lab = getattr(site, "lab", None)
+    if lab is None:
+        raise LabError(f"el sitio {site.name!r} no describe un laboratorio (falta el bloque 'lab')", 2)
+    if not site.ssh.config:
+        raise LabError(f"el sitio {site.name!r} no indica ssh.config para el laboratorio", 2)
+    ssh_config = Path(site.ssh.config)
+    # The state dir is the folder of the lab's ssh_config, as named in the data.
+    state = ssh_config.parent
+    mgmt_prefix = site.network.management.subnet.prefixlen
+    lan_net = site.network.lan.subnet
+    ns = lab.namespace
+    nodes = []
+    for node in site.nodes:
+        d = state / "nodes" / node.name
+        nodes.append(
+            NodeLayout(
+                name=node.name,
+                netns=f"{ns}-{node.name}",
+                management=IPv4Interface(f"{node.management_address}/{mgmt_prefix}"),
+                lan_address=node.lan_address,
+                mgmt_if=site.network.management.interface,
+                lan_if=site.network.lan.interface,
+                mgmt_peer=ifname("m", node.name),
+                lan_peer=ifname("l", node.name),
+                dir=d,
+                upper=d / "upper",
+                work=d / "work",
+                root=d / "root",
+                log=state / "logs" / f"{node.name}.log",
+                cgroup=f"{ns}/{node.name}",
+            )
+        )
+    backends = _backends(site, ns, state, lan_net.prefixlen)
+    client = ClientLayout(
+        name=lab.client.name,
+        netns=f"{ns}-{lab.client.name}",
+        peer=ifname("c", lab.client.name),
+        addresses=tuple(IPv4Interface(f"{a}/{lan_net.prefixlen}") for a in lab.client.addresses),
+    )
+    gw = site.network.lan.gateway
+    return LabLayout(
+        site_name=site.name,
+        netns=ns,
+        mgmt_gateway=IPv4Interface(f"{lab.management_gateway}/{mgmt_prefix}"),
+        lan_gateway=IPv4Interface(f"{gw}/{lan_net.prefixlen}") if gw else None,
+        state_dir=state,
+        ssh_config=ssh_config,
+        known_hosts=state / "known_hosts",
+        key=Path(site.ssh.identity) if site.ssh.identity else state / "id_ed25519",
+        state_file=state / "state.json",
+        lock_file=state / "lock",
+        secrets={k: Path(v.file) for k, v in site.secrets.items() if v.file},
+        ssh_user=site.ssh.user,
+        ssh_port=site.ssh.port,
+        nodes=tuple(nodes),
+        backends=backends,
+        client=client,
+    )
+
+
+def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, ...]:
+    # One namespace per distinct address: zeus serves both HTTP and memcached.
+    by_address: dict[IPv4Address, dict] = {}
+    for service in site.services:
+        for b in service.backends:
+            entry = by_address.setdefault(b.address, {"names": [], "http": [], "tcp": []})
+            if b.name not in entry["names"]:
+                entry["names"].append(b.name)
+            if service.mode == "http":
+                path = service.health_check.path if service.health_check else "/"
+                entry["http"].append((b.port, path))
+            else:
+                entry["tcp"].append(b.port)
+    result = []
+    for address, entry in by_address.items():
+        name = entry["names"][0]
+        result.append(
+            BackendLayout(
+                name=name,
+                names=tuple(entry["names"]),
+                address=IPv4Interface(f"{address}/{prefix}"),
+                netns=f"{ns}-{name}",
+                peer=ifname("b", name),
+                http=tuple(sorted(set(entry["http"]))),
+                tcp=tuple(sorted(set(entry["tcp"]))),
+                log=state / "logs" / f"backend-{name}.log",
+                ready=state / "run" / f"backend-{name}.ready",
+            )
+        )
+    return tuple(result)
