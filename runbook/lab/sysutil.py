@@ -78,21 +78,19 @@ def kill_all(pids: set[int], timeout: float = 5.0) -> list[int]:
     remaining = {p for p in pids if alive(p)}
     while remaining and time.monotonic() < deadline:
         time.sleep(0.02)
-        _reap_children()
         remaining = {p for p in remaining if alive(p)}
+    _reap(pids)
     return sorted(remaining)
 
 
-def _reap_children() -> None:
+def _reap(pids: set[int]) -> None:
     # Nodes and backends started by this very process (e.g. a pytest session)
-    # are our children: reap them so they do not linger as zombies.
-    while True:
+    # are our children: reap those (only those) so they do not stay zombies.
+    for pid in pids:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
-            return
-        if pid == 0:
-            return
+            pass
 
 
 def mounts_under(prefix: Path) -> list[str]:

@@ -1,0 +1,1 @@
+from lab_fixtures import *  # noqa
