@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from runbook.cli import dev_tasks, lab_tasks, plan_tasks
+from runbook.cli import dev_tasks, docs_tasks, lab_tasks, plan_tasks
 
 ns = Collection()
 ns.add_task(plan_tasks.plan)
@@ -10,3 +10,4 @@ ns.add_task(dev_tasks.test)
 ns.add_task(dev_tasks.demo)
 ns.add_task(dev_tasks.lint)
 ns.add_collection(Collection.from_module(lab_tasks, name="lab"))
+ns.add_collection(Collection.from_module(docs_tasks, name="docs"))

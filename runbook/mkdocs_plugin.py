@@ -1,0 +1,211 @@
+"""MkDocs plugin: the hand-written Spanish pages get their steps from the plan.
+
+Pages are Jinja2 templates (StrictUndefined) over the published site, so prose
+like "la IP virtual {{ vip }}" follows the data. Directives in HTML comments
+are then replaced by generated Markdown:
+
+    <!-- runbook:paso ID -->                 one procedure step (heading included)
+    <!-- runbook:tabla-nodos -->             the node table ("Ver tabla")
+    <!-- runbook:topologia -->               the Mermaid topology diagram
+    <!-- runbook:servicios -->               the services behind the VIP
+    <!-- runbook:comprobaciones-verify -->   the extra checks `invoke verify` runs
+
+Every problem (bad data, a template error, an unknown directive, a step shown
+twice or never) is a PluginError, so `mkdocs build --strict` fails with a
+Spanish message naming it instead of publishing a site that drifted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+
+from .load import LAB_SITE, PUBLISHED_SITE, DataError, data_dir, load_procedure, load_site
+from .plan import TEMPLATE_DIR, Plan, PlanError, build_plan
+from .site_blocks import BlockStash
+from .site_steps import node_label, step_markdown
+from .site_tables import node_table, services_table, topology, verify_checks
+
+DIRECTIVE_RE = re.compile(r"<!--\s*runbook:(?P<body>.*?)\s*-->")
+STEP_DIRECTIVE_RE = re.compile(r"<!--\s*runbook:paso\s+(?P<id>\S+)\s*-->")
+
+
+class RunbookConfig(base.Config):
+    site = c.Type(str, default=PUBLISHED_SITE)
+    # Where the site YAML lives; relative to mkdocs.yml. Unset: RUNBOOK_DATA_DIR or site_data/.
+    data_dir = c.Optional(c.Type(str))
+
+
+class RunbookPlugin(BasePlugin[RunbookConfig]):
+    def on_config(self, config):
+        self._data_dir = self._resolve_data_dir(config)
+        try:
+            site = load_site(self.config.site, self._data_dir)
+            self.plan: Plan = build_plan(site, load_procedure(self._data_dir))
+            # The lab page describes the embedded lab with its own values.
+            self._lab_site = load_site(LAB_SITE, self._data_dir)
+        except (DataError, PlanError) as exc:
+            raise PluginError(f"runbook: {exc}") from None
+        self._pages = _page_environment()
+        self._stashes: dict[str, BlockStash] = {}
+        self._rendered: dict[str, str] = {}  # step id -> page that rendered it
+        self._step_pages: dict[str, str] = {}
+        return config
+
+    def _resolve_data_dir(self, config) -> Path:
+        if self.config.data_dir is None:
+            return data_dir()
+        base_dir = Path(config.config_file_path or ".").resolve().parent
+        return (base_dir / self.config.data_dir).resolve()
+
+    def on_files(self, files, config):
+        # Read every page once up front: the verify page links to steps that
+        # may live on pages built after it, and a missing step fails early.
+        found: dict[str, list[str]] = {}
+        for file in files.documentation_pages():
+            for match in STEP_DIRECTIVE_RE.finditer(file.content_string):
+                found.setdefault(match.group("id"), []).append(file.src_uri)
+        known = {s.id for s in self.plan.steps}
+        for step_id, pages in found.items():
+            if step_id not in known:
+                raise PluginError(f"runbook: {pages[0]}: el paso {step_id!r} no existe en procedure.yaml")
+            if len(pages) > 1:
+                raise PluginError(
+                    f"runbook: el paso {step_id!r} aparece dos veces ({', '.join(pages)})"
+                )
+        missing = [s.id for s in self.plan.steps if s.id not in found]
+        if missing:
+            raise PluginError(f"runbook: ninguna página muestra los pasos: {', '.join(missing)}")
+        self._step_pages = {step_id: pages[0] for step_id, pages in found.items()}
+        return files
+
+    def on_page_markdown(self, markdown, page, config, files):
+        src = page.file.src_uri
+        text = self._render_jinja(markdown, src)
+        stash = self._stashes[src] = BlockStash()
+        return DIRECTIVE_RE.sub(lambda m: self._expand(m.group("body"), src, stash), text)
+
+    def on_page_content(self, html, page, config, files):
+        stash = self._stashes.pop(page.file.src_uri, None)
+        if stash is None:
+            return html
+        try:
+            return stash.restore(html)
+        except ValueError as exc:
+            raise PluginError(f"runbook: {page.file.src_uri}: {exc}") from None
+
+    def on_env(self, env, config, files):
+        missing = [s.id for s in self.plan.steps if s.id not in self._rendered]
+        if missing:
+            raise PluginError(f"runbook: pasos que no llegaron a mostrarse: {', '.join(missing)}")
+        return env
+
+    def on_serve(self, server, config, builder):
+        # Editing the data or a template rebuilds the site like editing a page.
+        server.watch(str(self._data_dir))
+        server.watch(str(TEMPLATE_DIR))
+        return server
+
+    # ------------------------------------------------------------------ helpers
+
+    def _render_jinja(self, markdown: str, src: str) -> str:
+        site = self.plan.site
+        ctx = {
+            "site": site,
+            "plan": self.plan,
+            "vip": site.vip,
+            "lan": site.network.lan,
+            "vrrp": site.vrrp,
+            "stats": site.stats,
+            "master": site.nodes_by_priority[0],
+            "backup": site.nodes_by_priority[1],
+            "controllers": site.controllers,
+            "services": site.services,
+            "lab_site": self._lab_site,
+        }
+        try:
+            return self._pages.from_string(markdown).render(ctx)
+        except jinja2.TemplateSyntaxError as exc:
+            raise PluginError(
+                f"runbook: {src}, línea {exc.lineno}: plantilla no válida: {exc.message}"
+            ) from None
+        except jinja2.UndefinedError as exc:
+            line = _template_line(exc)
+            raise PluginError(f"runbook: {src}{line}: variable no definida ({exc.message})") from None
+        except jinja2.TemplateError as exc:
+            raise PluginError(f"runbook: {src}: {exc.message or type(exc).__name__}") from None
+
+    def _expand(self, body: str, src: str, stash: BlockStash) -> str:
+        words = body.split()
+        name, args = (words[0], words[1:]) if words else ("", [])
+        site = self.plan.site
+        if name == "paso" and len(args) == 1:
+            return self._step(args[0], src, stash)
+        if args:
+            raise PluginError(f"runbook: {src}: la directiva {name!r} no admite argumentos ({body!r})")
+        if name == "tabla-nodos":
+            return node_table(site)
+        if name == "topologia":
+            return topology(site)
+        if name == "servicios":
+            return services_table(site)
+        if name == "comprobaciones-verify":
+            return self._verify_checks(src)
+        raise PluginError(f"runbook: {src}: directiva desconocida <!-- runbook:{body} -->")
+
+    def _step(self, step_id: str, src: str, stash: BlockStash) -> str:
+        try:
+            step = self.plan.step(step_id)
+        except KeyError:
+            raise PluginError(f"runbook: {src}: el paso {step_id!r} no existe en procedure.yaml") from None
+        if step_id in self._rendered:
+            raise PluginError(
+                f"runbook: el paso {step_id!r} aparece dos veces ({self._rendered[step_id]} y {src})"
+            )
+        self._rendered[step_id] = src
+        return step_markdown(self.plan, step, stash)
+
+    def _verify_checks(self, src: str) -> str:
+        try:
+            from . import verify_catalog
+        except ImportError as exc:
+            raise PluginError(f"runbook: {src}: falta el catálogo de verify ({exc})") from None
+        try:
+            items = verify_catalog.catalog(self.plan.site, self.plan)
+            return verify_checks(items, self._find_step, src)
+        except ValueError as exc:
+            raise PluginError(f"runbook: {src}: {exc}") from None
+
+    def _find_step(self, step_id: str) -> tuple[str, str] | None:
+        page = self._step_pages.get(step_id)
+        return None if page is None else (page, self.plan.step(step_id).title)
+
+
+def _page_environment() -> jinja2.Environment:
+    # Comments use {## ##}: the attr_list syntax "{#id}" must stay plain Markdown.
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        comment_start_string="{##",
+        comment_end_string="##}",
+    )
+    env.filters["etiqueta"] = node_label
+    return env
+
+
+def _template_line(exc: BaseException) -> str:
+    """The page line of a Jinja runtime error, from the rewritten traceback."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f", línea {line}" if line else ""

@@ -1,0 +1,137 @@
+"""Tables and the topology diagram of a site, as page Markdown.
+
+Generated from the same `Site` object deploy uses, so the addresses a reader
+sees in the table, the diagram and the configuration files cannot disagree.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+from collections.abc import Callable
+
+from .model import Site
+from .site_steps import node_label
+
+
+def _role(site: Site, name: str) -> str:
+    return "MASTER" if name == site.vip_owner.name else "BACKUP"
+
+
+def node_table(site: Site) -> str:
+    lan, mgmt = site.network.lan, site.network.management
+    rows = [
+        f"| Equipo | Papel | LAN «pública» (`{lan.interface}`) | Red interna (`{mgmt.interface}`) "
+        "| Prioridad VRRP | Estado al arrancar |",
+        "|---|---|---|---|---|---|",
+    ]
+    for node in site.nodes_by_priority:
+        rows.append(
+            f"| **{node_label(node.name)}** | balanceador (HAProxy + Keepalived) "
+            f"| {node.lan_address}/{lan.subnet.prefixlen} | {node.management_address} "
+            f"| {node.priority} | {_role(site, node.name)} |"
+        )
+    for ctl in site.controllers:
+        internal = str(ctl.management_address) if ctl.management_address else "—"
+        rows.append(
+            f"| {node_label(ctl.name)} | controlador (servidor detrás del balanceador) "
+            f"| {ctl.lan_address} | {internal} | — | — |"
+        )
+    rows.append(f"| *IP virtual* | recurso del clúster (VRRP id {site.vrrp.router_id}) | "
+                f"**{site.vip}** | — | — | en el MASTER |")
+    facts = [f"máscara {lan.subnet.netmask}"]
+    if lan.gateway:
+        facts.append(f"puerta de enlace {lan.gateway}")
+    if lan.dns:
+        facts.append("DNS " + ", ".join(str(d) for d in lan.dns))
+    return "\n".join(rows) + f"\n\nRed LAN {lan.subnet}: " + ", ".join(facts) + ".\n"
+
+
+def _backend_label(site: Site, address) -> str:
+    for ctl in site.controllers:
+        if ctl.lan_address == address:
+            return f"{node_label(ctl.name)}<br/>{address}"
+    return str(address)
+
+
+def topology(site: Site) -> str:
+    """A Mermaid flowchart: client → VIP → balancers → backends, per service."""
+    lines = ["```mermaid", "flowchart LR"]
+    lines.append('    cliente(["Clientes de la LAN"])')
+    lines.append(f'    vip{{{{"IP virtual<br/>{site.vip}"}}}}')
+    lines.append(f'    subgraph lb["Balanceadores · VRRP id {site.vrrp.router_id}"]')
+    for node in site.nodes_by_priority:
+        lines.append(
+            f'        n_{node.name}["{node_label(node.name)}<br/>{node.lan_address}<br/>'
+            f'{_role(site, node.name)} · prioridad {node.priority}"]'
+        )
+    lines.append("    end")
+    backends: dict[str, str] = {}
+    for svc in site.services:
+        for b in svc.backends:
+            backends.setdefault(str(b.address), _backend_label(site, b.address))
+    lines.append('    subgraph srv["Servidores"]')
+    for i, label in enumerate(backends.values()):
+        lines.append(f'        b{i}["{label}"]')
+    lines.append("    end")
+    lines.append("    cliente --> vip")
+    for node in site.nodes_by_priority:
+        style = "==>|tiene la IP|" if node.name == site.vip_owner.name else "-.->|si falla el MASTER|"
+        lines.append(f"    vip {style} n_{node.name}")
+    keys = list(backends)
+    for svc in site.services:
+        for b in svc.backends:
+            lines.append(f"    lb -->|{svc.name} :{b.port}| b{keys.index(str(b.address))}")
+    lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def services_table(site: Site) -> str:
+    rows = [
+        "| Servicio | Modo | Escucha en | Reparto | Salud | Servidores |",
+        "|---|---|---|---|---|---|",
+    ]
+    for svc in site.services:
+        if svc.health_check:
+            health = (
+                f"`GET {svc.health_check.path}` → {svc.health_check.expect_status}"
+            )
+        else:
+            health = "conexión TCP"
+        if svc.sticky_cookie:
+            health += f"; cookie `{svc.sticky_cookie}`"
+        servers = "<br/>".join(
+            f"{_backend_label(site, b.address).split('<br/>')[0]} `{b.address}:{b.port}`"
+            for b in svc.backends
+        )
+        rows.append(
+            f"| **{svc.name}** | {svc.mode} | `{site.vip}:{svc.port}` | {svc.balance} "
+            f"| {health} | {servers} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+_SCOPES = {"nodo": "en cada nodo", "clúster": "del clúster"}
+
+
+def verify_checks(
+    items: list, step_page: Callable[[str], tuple[str, str] | None], current_page: str
+) -> str:
+    """The checks `invoke verify` runs beyond the documented ones, each linked to its step."""
+    out = []
+    for item in items:
+        attrs = (
+            f'class="rb-verify-check" data-check-id="{html.escape(item.id, quote=True)}" '
+            f'data-scope="{html.escape(item.scope, quote=True)}"'
+        )
+        where = _SCOPES.get(item.scope, item.scope)
+        body = [f"**{item.title}** (`{item.id}`, {where})", "", item.description.strip()]
+        if item.step:
+            found = step_page(item.step)
+            if found is None:
+                raise ValueError(f"la comprobación {item.id!r} cita el paso desconocido {item.step!r}")
+            page, title = found
+            link = posixpath.relpath(page, posixpath.dirname(current_page) or ".")
+            body += ["", f"Paso relacionado: [{title}]({link}#{item.step})."]
+        out.append(f"<div {attrs} markdown>\n\n" + "\n".join(body) + "\n\n</div>\n")
+    return "\n".join(out)
