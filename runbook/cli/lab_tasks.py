@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
+import shlex
 import subprocess
 import sys
 
@@ -94,8 +95,6 @@ def ssh(c, node, site=LAB_SITE, cmd=None):
     if cmd:
         ssh_cmd += [node, "--", cmd]
     elif argv:
-        import shlex
-
         ssh_cmd += [node, "--", shlex.join(argv)]
     else:
         ssh_cmd += ["-t", node]

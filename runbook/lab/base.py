@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .errors import LabError
+from .errors import LabError, PrerequisiteError
 from .layout import CACHE_DIR
 
 SUITE = "bookworm"
@@ -77,8 +77,6 @@ def ensure_base(log=print) -> Path:
 def _build(target: Path, log) -> None:
     for tool in ("debootstrap", "apt-ftparchive"):
         if shutil.which(tool) is None:
-            from .errors import PrerequisiteError
-
             pkg = "debootstrap" if tool == "debootstrap" else "apt-utils"
             raise PrerequisiteError(
                 f"falta {tool}: instálelo con «apt-get install {pkg}» para construir la imagen base"

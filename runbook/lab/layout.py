@@ -155,6 +155,13 @@ def layout(site) -> LabLayout:
         peer=ifname("c", lab.client.name),
         addresses=tuple(IPv4Interface(f"{a}/{lan_net.prefixlen}") for a in lab.client.addresses),
     )
+    taken = [n.netns for n in nodes] + [b.netns for b in backends] + [client.netns]
+    clash = sorted({ns for ns in taken if taken.count(ns) > 1})
+    if clash:
+        raise LabError(
+            f"nombres repetidos entre nodos, backends y cliente del laboratorio: {', '.join(clash)}",
+            code=2,
+        )
     gw = site.network.lan.gateway
     return LabLayout(
         site_name=site.name,

@@ -1,0 +1,121 @@
+"""The lab's layout and recipe, without root: everything follows the data."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network
+
+import pytest
+
+from runbook.lab import base, lifecycle
+from runbook.lab.errors import LabError, PrerequisiteError
+from runbook.lab.layout import layout
+from runbook.load import load_site
+
+DOC_RANGES = (IPv4Network("192.0.2.0/24"), IPv4Network("198.51.100.0/24"))
+
+
+@pytest.fixture(scope="module")
+def site():
+    return load_site("lab")
+
+
+def test_names_and_addresses_come_from_the_data(site):
+    lay = layout(site)
+    ns = site.lab.namespace
+    assert lay.netns == ns
+    assert [n.name for n in lay.nodes] == [n.name for n in site.nodes]
+    for node, data in zip(lay.nodes, site.nodes, strict=True):
+        assert node.netns == f"{ns}-{data.name}"
+        assert node.management.ip == data.management_address
+        assert node.management.network == site.network.management.subnet
+        assert node.lan_if == site.network.lan.interface
+        assert node.mgmt_if == site.network.management.interface
+    assert lay.client.name == site.lab.client.name
+    assert [a.ip for a in lay.client.addresses] == site.lab.client.addresses
+    assert lay.ssh_config.as_posix() == site.ssh.config
+    assert lay.secrets["stats_password"].as_posix() == site.secrets["stats_password"].file
+
+
+def test_one_backend_namespace_per_distinct_address(site):
+    lay = layout(site)
+    addresses = {b.address for s in site.services for b in s.backends}
+    assert {b.address.ip for b in lay.backends} == addresses
+    for backend in lay.backends:
+        ports = {b.port for s in site.services for b in s.backends if b.address == backend.address.ip}
+        assert {p for p, _ in backend.http} | set(backend.tcp) == ports
+
+
+def test_every_lab_address_is_a_documentation_address(site):
+    lay = layout(site)
+    addresses = [lay.mgmt_gateway.ip, *(n.management.ip for n in lay.nodes),
+                 *(b.address.ip for b in lay.backends), *(a.ip for a in lay.client.addresses)]
+    if lay.lan_gateway:
+        addresses.append(lay.lan_gateway.ip)
+    assert all(any(a in r for r in DOC_RANGES) for a in addresses)
+
+
+def test_interface_names_fit_the_kernel_limit(site):
+    renamed = site.model_copy(update={"nodes": [
+        n.model_copy(update={"name": f"nodo-con-nombre-muy-largo-{i}"})
+        for i, n in enumerate(site.nodes)]})
+    lay = layout(renamed)
+    names = [x for n in lay.nodes for x in (n.mgmt_peer, n.lan_peer)]
+    assert all(len(x) <= 15 for x in names)
+    assert len(set(names)) == len(names)
+    assert [n.netns for n in lay.nodes] == [
+        f"{site.lab.namespace}-nodo-con-nombre-muy-largo-{i}" for i in range(len(site.nodes))]
+
+
+def test_clashing_names_are_bad_input(site):
+    clash = site.model_copy(update={"nodes": [
+        site.nodes[0].model_copy(update={"name": site.services[0].backends[0].name}),
+        *site.nodes[1:]]})
+    with pytest.raises(LabError) as err:
+        layout(clash)
+    assert err.value.code == 2
+
+
+def test_site_without_lab_block_is_refused():
+    published = load_site()
+    if published.lab is not None:
+        pytest.skip("the published site has a lab block")
+    with pytest.raises(LabError) as err:
+        layout(published)
+    assert err.value.code == 2 and "lab" in str(err.value)
+
+
+def test_recipe_hash_follows_packages_and_setup_script(monkeypatch, tmp_path):
+    original = base.recipe_hash()
+    monkeypatch.setattr(base, "BASE_PACKAGES", (*base.BASE_PACKAGES, "vim-tiny"))
+    assert base.recipe_hash() != original
+    monkeypatch.undo()
+    monkeypatch.setattr(base, "REPO_PACKAGES", (*base.REPO_PACKAGES, "ipvsadm"))
+    assert base.recipe_hash() != original
+    monkeypatch.undo()
+    script = tmp_path / "setup-base.sh"
+    script.write_text(base.SETUP_SCRIPT.read_text() + "\n# changed\n")
+    monkeypatch.setattr(base, "SETUP_SCRIPT", script)
+    assert base.recipe_hash() != original
+    monkeypatch.undo()
+    assert base.recipe_hash() == original
+    assert base.base_dir().name == f"base-{original}"
+
+
+def test_prerequisites_are_spanish_errors_with_code_2(monkeypatch):
+    monkeypatch.setattr(lifecycle.os, "geteuid", lambda: 1000)
+    with pytest.raises(PrerequisiteError) as err:
+        lifecycle.check_prerequisites()
+    assert err.value.code == 2 and "root" in str(err.value)
+    monkeypatch.setattr(lifecycle.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(lifecycle.shutil, "which",
+                        lambda tool: None if tool == "systemd-nspawn" else "/usr/bin/" + tool)
+    with pytest.raises(PrerequisiteError) as err:
+        lifecycle.check_prerequisites()
+    assert "falta systemd-nspawn" in str(err.value) and "systemd-container" in str(err.value)
+
+
+def test_missing_debootstrap_is_a_prerequisite_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(base.shutil, "which", lambda tool: None)
+    with pytest.raises(PrerequisiteError) as err:
+        base._build(tmp_path / "base-x", log=lambda m: None)
+    assert "debootstrap" in str(err.value)
