@@ -1,1 +1,2 @@
 from lab_fixtures import *  # noqa
+from site_fixtures import *  # noqa
