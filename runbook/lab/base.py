@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .errors import LabError, PrerequisiteError
 from .layout import CACHE_DIR
+from .sysutil import mounts_under, unmount
 
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
@@ -69,9 +70,32 @@ def ensure_base(log=print) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / "recipe.json").exists():
             return rootfs
-        _build(target, log)
-    _prune_old(target)
+        global _LOCK_FD
+        _LOCK_FD = lock.fileno()
+        try:
+            _build(target, log)
+        finally:
+            _LOCK_FD = None
+        _prune_old(target)  # under the lock: never removes a build in progress
     return rootfs
+
+
+# The builders' children inherit the cache lock: if `lab.up` is killed during
+# a build, an orphaned debootstrap keeps the lock until it exits, so the next
+# build cannot start on top of a tree that is still being written.
+_LOCK_FD: int | None = None
+
+
+def _children_fds() -> tuple[int, ...]:
+    return (_LOCK_FD,) if _LOCK_FD is not None else ()
+
+
+def _remove_tree(path: Path) -> None:
+    """rmtree that first unmounts what debootstrap may have left mounted."""
+    for point in mounts_under(path):
+        unmount(point)
+    if not mounts_under(path):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _build(target: Path, log) -> None:
@@ -82,7 +106,7 @@ def _build(target: Path, log) -> None:
                 f"falta {tool}: instálelo con «apt-get install {pkg}» para construir la imagen base"
             )
     tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    _remove_tree(tmp)
     tmp.mkdir(parents=True)
     started = time.monotonic()
     log(f"construyendo la imagen base {target.name} (debootstrap, ~1 min la primera vez)")
@@ -105,7 +129,8 @@ def _debootstrap(rootfs: Path, logfile: Path) -> None:
         SUITE, str(rootfs), MIRROR,
     ]
     with open(logfile, "w") as out:
-        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT,
+                              pass_fds=_children_fds())
     if proc.returncode != 0:
         tail = logfile.read_text(errors="replace").strip().splitlines()[-5:]
         raise LabError("debootstrap falló:\n  " + "\n  ".join(tail))
@@ -123,7 +148,7 @@ def _local_repo(repo: Path, logfile: Path) -> int:
     names = sorted({ln.strip() for ln in deps.splitlines() if ln[:1].isalnum()})
     with open(logfile, "w") as out:
         proc = subprocess.run(["apt-get", "download", *names], cwd=repo, stdout=out,
-                              stderr=subprocess.STDOUT)
+                              stderr=subprocess.STDOUT, pass_fds=_children_fds())
     if proc.returncode != 0:
         raise LabError(f"apt-get download falló (detalles en {logfile})")
     packages = _run(["apt-ftparchive", "packages", "."], "indexar el repositorio", cwd=repo)
@@ -145,5 +170,5 @@ def _prune_old(keep: Path) -> None:
     """Remove bases of older recipes (400 MB each) unless a node still uses one."""
     mounts = Path("/proc/self/mountinfo").read_text()
     for old in CACHE_DIR.glob("base-*"):
-        if old != keep and old.is_dir() and str(old) not in mounts:
-            shutil.rmtree(old, ignore_errors=True)
+        if old != keep and old.is_dir() and f"{old}/rootfs" not in mounts:
+            _remove_tree(old)
