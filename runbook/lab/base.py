@@ -67,14 +67,20 @@ def ensure_base(log=print) -> Path:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     # One builder at a time (tests and CLI may race); the loser reuses the result.
     with open(CACHE_DIR / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("esperando a que termine otra construcción de la imagen base")
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if (target / "recipe.json").exists():
             return rootfs
         global _LOCK_FD
-        _LOCK_FD = lock.fileno()
+        # A high descriptor: debootstrap reuses fds 3-5 for its own output.
+        _LOCK_FD = fcntl.fcntl(lock.fileno(), fcntl.F_DUPFD_CLOEXEC, 100)
         try:
             _build(target, log)
         finally:
+            os.close(_LOCK_FD)
             _LOCK_FD = None
         _prune_old(target)  # under the lock: never removes a build in progress
     return rootfs
