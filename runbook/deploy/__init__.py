@@ -1,0 +1,64 @@
+"""`invoke deploy`: run the plan the site shows on the site's nodes.
+
+pyinfra-like: the plan (pure) says what each node must look like; here we
+gather facts (one round trip per node), predict what would change, and
+apply only that, safely (validate, back up, activate, restore on failure),
+in rolling order for service reloads. See runner.py for the failure rules.
+
+    from runbook.deploy import deploy, DeployOptions
+    result = deploy(plan, secrets, DeployOptions(check=True))
+    result.exit_code, result.recap(), result.to_json()
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+from .. import transport
+from ..plan import FileAction, Plan
+from ..secrets import materialize
+from .lock import LockBusy, deploy_lock
+from .outcome import CHANGED, FAILED, OK, SKIPPED, Outcome
+from .runner import Deployment, DeployOptions, DeployResult, Reporter
+from .transcript import Transcript
+
+
+def preflight(plan: Plan, secrets: dict[str, str]) -> None:
+    """Fail before any connection if a file needs a secret the site does not define."""
+    for action in plan.actions():
+        if isinstance(action, FileAction):
+            materialize(action.content, secrets)  # raises SecretError (Spanish)
+
+
+def deploy(
+    plan: Plan,
+    secrets: dict[str, str],
+    options: DeployOptions | None = None,
+    reporter: Reporter | None = None,
+    connect=None,
+    runs_directory: Path | None = None,
+) -> DeployResult:
+    """Deploy (or --check) a plan. Raises LockBusy if another deploy holds the site."""
+    options = options or DeployOptions()
+    preflight(plan, secrets)
+    guard = nullcontext() if options.check else deploy_lock(plan.site.name)
+    with guard:
+        transcript = Transcript(plan.site.name, secrets, check=options.check, directory=runs_directory)
+        connect = connect or transport.connect  # looked up now, so tests can stand in for SSH
+        return Deployment(plan, secrets, options, transcript, reporter, connect).run()
+
+
+__all__ = [
+    "CHANGED",
+    "FAILED",
+    "OK",
+    "SKIPPED",
+    "DeployOptions",
+    "DeployResult",
+    "LockBusy",
+    "Outcome",
+    "Reporter",
+    "deploy",
+    "preflight",
+]

@@ -1,0 +1,171 @@
+"""Applies one action to one node: the only code that changes a node.
+
+Written against invoke's Context (`run`, plus `put` when it is a Fabric
+Connection; a local Context gets a local write), so the same code serves
+SSH, a local mode and the tests.
+
+Safe activation of a file whose content changes:
+
+1. upload the new bytes to a hidden temporary file in the same directory
+   (same filesystem, so the final `mv` is atomic), then chown/chmod it;
+2. validate it with the real binary and READ ITS OUTPUT: exit 0 is not
+   enough (keepalived -t may exit 0 while complaining, haproxy -c puts
+   warnings on stderr); any line other than a known success line fails;
+3. keep the current file as a hidden backup `.<name>.runbook-bak` (hidden so
+   that directories read with a glob — interfaces.d/*, sysctl.d/*.conf —
+   never pick it up), then `mv` the new file into place;
+4. run the on-change command (reload/restart/apply). If it fails, put the
+   backup back and re-run the command so the old configuration is the live
+   one again; with no old file, remove the new one.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import shlex
+import time
+from pathlib import Path
+
+import paramiko
+from invoke.exceptions import CommandTimedOut
+
+from ..plan import FileAction, RunAction
+from ..secrets import redact
+from .diff import Prediction, desired_bytes
+from .outcome import ActionFailed
+from .transcript import Transcript
+
+ACTION_TIMEOUT = 1800  # seconds: apt-get on a slow mirror is the slowest documented step
+MECHANICS_TIMEOUT = 120
+# Lines a validator prints when all is well; anything else is a complaint.
+VALIDATOR_SUCCESS_LINES = frozenset({"Configuration file is valid"})
+MESSAGE_LINES = 20  # how much of a command's output goes into an error message
+
+q = shlex.quote
+
+
+class Shell:
+    """One node's door: `run` and `put`, each recorded (redacted) in the transcript."""
+
+    def __init__(self, ctx, node: str, secrets: dict[str, str], transcript: Transcript | None = None):
+        self.ctx = ctx
+        self.node = node
+        self.secrets = secrets
+        self.transcript = transcript
+        self.step: str | None = None  # the step being worked on, for the transcript
+
+    def run(self, command: str, timeout: int = MECHANICS_TIMEOUT, **_ignored):
+        started = time.monotonic()
+        try:
+            result = self.ctx.run(command, hide=True, warn=True, in_stream=False, timeout=timeout)
+        except CommandTimedOut:
+            self._record(command, None, started, "", f"sin respuesta tras {timeout} s")
+            raise ActionFailed(f"la orden no terminó en {timeout} s: {command}") from None
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            self._record(command, None, started, "", str(exc))
+            raise ActionFailed(f"se perdió la conexión con el nodo ({exc})") from None
+        self._record(command, result.exited, started, result.stdout, result.stderr)
+        return result
+
+    def put(self, data: bytes, remote: str) -> None:
+        started = time.monotonic()
+        try:
+            if hasattr(self.ctx, "put"):  # a Fabric Connection: SFTP, never a command line
+                self.ctx.put(io.BytesIO(data), remote)
+            else:  # a local invoke Context
+                Path(remote).write_bytes(data)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise ActionFailed(f"no se pudo subir {remote}: {exc}") from None
+        finally:
+            if self.transcript is not None:
+                self.transcript.write("put", node=self.node, step=self.step, path=remote,
+                                      bytes=len(data), duration_s=round(time.monotonic() - started, 4))
+
+    def must(self, command: str, what: str, timeout: int = MECHANICS_TIMEOUT) -> str:
+        result = self.run(command, timeout=timeout)
+        if result.exited != 0:
+            raise ActionFailed(f"{what} (código {result.exited}): {self.tail(result)}")
+        return result.stdout
+
+    def tail(self, result) -> str:
+        """The end of a command's output (stdout then stderr), redacted, for a message."""
+        text = (result.stdout + result.stderr).strip()
+        lines = text.splitlines()[-MESSAGE_LINES:]
+        return redact("\n".join(lines), self.secrets) or "sin salida"
+
+    def _record(self, command: str, exited: int | None, started: float, stdout: str, stderr: str) -> None:
+        if self.transcript is not None:
+            self.transcript.command(self.node, self.step, command, exited, started, stdout, stderr)
+
+
+def validator_verdict(exit_code: int, output: str) -> tuple[bool, str]:
+    """(passed, message): exit 0 AND nothing printed but known success lines."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    complaints = [line for line in lines if line not in VALIDATOR_SUCCESS_LINES]
+    if exit_code == 0 and not complaints:
+        return True, "\n".join(lines)
+    if not lines:
+        return False, f"terminó con código {exit_code} sin decir nada"
+    return False, "\n".join(complaints or lines)
+
+
+def apply_run(shell: Shell, action: RunAction) -> str:
+    result = shell.run(action.command, timeout=ACTION_TIMEOUT)
+    if result.exited != 0:
+        raise ActionFailed(f"la orden falló (código {result.exited}): {shell.tail(result)}")
+    return "ejecutado"
+
+
+def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
+    path = action.path
+    owner = q(f"{action.owner}:{action.group}")
+    if not prediction.content_changed:
+        shell.must(f"chown {owner} -- {q(path)} && chmod {q(action.mode)} -- {q(path)}",
+                   "no se pudo ajustar propietario y modo")
+        return "propietario y modo ajustados"
+    directory, name = posixpath.split(path)
+    tmp = posixpath.join(directory, f".{name}.runbook-tmp")
+    backup = posixpath.join(directory, f".{name}.runbook-bak")
+
+    shell.must(f"mkdir -p -- {q(directory)}", f"no se pudo crear {directory}")
+    shell.put(desired_bytes(action, shell.secrets), tmp)
+    try:
+        shell.must(f"chown {owner} -- {q(tmp)} && chmod {q(action.mode)} -- {q(tmp)}",
+                   "no se pudo ajustar propietario y modo")
+        validate = action.validate_command(tmp)
+        if validate is not None:
+            result = shell.run(validate)
+            passed, message = validator_verdict(result.exited, result.stdout + result.stderr)
+            if not passed:
+                message = redact(message, shell.secrets)
+                raise ActionFailed(f"la validación falló ({action.validate}):\n{message}")
+        out = shell.must(
+            f"if [ -f {q(path)} ]; then cp -p -- {q(path)} {q(backup)} && echo RUNBOOK_BACKUP; fi"
+            f" && mv -f -- {q(tmp)} {q(path)}",
+            f"no se pudo instalar {path}",
+        )
+    except ActionFailed:
+        shell.run(f"rm -f -- {q(tmp)}")  # the old file and the running service stay as they were
+        raise
+    had_old = "RUNBOOK_BACKUP" in out
+    if action.on_change is None:
+        return "escrito"
+    result = shell.run(action.on_change, timeout=ACTION_TIMEOUT)
+    if result.exited == 0:
+        return f"escrito y aplicado ({action.on_change})"
+    raise ActionFailed(_restore(shell, action, path, backup, had_old, result))
+
+
+def _restore(shell: Shell, action: FileAction, path: str, backup: str, had_old: bool, failed) -> str:
+    message = f"«{action.on_change}» falló (código {failed.exited}): {shell.tail(failed)}"
+    if not had_old:
+        shell.run(f"rm -f -- {q(path)}")
+        return message + f"; se retiró el fichero nuevo (no había uno anterior en {path})"
+    restored = shell.run(f"cp -p -- {q(backup)} {q(path)}")
+    if restored.exited != 0:
+        return message + f"; ATENCIÓN: no se pudo restaurar {path} desde {backup}"
+    again = shell.run(action.on_change, timeout=ACTION_TIMEOUT)
+    if again.exited != 0:
+        return message + f"; se restauró el fichero anterior, pero «{action.on_change}» vuelve a fallar"
+    return message + "; se restauró el fichero anterior y sigue en servicio"

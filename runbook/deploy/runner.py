@@ -1,0 +1,340 @@
+"""Runs a plan on a site's nodes: connect, gather facts, then step by step.
+
+Order and failure rules (what the CLI documents):
+
+- One connection per node, opened in parallel and reused for all its work;
+  facts for every selected step come back in one round trip per node.
+- Steps run in plan order, all nodes finishing a step before the next one.
+  A rolling step (service reload/restart) goes node by node, VIP holder
+  last; any other step runs on all nodes in parallel.
+- After a node changes something, its facts are stale: they are asked again
+  (one round trip) before its next action, so guards and file comparisons
+  always see the node as it is now.
+- A node that cannot be reached (or refuses our key, or shows a different
+  host key) is left out; the others complete their work.
+- A failed action ends that node's deploy; the other nodes go on, except in
+  a rolling step: there the rollout stops and the nodes that had not taken
+  the step yet are not touched (they keep their old, working config).
+- `--check` gathers the same facts, fetches the current content of the
+  files that would change (one more round trip) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import transport
+from ..model import Node
+from ..plan import Action, FileAction, Plan, PlannedStep
+from ..secrets import redact
+from .diff import Prediction, predict_action, predict_step, unified_diff
+from .executor import Shell, apply_file, apply_run
+from .facts import Facts, FactsError, fetch_contents, gather, query_for
+from .outcome import CHANGED, FAILED, SKIPPED, STATUSES, ActionFailed, Outcome, describe
+from .rolling import rolling_order
+from .transcript import Transcript
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    node: str | None = None  # only this node
+    step: str | None = None  # only this step
+    check: bool = False  # dry run: show what would change, change nothing
+
+
+@dataclass
+class DeployResult:
+    site: str
+    check: bool
+    nodes: list[str]
+    outcomes: list[Outcome] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)  # node -> Spanish reason
+    errors: list[str] = field(default_factory=list)  # "nodo · paso X: mensaje"
+    failed_nodes: dict[str, str] = field(default_factory=dict)  # node -> what failed
+    stopped: dict[str, str] = field(default_factory=dict)  # node -> why a rollout left it alone
+    transcript: Path | None = None
+    duration_s: float = 0.0
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        table = {name: dict.fromkeys(STATUSES, 0) for name in self.nodes}
+        for o in self.outcomes:
+            table[o.node][o.status] += 1
+        return table
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failed_nodes) or any(o.status == FAILED for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> int:
+        """1 if anything failed, else 2 if a node was unreachable, else 0 (--check too)."""
+        if self.failed:
+            return 1
+        return 2 if self.unreachable else 0
+
+    def to_json(self) -> dict:
+        return {
+            "site": self.site,
+            "check": self.check,
+            "exit_code": self.exit_code,
+            "duration_s": round(self.duration_s, 3),
+            "recap": self.recap(),
+            "unreachable": self.unreachable,
+            "failed": self.failed_nodes,
+            "stopped": self.stopped,
+            "errors": self.errors,
+            "outcomes": [o.to_json() for o in self.outcomes],
+            "transcript": str(self.transcript) if self.transcript else None,
+        }
+
+
+@dataclass
+class NodeState:
+    node: Node
+    shell: Shell | None = None
+    facts: Facts | None = None
+    stale: bool = False  # something changed since the facts were gathered
+    out: str | None = None  # why this node takes no further part (None: still in play)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+
+class Reporter:
+    """What the runner tells the display; report.py implements it."""
+
+    def node_state(self, node: str, text: str) -> None: ...
+    def outcome(self, outcome: Outcome) -> None: ...
+    def error(self, message: str) -> None: ...
+
+
+class Deployment:
+    def __init__(
+        self,
+        plan: Plan,
+        secrets: dict[str, str],
+        options: DeployOptions,
+        transcript: Transcript,
+        reporter: Reporter | None = None,
+        connect: Callable = transport.connect,
+    ):
+        self.plan = plan
+        self.site = plan.site
+        self.secrets = secrets
+        self.options = options
+        self.transcript = transcript
+        self.reporter = reporter or Reporter()
+        self.connect = connect
+        self.steps = [s for s in plan.steps if options.step in (None, s.id)]
+        nodes = [n for n in self.site.nodes if options.node in (None, n.name)]
+        self.states = {n.name: NodeState(n) for n in nodes}
+        self.result = DeployResult(site=self.site.name, check=options.check, nodes=list(self.states))
+        self.result.transcript = transcript.path
+        self.connections: dict = {}
+        self._batch = threading.Lock()
+
+    # ---------------------------------------------------------------- driver
+
+    def run(self) -> DeployResult:
+        started = time.monotonic()
+        self.transcript.write("start", site=self.site.name, check=self.options.check,
+                              node=self.options.node, step=self.options.step, nodes=list(self.states))
+        try:
+            self._parallel(list(self.states.values()), self._open)
+            if self.options.check:
+                self._parallel(self._in_play(), self._check_node)
+            else:
+                for step in self.steps:
+                    self._run_step(step)
+        finally:
+            transport.close_all(self.connections)
+            self.result.duration_s = time.monotonic() - started
+            self.transcript.write("end", exit_code=self.result.exit_code, recap=self.result.recap(),
+                                  errors=self.result.errors, duration_s=round(self.result.duration_s, 3))
+            self.transcript.close()
+        return self.result
+
+    def _in_play(self) -> list[NodeState]:
+        return [s for s in self.states.values() if s.out is None]
+
+    def _parallel(self, states: list[NodeState], work: Callable[[NodeState], None]) -> None:
+        if len(states) <= 1:
+            for state in states:
+                self._guarded(work, state)
+            return
+        with ThreadPoolExecutor(max_workers=len(states)) as pool:
+            list(pool.map(lambda s: self._guarded(work, s), states))
+
+    def _guarded(self, work: Callable[[NodeState], None], state: NodeState) -> None:
+        # A bug or an unforeseen library error on one node must not take the
+        # other node's work down with it, nor leave the run without a message.
+        try:
+            work(state)
+        except Exception as exc:  # noqa: BLE001
+            where = f"paso {state.shell.step}" if state.shell and state.shell.step else "despliegue"
+            self._fail(state, where, f"error inesperado: {type(exc).__name__}: {exc}")
+
+    # --------------------------------------------------------------- opening
+
+    def _open(self, state: NodeState) -> None:
+        self.reporter.node_state(state.name, "conectando")
+        try:
+            conn = self.connect(self.site, state.node)
+        except transport.NodeUnreachable as exc:
+            reason = str(exc).removeprefix(f"{state.name}: ")
+            state.out = reason
+            self.result.unreachable[state.name] = reason
+            self._error(f"{state.name} · conexión: {reason}")
+            self.reporter.node_state(state.name, "inalcanzable")
+            return
+        self.connections[state.name] = conn
+        state.shell = Shell(conn, state.name, self.secrets, self.transcript)
+        self.reporter.node_state(state.name, "consultando estado")
+        try:
+            state.facts = gather(state.shell, query_for(self.plan, state.name, self.steps))
+        except (FactsError, ActionFailed) as exc:
+            self._fail(state, "estado", f"no se pudo consultar el estado: {exc}")
+
+    # ----------------------------------------------------------------- steps
+
+    def _run_step(self, step: PlannedStep) -> None:
+        states = self._in_play()
+        if not step.rolling or len(states) <= 1:
+            self._parallel(states, lambda s: self._apply_step(s, step))
+            return
+        self._parallel(states, self._refresh)
+        states = self._in_play()
+        if not any(self._would_change(s, step) for s in states):
+            self._parallel(states, lambda s: self._apply_step(s, step))
+            return
+        # The order depends on who holds the VIP *now* (an earlier step may
+        # have moved it): ask every node again before choosing.
+        self._parallel(states, lambda s: self._refresh(s, force=True))
+        states = self._in_play()
+        order = rolling_order([s.node for s in states], {s.name: s.facts.holds_vip for s in states})
+        self.transcript.write("rolling", step=step.id, order=order)
+        for i, name in enumerate(order):
+            if self._apply_step(self.states[name], step):
+                continue
+            for rest in order[i + 1:]:
+                self._stop(self.states[rest], step, f"despliegue escalonado detenido porque falló {name}")
+            return
+
+    def _would_change(self, state: NodeState, step: PlannedStep) -> bool:
+        return any(p.status == CHANGED for p in predict_step(step, state.name, state.facts, self.secrets))
+
+    def _apply_step(self, state: NodeState, step: PlannedStep) -> bool:
+        """Apply one step on one node; False if the node is out of play."""
+        if state.out is not None:
+            return False
+        state.shell.step = step.id
+        self.reporter.node_state(state.name, step.id)
+        for action in step.actions[state.name]:
+            if not self._refresh(state):
+                return False
+            if step.when_file_exists and not state.facts.exists[step.when_file_exists]:
+                prediction = predict_step(step, state.name, state.facts, self.secrets)[0]
+                self._record(state, step, action, SKIPPED, prediction.reason)
+                continue
+            prediction = predict_action(action, state.facts, self.secrets)
+            if prediction.status != CHANGED:
+                self._record(state, step, action, prediction.status, prediction.reason)
+            elif not self._apply(state, step, prediction):
+                return False
+        return True
+
+    def _apply(self, state: NodeState, step: PlannedStep, prediction: Prediction) -> bool:
+        action = prediction.action
+        self.reporter.node_state(state.name, f"{step.id}: {describe(action)}")
+        started = time.monotonic()
+        state.stale = True  # even a failed action may have changed something
+        try:
+            if isinstance(action, FileAction):
+                message = apply_file(state.shell, action, prediction)
+            else:
+                message = apply_run(state.shell, action)
+        except ActionFailed as exc:
+            self._record(state, step, action, FAILED, str(exc), started=started)
+            self._fail(state, f"paso {step.id}", str(exc))
+            return False
+        self._record(state, step, action, CHANGED, f"{prediction.reason}: {message}", started=started)
+        return True
+
+    def _refresh(self, state: NodeState, force: bool = False) -> bool:
+        """Facts again (one round trip) if something changed since; False if that failed."""
+        if state.out is not None:
+            return False
+        if not (state.stale or force):
+            return True
+        try:
+            state.facts = gather(state.shell, query_for(self.plan, state.name, self.steps))
+        except (FactsError, ActionFailed) as exc:
+            self._fail(state, "estado", f"no se pudo consultar el estado: {exc}")
+            return False
+        state.stale = False
+        return True
+
+    # ------------------------------------------------------------ --check
+
+    def _check_node(self, state: NodeState) -> None:
+        self.reporter.node_state(state.name, "comparando")
+        predictions = [(step, p) for step in self.steps
+                       for p in predict_step(step, state.name, state.facts, self.secrets)]
+        paths = [p.action.path for _, p in predictions if p.content_changed]
+        try:
+            current = fetch_contents(state.shell, paths)
+        except (FactsError, ActionFailed) as exc:
+            self._fail(state, "estado", str(exc))
+            return
+        with self._batch:  # one node's lines together, not interleaved with the other's
+            for step, p in predictions:
+                diff = None
+                if p.content_changed:
+                    path = p.action.path
+                    diff = unified_diff(path, current.get(path), p.action.content, self.secrets)
+                self._record(state, step, p.action, p.status, p.reason, diff=diff)
+        self.reporter.node_state(state.name, "comparado")
+
+    # ----------------------------------------------------------- bookkeeping
+
+    def _record(self, state: NodeState, step: PlannedStep, action: Action, status: str, message: str,
+                diff: str | None = None, started: float | None = None) -> None:
+        outcome = Outcome(
+            node=state.name,
+            step=step.id,
+            kind=action.kind,
+            target=describe(action),
+            status=status,
+            message=redact(message, self.secrets),
+            diff=diff,
+            duration_s=round(time.monotonic() - started, 3) if started else 0.0,
+        )
+        self.result.outcomes.append(outcome)
+        self.transcript.write("outcome", **{k: v for k, v in outcome.to_json().items() if k != "diff"})
+        self.reporter.outcome(outcome)
+
+    def _fail(self, state: NodeState, where: str, message: str) -> None:
+        state.out = message
+        self.result.failed_nodes[state.name] = message
+        self._error(f"{state.name} · {where}: {message}")
+        self.reporter.node_state(state.name, "fallido")
+
+    def _stop(self, state: NodeState, step: PlannedStep, reason: str) -> None:
+        state.out = reason
+        self.result.stopped[state.name] = reason
+        for action in step.actions[state.name]:
+            self._record(state, step, action, SKIPPED, reason)
+        self.reporter.node_state(state.name, "detenido")
+
+    def _error(self, message: str) -> None:
+        message = redact(message, self.secrets)
+        self.result.errors.append(message)
+        self.transcript.write("error", message=message)
+        self.reporter.error(message)
+
