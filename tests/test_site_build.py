@@ -121,7 +121,7 @@ SEED_FACTS = {
         "linuxquestions.org", "/etc/init/failsafe.conf", "sleep 40", "sleep 59", "PLYMOUTH",
     ],
     "servicios.html": ["http://192.168.1.150/horizon", "192.168.1.150:11211", "memcached", "listen"],
-    "conmutacion.html": ["conmutación", "systemctl stop keepalived", "3.61 s", "MASTER", "BACKUP"],
+    "conmutacion.html": ["conmutación", "systemctl stop keepalived", "3,61 s", "MASTER", "BACKUP"],
     "cambios.html": [
         "contimeout", "clitimeout", "srvtimeout", "timeout connect", "bind", "rspidel",
         "psmisc", "killall", "enable_script_security", "pidof", "killall5", "misma prioridad",
