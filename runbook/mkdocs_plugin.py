@@ -65,6 +65,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         return (base_dir / self.config.data_dir).resolve()
 
     def on_files(self, files, config):
+        _require_local_scripts(files, config)
         # Read every page once up front: the verify page links to steps that
         # may live on pages built after it, and a missing step fails early.
         found: dict[str, list[str]] = {}
@@ -185,6 +186,22 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def _find_step(self, step_id: str) -> tuple[str, str] | None:
         page = self._step_pages.get(step_id)
         return None if page is None else (page, self.plan.step(step_id).title)
+
+
+def _require_local_scripts(files, config) -> None:
+    """Every extra script must be served by the site itself.
+
+    Material fetches Mermaid from a CDN when no local copy defines it, and a
+    failed fetch offline also stops search and tabs: a missing copy is an error.
+    """
+    for script in config.extra_javascript:
+        path = str(getattr(script, "path", script))
+        if "://" in path or path.startswith("//"):
+            raise PluginError(f"runbook: extra_javascript apunta fuera del sitio: {path}")
+        if files.get_file_from_path(path) is None:
+            raise PluginError(
+                f"runbook: falta {config.docs_dir}/{path}; ejecute ./rb para descargar la copia local"
+            )
 
 
 def _page_environment() -> jinja2.Environment:

@@ -135,3 +135,9 @@ def test_unbroken_copy_builds(tmp_path, docs_copy, data_copy):
     result = mkdocs_build(docs_copy, tmp_path / "out", {"RUNBOOK_DATA_DIR": str(data_copy)})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "instalacion.html").is_file()
+
+
+def test_missing_local_mermaid_fails_the_build(tmp_path, docs_copy):
+    # Without the local copy Material would fetch Mermaid from a CDN: not offline.
+    (docs_copy.parent / "docs" / "assets" / "vendor" / "mermaid.min.js").unlink()
+    _fails(mkdocs_build(docs_copy, tmp_path / "out"), "mermaid.min.js", "./rb")
