@@ -73,6 +73,14 @@ def connect(site: Site, node: Node) -> fabric.Connection:
         connect_kwargs=connect_kwargs,
     )
     _strict_host_keys(conn)
+    if site.lab is not None and not conn.gateway:
+        # Lab addresses exist only inside the lab's namespaces: without the
+        # ProxyCommand the host would send them out of its default route.
+        raise NodeUnreachable(
+            node.name,
+            f"{t.host} no tiene ProxyCommand en {t.config}: un nodo del laboratorio solo se alcanza "
+            "a través de su espacio de red (no se abre ninguna conexión)",
+        )
     try:
         conn.open()
     except paramiko.BadHostKeyException:
