@@ -486,3 +486,21 @@ def test_cli_lock_busy_exit_2(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_lab_node_without_proxycommand_is_never_dialled(tmp_path, monkeypatch):
+    # Without the lab's ProxyCommand the host would send 192.0.2.x out of its
+    # default route: refuse before opening anything.
+    from runbook.model import Ssh
+
+    config = tmp_path / "ssh_config"
+    config.write_text("Host *\n    User root\n")
+    site = load_site("lab")
+    site = site.model_copy(update={"ssh": Ssh(config=str(config))})
+
+    def no_open(self, *a, **k):
+        raise AssertionError("a connection was opened")
+
+    monkeypatch.setattr("fabric.Connection.open", no_open)
+    with pytest.raises(transport.NodeUnreachable, match="no tiene ProxyCommand"):
+        transport.connect(site, site.node("hera"))

@@ -20,7 +20,7 @@ from ..deploy import deploy as run_deploy
 from ..deploy.report import ConsoleReporter, print_recap
 from ..load import LAB_SITE
 from ..secrets import SecretError, read_secrets
-from .common import BAD_INPUT, check_node, fail, out, plan_or_exit
+from .common import BAD_INPUT, FAILED, check_node, fail, out, plan_or_exit
 
 
 @task(
@@ -56,6 +56,8 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
                 result = run_deploy(the_plan, secrets, options, reporter=reporter)
     except LockBusy as exc:
         raise fail(str(exc), BAD_INPUT) from None
+    except KeyboardInterrupt:
+        raise fail("interrumpido: revise el resumen de la próxima ejecución (--check)", FAILED) from None
     except SecretError as exc:
         raise fail(str(exc)) from None
     if json_:
