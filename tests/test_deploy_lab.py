@@ -268,6 +268,19 @@ def test_host_key_mismatch_is_refused(converged, lab, tmp_path):
     assert "NO coincide con known_hosts" in result["unreachable"]["hera"]
 
 
+def test_auth_failure_names_the_node(converged, lab, tmp_path):
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text(Path(lab.paths["ssh_config"]).read_text().replace(
+        f"IdentityFile {lab.paths['key']}", f"IdentityFile {stranger}"))
+    env = data_copy(tmp_path, {f"config: {lab.paths['ssh_config']}": f"config: {ssh_config}"})
+    proc, result = deploy_cli(env=env)
+    assert proc.returncode == 2
+    assert result["unreachable"].keys() == {"hera", "afrodita"}
+    assert "autenticación rechazada como root@192.0.2.10" in result["unreachable"]["hera"]
+
+
 def test_second_concurrent_deploy_is_refused(converged, lab):
     with deploy_lock(lab.site.name):
         proc = subprocess.run([str(REPO / ".venv" / "bin" / "invoke"), "deploy"], cwd=REPO,
