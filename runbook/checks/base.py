@@ -1,0 +1,127 @@
+"""What every check shares: results, gathered facts and the two check kinds.
+
+In the manner of goss resources and testinfra modules, a check is a small
+typed object: it says which probes (shell commands) it needs on a node, and
+turns the gathered output into a Result whose detail is a Spanish sentence a
+person can act on. Checks never open connections themselves: facts are
+gathered once per node (one SSH round trip) and once from the lab client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  # the check could not be evaluated (node unreachable, probe broke)
+    SKIPPED = "skipped"  # does not apply here (step condition, non-lab site)
+
+    @property
+    def spanish(self) -> str:
+        return _SPANISH[self]
+
+
+_SPANISH = {
+    Status.PASSED: "correcta",
+    Status.FAILED: "FALLA",
+    Status.ERROR: "error",
+    Status.SKIPPED: "omitida",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check decided: a status and a Spanish sentence explaining it."""
+
+    status: Status
+    detail: str
+    diff: str = ""  # a unified diff node-vs-site, for file checks
+
+    @classmethod
+    def ok(cls, detail: str) -> Outcome:
+        return cls(Status.PASSED, detail)
+
+    @classmethod
+    def fail(cls, detail: str, diff: str = "") -> Outcome:
+        return cls(Status.FAILED, detail, diff)
+
+    @classmethod
+    def error(cls, detail: str) -> Outcome:
+        return cls(Status.ERROR, detail)
+
+    @classmethod
+    def skip(cls, detail: str) -> Outcome:
+        return cls(Status.SKIPPED, detail)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The output of one shell command run on a node: stdout+stderr merged."""
+
+    exit_code: int
+    output: str
+
+
+@dataclass
+class NodeFacts:
+    """Everything gathered from one node in its single round trip."""
+
+    node: str
+    probes: dict[str, Probe] = field(default_factory=dict)
+    unreachable: str | None = None  # Spanish reason when the node could not be reached
+
+    def probe(self, name: str) -> Probe | None:
+        return self.probes.get(name)
+
+
+@dataclass
+class ClientFacts:
+    """What the lab client saw: per service, per client address, the answers."""
+
+    available: bool
+    reason: str = ""  # Spanish: why client-side checks could not run
+    skipped: bool = False  # True when they do not apply (a non-lab site), not a failure
+    services: dict[str, list[dict]] = field(default_factory=dict)
+    stats: dict[str, dict] = field(default_factory=dict)  # node -> {"status": int|None, "error": str}
+
+
+@dataclass
+class ClusterFacts:
+    nodes: dict[str, NodeFacts]
+    client: ClientFacts
+
+
+class NodeCheck:
+    """A check run on every node. Subclasses set id/title/step and implement both methods."""
+
+    scope: Literal["nodo"] = "nodo"
+    id: str
+    title: str
+    step: str | None
+
+    def probes(self, node: str) -> dict[str, str]:
+        """Probe name -> shell command; names are shared, so equal probes run once."""
+        return {}
+
+    def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
+        raise NotImplementedError
+
+
+class ClusterCheck:
+    """A check about the whole site: evaluated once, from every node's facts and the client's."""
+
+    scope: Literal["clúster"] = "clúster"
+    id: str
+    title: str
+    step: str | None
+
+    def evaluate(self, facts: ClusterFacts) -> Outcome:
+        raise NotImplementedError
+
+
+def missing_probe(name: str) -> Outcome:
+    return Outcome.error(f"no se obtuvo el dato «{name}» del nodo")

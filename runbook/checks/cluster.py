@@ -1,0 +1,214 @@
+"""Checks of the whole site: the VIP, and the services as a client on the LAN sees them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .base import ClusterCheck, ClusterFacts, NodeFacts, Outcome
+from .node import tracking_problems, unit_active
+from .parse import ipv4_addresses
+
+IPV4_PROBE = "ipv4"
+IPV4_COMMAND = "ip -4 -o addr show"
+
+
+def holds(facts: NodeFacts, vip: str) -> bool | None:
+    probe = facts.probe(IPV4_PROBE)
+    if probe is None or probe.exit_code != 0:
+        return None
+    return any(a.split("/")[0] == vip for addrs in ipv4_addresses(probe.output).values() for a in addrs)
+
+
+def _holders(facts: ClusterFacts, vip: str) -> tuple[list[str], list[str]]:
+    """(nodes holding the VIP, nodes whose state is unknown)."""
+    holding, unknown = [], []
+    for name, node in facts.nodes.items():
+        state = None if node.unreachable else holds(node, vip)
+        if state is None:
+            unknown.append(name)
+        elif state:
+            holding.append(name)
+    return holding, unknown
+
+
+@dataclass
+class VipUnique(ClusterCheck):
+    id: str
+    title: str
+    step: str | None
+    vip: str
+
+    def evaluate(self, facts: ClusterFacts) -> Outcome:
+        holding, unknown = _holders(facts, self.vip)
+        if len(holding) > 1:
+            return Outcome.fail(
+                f"{self.vip} está a la vez en {' y '.join(holding)}: los nodos no se ven por VRRP"
+            )
+        if unknown:
+            return Outcome.error(f"no se sabe si {', '.join(unknown)} tiene {self.vip} (nodo sin datos)")
+        if not holding:
+            return Outcome.fail(f"ningún nodo tiene {self.vip}: el servicio no es accesible")
+        return Outcome.ok(f"{self.vip} solo está en {holding[0]}")
+
+
+@dataclass
+class VipExpected(ClusterCheck):
+    id: str
+    title: str
+    step: str | None
+    vip: str
+    priorities: dict[str, int]
+    scripts: dict[str, list[str]]  # node -> vrrp_script names of its rendered config
+    instances: dict[str, list[str]]
+
+    def predict(self, facts: ClusterFacts) -> tuple[str | None, list[str]]:
+        """The node that should hold the VIP: highest priority among the healthy ones."""
+        excluded = []
+        candidates = []
+        for name, node in facts.nodes.items():
+            if node.unreachable:
+                excluded.append(f"{name} sin datos")
+            elif not unit_active(node, "keepalived"):
+                excluded.append(f"{name} sin keepalived")
+            elif tracking_problems(node, self.scripts[name], self.instances[name]):
+                excluded.append(f"{name} con su comprobación fallando")
+            else:
+                candidates.append(name)
+        best = max(candidates, key=lambda n: self.priorities[n], default=None)
+        return best, excluded
+
+    def evaluate(self, facts: ClusterFacts) -> Outcome:
+        holding, unknown = _holders(facts, self.vip)
+        expected, excluded = self.predict(facts)
+        why = f"prioridades {', '.join(f'{n} {p}' for n, p in self.priorities.items())}"
+        if excluded:
+            why += "; descartados: " + ", ".join(excluded)
+        if expected is None:
+            return Outcome.fail(f"ningún nodo está en condiciones de tener {self.vip} ({why})")
+        if holding == [expected]:
+            return Outcome.ok(f"{self.vip} está en {expected}, como se esperaba ({why})")
+        if not holding and unknown:
+            return Outcome.error(f"no se sabe dónde está {self.vip} ({why})")
+        where = " y ".join(holding) if holding else "ningún nodo"
+        return Outcome.fail(f"{self.vip} está en {where}; debería estar en {expected} ({why})")
+
+
+# --------------------------------------------------------------------- client side
+
+
+def _client_unavailable(facts: ClusterFacts) -> Outcome | None:
+    if facts.client.available:
+        return None
+    if facts.client.skipped:
+        return Outcome.skip(facts.client.reason)
+    return Outcome.error(facts.client.reason)
+
+
+@dataclass
+class ServiceResponds(ClusterCheck):
+    id: str
+    title: str
+    step: str | None
+    service: str
+    address: str  # VIP:port, for messages
+
+    def evaluate(self, facts: ClusterFacts) -> Outcome:
+        skipped = _client_unavailable(facts)
+        if skipped:
+            return skipped
+        answers = facts.client.services.get(self.service, [])
+        if not answers:
+            return Outcome.error(f"el cliente no hizo ninguna petición a {self.service}")
+        bad = [a for a in answers if not a.get("ok")]
+        if bad:
+            examples = "; ".join(
+                f"desde {a['source']}: {a.get('error') or a.get('answer')}" for a in bad[:3]
+            )
+            return Outcome.fail(
+                f"{len(bad)} de {len(answers)} peticiones a {self.address} fallaron ({examples})"
+            )
+        served = Counter(a.get("backend") or "?" for a in answers)
+        spread = ", ".join(f"{name} {count}" for name, count in sorted(served.items()))
+        total = len(answers)
+        return Outcome.ok(f"{total} de {total} peticiones a {self.address} correctas ({spread})")
+
+
+@dataclass
+class ServiceSpread(ClusterCheck):
+    id: str
+    title: str
+    step: str | None
+    service: str
+    balance: str
+    backends: list[str]
+
+    def evaluate(self, facts: ClusterFacts) -> Outcome:
+        skipped = _client_unavailable(facts)
+        if skipped:
+            return skipped
+        answers = [a for a in facts.client.services.get(self.service, []) if a.get("ok")]
+        if not answers:
+            return Outcome.fail(
+                f"ninguna petición a {self.service} tuvo respuesta: no se puede ver el reparto"
+            )
+        if any(not a.get("backend") for a in answers):
+            return Outcome.skip(
+                "la respuesta no dice qué servidor la atendió: no se puede comprobar el reparto"
+            )
+        want = min(2, len(self.backends))
+        if self.balance == "source":
+            return self._by_source(answers, want)
+        seen = {a["backend"] for a in answers}
+        if seen >= set(self.backends):
+            names = ", ".join(sorted(seen))
+            return Outcome.ok(f"{len(answers)} peticiones seguidas pasaron por todos: {names}")
+        missing = sorted(set(self.backends) - seen)
+        return Outcome.fail(f"{len(answers)} peticiones seguidas nunca llegaron a {', '.join(missing)}")
+
+    def _by_source(self, answers: list[dict], want: int) -> Outcome:
+        per_source: dict[str, set[str]] = {}
+        for a in answers:
+            per_source.setdefault(a["source"], set()).add(a["backend"])
+        unstable = sorted(s for s, b in per_source.items() if len(b) > 1)
+        if unstable:
+            return Outcome.fail(
+                "una misma dirección acabó en servidores distintos: "
+                + "; ".join(f"{s} → {', '.join(sorted(per_source[s]))}" for s in unstable[:3])
+            )
+        groups: dict[str, list[str]] = {}
+        for source, backends in per_source.items():
+            groups.setdefault(next(iter(backends)), []).append(source.rsplit(".", 1)[-1])
+        summary = "; ".join(f"{b} ← .{', .'.join(sorted(s, key=int))}" for b, s in sorted(groups.items()))
+        if len(groups) < want:
+            return Outcome.fail(
+                f"las {len(per_source)} direcciones de cliente acaban todas en {next(iter(groups))}"
+            )
+        return Outcome.ok(f"{len(per_source)} direcciones, cada una siempre en el mismo: {summary}")
+
+
+@dataclass
+class StatsProtected(ClusterCheck):
+    id: str
+    title: str
+    step: str | None
+    nodes: list[str]
+
+    def evaluate(self, facts: ClusterFacts) -> Outcome:
+        skipped = _client_unavailable(facts)
+        if skipped:
+            return skipped
+        results, problems = [], []
+        for node in self.nodes:
+            seen = facts.client.stats.get(node, {})
+            status = seen.get("status")
+            if status == 401:
+                results.append(f"{node} 401")
+            elif status is None:
+                problems.append(f"{node}: sin respuesta ({seen.get('error', 'no se probó')})")
+            else:
+                problems.append(f"{node}: respondió {status} sin pedir contraseña")
+        if problems:
+            return Outcome.fail("; ".join(problems))
+        return Outcome.ok("sin credenciales: " + ", ".join(results))
+

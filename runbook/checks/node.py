@@ -1,0 +1,293 @@
+"""Checks of one node's state: files, units, persisted sysctl, keepalived's health check, backends."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import parse
+from .base import NodeCheck, NodeFacts, Outcome, missing_probe
+
+UNITS_PROBE = "unidades"
+KEEPALIVED_DATA_PROBE = "keepalived-datos"
+HAPROXY_STAT_PROBE = "haproxy-show-stat"
+SYSCTL_PROBE = "sysctl-persistente"
+
+
+def units_command(units: tuple[str, ...]) -> str:
+    names = " ".join(shlex.quote(f"{u}.service") for u in units)
+    return f"systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState {names}"
+
+
+# keepalived writes its state to /tmp/keepalived.data when sent its DATA
+# signal (SIGUSR1); the file appears at once but is written in pieces, so
+# wait until its size stops changing. Debian's unit has no PrivateTmp.
+KEEPALIVED_DATA_COMMAND = r"""
+pid=$(systemctl show -p MainPID --value keepalived.service 2>/dev/null)
+if [ -z "$pid" ] || [ "$pid" = 0 ]; then echo "keepalived no está en marcha"; exit 3; fi
+f=/tmp/keepalived.data
+rm -f "$f"
+kill -s "$(keepalived --signum=DATA 2>/dev/null || echo USR1)" "$pid" || exit 4
+prev=-1
+for i in $(seq 300); do
+  size=$(stat -c %s "$f" 2>/dev/null || echo -1)
+  if [ "$size" -gt 0 ] && [ "$size" = "$prev" ]; then break; fi
+  prev=$size
+  sleep 0.01
+done
+cat "$f"
+""".strip()
+
+
+def haproxy_stat_command(socket: str) -> str:
+    # perl-base is Essential in Debian: always there, unlike socat or python3.
+    script = (
+        '$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "no se puede abrir $ARGV[0]: $!\\n";'
+        ' print $s "show stat\\n"; print while <$s>;'
+    )
+    return f"perl -MIO::Socket::UNIX -e {shlex.quote(script)} {shlex.quote(socket)}"
+
+
+def file_probe(path: str) -> str:
+    return f"fichero:{path}"
+
+
+def stat_probe(path: str) -> str:
+    return f"permisos:{path}"
+
+
+# --------------------------------------------------------------------- files
+
+
+@dataclass
+class FileMatches(NodeCheck):
+    """A managed file on the node is byte for byte the one the site renders for it."""
+
+    id: str
+    title: str
+    step: str | None
+    path: str
+    mode: str
+    owner: str
+    group: str
+    expected: dict[str, str]  # node -> content with real secrets (never shown)
+    shown: dict[str, str]  # node -> content with secret markers (for diffs)
+    secret_error: str | None = None
+    redact: Callable[[str], str] = str  # hides secret values in diffs (identity by default)
+
+    def probes(self, node: str) -> dict[str, str]:
+        quoted = shlex.quote(self.path)
+        return {
+            file_probe(self.path): f"cat -- {quoted}",
+            stat_probe(self.path): f"stat -c '%a %U %G' -- {quoted}",
+        }
+
+    def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
+        content = facts.probe(file_probe(self.path))
+        perms = facts.probe(stat_probe(self.path))
+        if content is None or perms is None:
+            return missing_probe(self.path)
+        if content.exit_code != 0:
+            return Outcome.fail(f"{self.path} no existe en el nodo")
+        if self.secret_error is not None and "@@SECRETO_" in self.shown[node]:
+            return Outcome.error(f"no se puede comparar {self.path}: {self.secret_error}")
+        problems = []
+        if content.output != self.expected[node]:
+            problems.append("el contenido difiere del generado por el sitio")
+        want = f"{int(self.mode, 8):o} {self.owner} {self.group}"
+        if perms.output.strip() != want:
+            problems.append(f"permisos {perms.output.strip()!r}, se esperaba {want!r}")
+        if not problems:
+            return Outcome.ok(f"idéntico al del sitio ({want})")
+        diff = ""
+        if content.output != self.expected[node]:
+            diff = unified_diff(self.redact(content.output), self.shown[node], node, self.path)
+        return Outcome.fail(f"{self.path}: " + "; ".join(problems), diff)
+
+
+def unified_diff(node_text: str, site_text: str, node: str, path: str) -> str:
+    """Diff from the node's file to the site's: '-' lines are on the node, '+' lines in the site."""
+    lines = difflib.unified_diff(
+        node_text.splitlines(keepends=True),
+        site_text.splitlines(keepends=True),
+        fromfile=f"{node}:{path}",
+        tofile=f"sitio:{path}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+# --------------------------------------------------------------------- units
+
+
+@dataclass
+class UnitActiveEnabled(NodeCheck):
+    id: str
+    title: str
+    step: str | None
+    unit: str
+    all_units: tuple[str, ...]
+
+    def probes(self, node: str) -> dict[str, str]:
+        return {UNITS_PROBE: units_command(self.all_units)}
+
+    def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
+        probe = facts.probe(UNITS_PROBE)
+        if probe is None:
+            return missing_probe(UNITS_PROBE)
+        props = parse.systemctl_show(probe.output).get(self.unit)
+        if props is None:
+            return Outcome.error(f"systemctl no informó de {self.unit}: {probe.output.strip()[:200]}")
+        if props.get("LoadState") == "not-found":
+            return Outcome.fail(f"{self.unit} no está instalado")
+        active, sub = props.get("ActiveState", "?"), props.get("SubState", "?")
+        enabled = props.get("UnitFileState", "?")
+        state = f"{active} ({sub}), {enabled}"
+        if active == "active" and enabled == "enabled":
+            return Outcome.ok(state)
+        problems = []
+        if active != "active":
+            problems.append(f"{self.unit} no está en marcha: {active} ({sub})")
+        if enabled != "enabled":
+            problems.append(f"{self.unit} no arrancará con el sistema: {enabled}")
+        return Outcome.fail("; ".join(problems))
+
+
+def unit_active(facts: NodeFacts, unit: str) -> bool | None:
+    probe = facts.probe(UNITS_PROBE)
+    if probe is None:
+        return None
+    props = parse.systemctl_show(probe.output).get(unit, {})
+    return props.get("ActiveState") == "active"
+
+
+# --------------------------------------------------------------------- sysctl
+
+
+@dataclass
+class SysctlPersisted(NodeCheck):
+    id: str
+    title: str
+    step: str | None
+    key: str
+    value: str
+
+    def probes(self, node: str) -> dict[str, str]:
+        return {SYSCTL_PROBE: parse.sysctl_grep_command(self.key)}
+
+    def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
+        probe = facts.probe(SYSCTL_PROBE)
+        if probe is None:
+            return missing_probe(SYSCTL_PROBE)
+        setting = parse.effective_sysctl(probe.output, self.key)
+        if setting is None:
+            return Outcome.fail(
+                f"ningún fichero de /etc/sysctl.d/ fija {self.key}: tras un reinicio volvería a 0"
+            )
+        where = f"{setting.path}:{setting.line}"
+        if setting.value != self.value:
+            return Outcome.fail(f"tras un reinicio valdría {setting.value} (lo fija {where})")
+        return Outcome.ok(f"{self.key} = {self.value} en {where}")
+
+
+# --------------------------------------------------------------------- keepalived
+
+
+def tracking_problems(facts: NodeFacts, scripts: list[str], instances: list[str]) -> list[str] | None:
+    """Spanish problems with keepalived's health checks on a node; None when unknown."""
+    probe = facts.probe(KEEPALIVED_DATA_PROBE)
+    if probe is None:
+        return None
+    if probe.exit_code != 0:
+        return [probe.output.strip() or f"no se obtuvo el volcado de keepalived (código {probe.exit_code})"]
+    data = parse.keepalived_data(probe.output)
+    problems = []
+    for name in scripts:
+        script = data.scripts.get(name)
+        tracked_by = [i for i in data.instances.values() if name in i.tracked_scripts]
+        if script is None or not tracked_by:
+            problems.append(
+                f"keepalived ha desactivado la comprobación {name} (no la ejecuta: "
+                "script no encontrado o no accesible)"
+            )
+        elif script.status != "GOOD":
+            problems.append(f"la comprobación {name} falla (estado {script.status}): HAProxy no responde")
+    for name in instances:
+        instance = data.instances.get(name)
+        if instance is None:
+            problems.append(f"keepalived no tiene la instancia {name}")
+        elif instance.state in ("FAULT", "INIT", "STOP", ""):
+            problems.append(f"la instancia {name} está en {instance.state or 'un estado desconocido'}")
+    return problems
+
+
+def tracking_summary(facts: NodeFacts) -> str:
+    probe = facts.probe(KEEPALIVED_DATA_PROBE)
+    data = parse.keepalived_data(probe.output if probe else "")
+    scripts = ", ".join(f"{s.name} {s.status}" for s in data.scripts.values())
+    instances = ", ".join(f"{i.name} {i.state}" for i in data.instances.values())
+    return "; ".join(x for x in (scripts, instances) if x)
+
+
+@dataclass
+class KeepalivedTracking(NodeCheck):
+    id: str
+    title: str
+    step: str | None
+    scripts: dict[str, list[str]]  # node -> vrrp_script names in its rendered config
+    instances: dict[str, list[str]]
+
+    def probes(self, node: str) -> dict[str, str]:
+        return {KEEPALIVED_DATA_PROBE: KEEPALIVED_DATA_COMMAND}
+
+    def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
+        problems = tracking_problems(facts, self.scripts[node], self.instances[node])
+        if problems is None:
+            return missing_probe(KEEPALIVED_DATA_PROBE)
+        if problems:
+            return Outcome.fail("; ".join(problems))
+        return Outcome.ok(f"según keepalived: {tracking_summary(facts)}")
+
+
+# --------------------------------------------------------------------- HAProxy backends
+
+
+@dataclass
+class BackendsUp(NodeCheck):
+    id: str
+    title: str
+    step: str | None
+    service: str
+    backends: list[str]
+    socket: str
+
+    def probes(self, node: str) -> dict[str, str]:
+        return {HAPROXY_STAT_PROBE: haproxy_stat_command(self.socket)}
+
+    def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
+        probe = facts.probe(HAPROXY_STAT_PROBE)
+        if probe is None:
+            return missing_probe(HAPROXY_STAT_PROBE)
+        if probe.exit_code != 0:
+            return Outcome.fail(
+                f"no se pudo leer el socket de HAProxy {self.socket}: {probe.output.strip()[:200]}"
+            )
+        try:
+            rows = [r for r in parse.show_stat(probe.output) if r.proxy == self.service]
+        except ValueError as exc:
+            return Outcome.error(str(exc))
+        by_name = {r.server: r for r in rows}
+        problems, fine = [], []
+        for name in self.backends:
+            row = by_name.get(name)
+            if row is None:
+                problems.append(f"{name} no aparece en HAProxy")
+            elif not row.up:
+                why = ": ".join(x for x in (row.check_status, row.check_desc) if x)
+                problems.append(f"{name} {row.status}" + (f" ({why})" if why else ""))
+            else:
+                fine.append(f"{name} {row.status}")
+        if problems:
+            return Outcome.fail(f"{self.service}: " + "; ".join(problems))
+        return Outcome.ok(", ".join(fine))

@@ -1,0 +1,159 @@
+"""Gather facts: one SSH round trip per node, one subprocess for the lab client.
+
+Every probe a node's checks need goes into one generated bash script, run
+with a single `Connection.run`. The probes run in parallel on the node, each
+with stdout+stderr merged (what a person at the terminal would see) and its
+exit code; the script then prints them between markers that carry a random
+token, so no output can fake the framing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from ..checks.base import ClientFacts, NodeFacts, Probe
+from ..model import LAB_RANGES, Site
+from ..transport import NodeUnreachable, connect
+
+PROBE_TIMEOUT = 10  # seconds for any single probe on a node
+RUN_TIMEOUT = 30  # seconds for the whole script
+CLIENT_TIMEOUT = 2.0  # seconds per request from the lab client
+CLIENT_PROBE = Path(__file__).with_name("client_probe.py")
+
+
+def build_script(probes: dict[str, str], token: str) -> str:
+    """A bash script running every probe in parallel, then printing each one framed."""
+    lines = [
+        "export LC_ALL=C",
+        'd=$(mktemp -d) || exit 99',
+        "trap 'rm -rf \"$d\"' EXIT",
+    ]
+    for index, command in enumerate(probes.values()):
+        lines.append(
+            f"{{ timeout {PROBE_TIMEOUT} bash -c {shlex.quote(command)} </dev/null >\"$d/{index}\" 2>&1;"
+            f" echo $? >\"$d/{index}.rc\"; }} &"
+        )
+    lines.append("wait")
+    for index in range(len(probes)):
+        lines.append(
+            f"printf '%s\\n' '{token} BEGIN {index}'; cat \"$d/{index}\";"
+            f" printf '\\n%s %s\\n' '{token} END {index}' \"$(cat \"$d/{index}.rc\")\""
+        )
+    return "\n".join(lines) + "\n"
+
+
+def parse_output(text: str, names: list[str], token: str) -> dict[str, Probe]:
+    pattern = re.compile(
+        rf"^{re.escape(token)} BEGIN (\d+)\n(.*?)\n{re.escape(token)} END \1 (\d+)$", re.S | re.M
+    )
+    out: dict[str, Probe] = {}
+    for match in pattern.finditer(text):
+        index = int(match.group(1))
+        if index < len(names):
+            out[names[index]] = Probe(exit_code=int(match.group(3)), output=match.group(2))
+    return out
+
+
+def gather_node(site: Site, node_name: str, probes: dict[str, str]) -> NodeFacts:
+    """Connect, run every probe in one round trip, close. Never raises for the node's sake."""
+    token = f"@@RB-{secrets.token_hex(8)}"
+    script = build_script(probes, token)
+    try:
+        conn = connect(site, site.node(node_name))
+    except NodeUnreachable as exc:
+        return NodeFacts(node_name, unreachable=str(exc))
+    try:
+        result = conn.run(
+            f"bash -c {shlex.quote(script)}", hide=True, warn=True, timeout=RUN_TIMEOUT, in_stream=False
+        )
+    except Exception as exc:  # noqa: BLE001 - any transport failure means "could not check this node"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return NodeFacts(node_name, unreachable=f"{node_name}: la sesión SSH falló ({reason})")
+    finally:
+        conn.close()
+    facts = NodeFacts(node_name, probes=parse_output(result.stdout, list(probes), token))
+    if not facts.probes:
+        facts.unreachable = (
+            f"{node_name}: el nodo no devolvió datos (código {result.exited}): "
+            + (result.stderr.strip() or result.stdout.strip())[:200]
+        )
+    return facts
+
+
+# --------------------------------------------------------------------- lab client
+
+
+def client_request(site: Site) -> dict:
+    """What the client probe must do, from the site's data only."""
+    assert site.lab is not None
+    services = []
+    for svc in site.services:
+        services.append(
+            {
+                "name": svc.name,
+                "mode": svc.mode,
+                "port": svc.port,
+                "path": svc.health_check.path if svc.health_check else "/",
+                "expect_status": svc.health_check.expect_status if svc.health_check else 200,
+                "cookie": svc.sticky_cookie,
+                "balance": svc.balance,
+                "backends": [b.name for b in svc.backends],
+            }
+        )
+    stats = [
+        {"node": n.name, "address": str(n.lan_address), "port": site.stats.port, "uri": site.stats.uri}
+        for n in site.nodes
+    ]
+    return {
+        "vip": str(site.vip),
+        "timeout": CLIENT_TIMEOUT,
+        "sources": [str(a) for a in site.lab.client.addresses],
+        "services": services,
+        "stats": stats,
+    }
+
+
+def lab_only_targets(site: Site) -> bool:
+    """True when every address the client would contact is in the lab's documentation ranges."""
+    targets = [site.vip, *(n.lan_address for n in site.nodes)]
+    if site.lab is not None:
+        targets += list(site.lab.client.addresses)
+    return all(any(a in r for r in LAB_RANGES) for a in targets)
+
+
+def gather_client(site: Site) -> ClientFacts:
+    """Requests through the VIP from the lab's client namespace; skipped for non-lab sites.
+
+    Never contacts anything from this machine's own network: requests only
+    leave from inside the lab client namespace, and only to lab addresses.
+    """
+    if site.lab is None:
+        return ClientFacts(
+            available=False,
+            skipped=True,
+            reason=f"el sitio {site.name} no es un laboratorio: verify no hace peticiones de cliente "
+            "desde esta máquina (compruébelo desde un cliente de su LAN)",
+        )
+    if not lab_only_targets(site):
+        return ClientFacts(available=False, reason="hay direcciones fuera de los rangos del laboratorio")
+    from .. import lab
+
+    argv = [sys.executable, "-I", str(CLIENT_PROBE), json.dumps(client_request(site))]
+    try:
+        done = lab.client_run(site, argv, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return ClientFacts(available=False, reason=f"el cliente del laboratorio no respondió ({exc})")
+    if done.returncode != 0:
+        why = (done.stderr or done.stdout).strip().splitlines()
+        return ClientFacts(
+            available=False,
+            reason="el cliente del laboratorio no está disponible: " + (why[-1] if why else "sin salida"),
+        )
+    data = json.loads(done.stdout)
+    return ClientFacts(available=True, services=data["services"], stats=data["stats"])
