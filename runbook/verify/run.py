@@ -119,7 +119,7 @@ def run_verify(plan: Plan, node: str | None = None, site_url: str | None = None)
 
 def _evaluate_node(check: NodeCheck, node: str, facts: NodeFacts) -> Outcome:
     if facts.unreachable:
-        return Outcome.error(f"sin datos: {facts.unreachable}")
+        return Outcome.error("sin datos: no se pudo conectar con el nodo (motivo al final del informe)")
     try:
         return check.evaluate(node, facts)
     except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others

@@ -1,0 +1,143 @@
+"""verify's report: a Spanish table for people, JSON and JUnit XML for machines."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..checks import Status
+from .run import Report, Result
+
+FORMATS = ("table", "json", "junit")
+
+_STYLE = {
+    Status.PASSED: "green",
+    Status.FAILED: "bold red",
+    Status.ERROR: "bold magenta",
+    Status.SKIPPED: "dim",
+}
+
+
+def summary_line(report: Report) -> str:
+    parts = [
+        f"{report.count(Status.PASSED)} correctas",
+        f"{report.count(Status.FAILED)} fallan",
+        f"{report.count(Status.ERROR)} con error",
+        f"{report.count(Status.SKIPPED)} omitidas",
+    ]
+    return f"verify {report.site}: " + ", ".join(parts) + f" ({report.seconds:.2f} s)"
+
+
+def print_table(report: Report, console: Console) -> None:
+    table = Table(title=f"Verificación del sitio {report.site}", show_lines=False, expand=False)
+    table.add_column("Comprobación", overflow="fold")
+    table.add_column("Nodo")
+    table.add_column("Resultado")
+    table.add_column("Detalle", overflow="fold")
+    for r in report.results:
+        label = Text(r.title)
+        label.append(f"\n{r.check}", style="dim")
+        table.add_row(label, r.where, Text(r.status.spanish, style=_STYLE[r.status]), r.detail)
+    console.print(table)
+    failures = report.failures()
+    if failures:
+        console.print("\n[bold]Qué falla y dónde se explica[/]")
+    for r in failures:
+        console.print(
+            f"[{_STYLE[r.status]}]✗ {escape(r.where)} · {escape(r.title)}[/] ({escape(r.check)}): "
+            f"{escape(r.detail)}"
+        )
+        if r.step:
+            console.print(f"    paso «{escape(r.step_title or r.step)}»: {escape(r.link or '')}")
+        if r.diff:
+            console.print("    diferencias (- en el nodo, + en el sitio):")
+            console.print(Text("".join(f"      {line}\n" for line in r.diff.splitlines())))
+    for message in report.unreachable.values():
+        console.print(f"[bold red]✗ {escape(message)}[/]")
+    style = "green" if report.exit_code == 0 else "bold red"
+    console.print(f"[{style}]{escape(summary_line(report))}[/]")
+
+
+def to_json(report: Report) -> str:
+    data = {
+        "site": report.site,
+        "exit_code": report.exit_code,
+        "seconds": round(report.seconds, 3),
+        "summary": {s.value: report.count(s) for s in Status},
+        "unreachable": report.unreachable,
+        "results": [_result_json(r) for r in report.results],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def _result_json(r: Result) -> dict:
+    return {
+        "check": r.check,
+        "title": r.title,
+        "node": r.node,
+        "kind": r.kind,
+        "status": r.status.value,
+        "result": r.status.spanish,
+        "detail": r.detail,
+        "step": r.step,
+        "step_title": r.step_title,
+        "link": r.link,
+        "diff": r.diff or None,
+    }
+
+
+def to_junit(report: Report) -> str:
+    """JUnit XML as CI systems read it: one suite per node and one for the cluster."""
+    root = ET.Element("testsuites", name=f"runbook verify {report.site}")
+    suites: dict[str, list[Result]] = {}
+    for r in report.results:
+        suites.setdefault(r.where, []).append(r)
+    for where, results in suites.items():
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=f"{report.site}.{where}",
+            tests=str(len(results)),
+            failures=str(sum(r.status == Status.FAILED for r in results)),
+            errors=str(sum(r.status == Status.ERROR for r in results)),
+            skipped=str(sum(r.status == Status.SKIPPED for r in results)),
+        )
+        for r in results:
+            case = ET.SubElement(suite, "testcase", classname=f"{report.site}.{where}", name=r.check)
+            body = r.detail
+            if r.step:
+                body += f"\nPaso «{r.step_title or r.step}»: {r.link}"
+            if r.diff:
+                body += "\n" + r.diff
+            if r.status == Status.FAILED:
+                ET.SubElement(case, "failure", message=r.detail, type="fallo").text = body
+            elif r.status == Status.ERROR:
+                ET.SubElement(case, "error", message=r.detail, type="error").text = body
+            elif r.status == Status.SKIPPED:
+                ET.SubElement(case, "skipped", message=r.detail)
+            else:
+                ET.SubElement(case, "system-out").text = r.detail
+    tests = len(report.results)
+    root.set("tests", str(tests))
+    root.set("failures", str(report.count(Status.FAILED)))
+    root.set("errors", str(report.count(Status.ERROR)))
+    root.set("skipped", str(report.count(Status.SKIPPED)))
+    root.set("time", f"{report.seconds:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "junit":
+        return to_junit(report)
+    console = Console(record=True, width=140, force_terminal=False, color_system=None)
+    with console.capture():
+        print_table(report, console)
+    return console.export_text()
