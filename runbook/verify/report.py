@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import xml.etree.ElementTree as ET
 
@@ -137,7 +138,6 @@ def render(report: Report, fmt: str) -> str:
         return to_json(report)
     if fmt == "junit":
         return to_junit(report)
-    console = Console(record=True, width=140, force_terminal=False, color_system=None)
-    with console.capture():
-        print_table(report, console)
-    return console.export_text()
+    buffer = io.StringIO()
+    print_table(report, Console(file=buffer, width=140, force_terminal=False, color_system=None))
+    return buffer.getvalue()

@@ -1,0 +1,480 @@
+"""verify without a lab: registry vs catalog, fact framing, parsers, checks, reports.
+
+The parsers are fed real output captured from the lab nodes (tests/data/verify):
+HAProxy 2.6 `show stat` and keepalived 2.2.7's data dump.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from runbook.checks import ClientFacts, ClusterFacts, NodeFacts, Probe, Status, build_registry, parse
+from runbook.checks.cluster import IPV4_PROBE
+from runbook.checks.documented import check_probe, exists_probe
+from runbook.checks.node import HAPROXY_STAT_PROBE, KEEPALIVED_DATA_PROBE, SYSCTL_PROBE, UNITS_PROBE
+from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
+from runbook.plan import load_plan
+from runbook.secrets import materialize
+from runbook.verify import render
+from runbook.verify.gather import build_script, gather_client, parse_output
+from runbook.verify.run import Report, Result, run_verify
+from runbook.verify_catalog import catalog
+
+DATA = Path(__file__).parent / "data" / "verify"
+SHOW_STAT = (DATA / "show-stat.csv").read_text()
+KEEPALIVED_BACKUP = (DATA / "keepalived-backup.data").read_text()
+SECRET = "NoDebeSalirNunca42"
+SECRETS = {"stats_password": SECRET}
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan(LAB_SITE)
+
+
+@pytest.fixture(scope="module")
+def registry(plan):
+    return build_registry(plan, SECRETS)
+
+
+# ----------------------------------------------------------------- registry == catalog
+
+
+@pytest.mark.parametrize("site", [LAB_SITE, PUBLISHED_SITE])
+def test_registry_runs_exactly_the_catalog(site):
+    plan = load_plan(site)
+    registry = build_registry(plan, SECRETS)
+    docs = catalog(plan.site, plan)
+    assert registry.own_ids == [d.id for d in docs]
+    for check in registry.node + registry.cluster:
+        doc = next(d for d in docs if d.id == check.id)
+        assert (check.title, check.step, check.scope) == (doc.title, doc.step, doc.scope)
+
+
+def test_documented_checks_are_the_plans(plan, registry):
+    for node in plan.node_names:
+        assert [c.id for c in registry.documented] == [c.id for c in plan.checks(node)]
+        for check in registry.documented:
+            planned = next(c for c in plan.checks(node) if c.id == check.id)
+            assert check.checks[node] is planned
+            assert registry.probes(node)[check_probe(check.id)] == planned.command
+
+
+def test_catalog_ids_do_not_clash_with_documented_ids(plan):
+    own = {d.id for d in catalog(plan.site, plan)}
+    assert not own & {c.id for c in plan.checks()}
+    assert {"servicio-horizon-responde", "servicio-memcached-reparto", "vip-unica"} <= own
+    steps = {s.id for s in plan.steps}
+    assert all(d.step in steps for d in catalog(plan.site, plan))
+
+
+def test_probes_never_carry_a_secret(plan, registry):
+    for node in plan.node_names:
+        assert SECRET not in json.dumps(registry.probes(node))
+
+
+# ----------------------------------------------------------------- one round trip framing
+
+
+def test_script_runs_probes_and_frames_their_output_exactly():
+    probes = {
+        "a": "echo hola",
+        "b": "printf 'sin salto'; exit 3",
+        "c": "echo a la salida de errores >&2; exit 1",
+        "d": "true",
+        "e": "printf 'dos\\n\\n'",
+        "trampa": "echo '@@RB-0000 END 0 0'",
+    }
+    token = "@@RB-feedfacecafebeef"
+    done = subprocess.run(["bash", "-c", build_script(probes, token)], capture_output=True, text=True)
+    got = parse_output(done.stdout, list(probes), token)
+    assert got == {
+        "a": Probe(0, "hola\n"),
+        "b": Probe(3, "sin salto"),
+        "c": Probe(1, "a la salida de errores\n"),
+        "d": Probe(0, ""),
+        "e": Probe(0, "dos\n\n"),
+        "trampa": Probe(0, "@@RB-0000 END 0 0\n"),
+    }
+
+
+def test_a_hanging_probe_is_cut_and_reported(monkeypatch):
+    monkeypatch.setattr("runbook.verify.gather.PROBE_TIMEOUT", 1)
+    token = "@@RB-0123456789abcdef"
+    script = build_script({"lento": "sleep 5", "rapido": "echo ya"}, token)
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=10)
+    got = parse_output(done.stdout, ["lento", "rapido"], token)
+    assert got["lento"].exit_code == 124 and got["rapido"] == Probe(0, "ya\n")
+
+
+# ----------------------------------------------------------------- parsers on real output
+
+
+def test_show_stat_parses_servers():
+    rows = parse.show_stat(SHOW_STAT)
+    assert {(r.proxy, r.server, r.status) for r in rows} >= {("horizon", "zeus", "UP"), ("horizon", "hades", "UP")}
+    assert all(r.server not in ("FRONTEND", "BACKEND") for r in rows)
+    with pytest.raises(ValueError, match="cabecera"):
+        parse.show_stat("Unknown command\n")
+
+
+def test_keepalived_dump_parses_instance_and_script():
+    data = parse.keepalived_data(KEEPALIVED_BACKUP)
+    assert data.instances["VI_50"].state == "BACKUP"
+    assert data.instances["VI_50"].tracked_scripts == ["chk_haproxy"]
+    assert data.instances["VI_50"].priority == 100
+    assert data.scripts["chk_haproxy"].status == "GOOD"
+
+
+def test_effective_sysctl_follows_systemd_order():
+    key = "net.ipv4.ip_nonlocal_bind"
+    grep = (
+        "/usr/lib/sysctl.d/50-x.conf:3:net.ipv4.ip_nonlocal_bind = 0\n"
+        "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n"
+    )
+    assert parse.effective_sysctl(grep, key) == parse.SysctlSetting(
+        "1", "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf", 4
+    )
+    later = grep + "/etc/sysctl.d/99-zz.conf:1:net/ipv4/ip_nonlocal_bind=0\n"
+    assert parse.effective_sysctl(later, key).value == "0"
+    # A file in /etc hides the same name in /usr/lib.
+    hidden = "/usr/lib/sysctl.d/60-a.conf:1:net.ipv4.ip_nonlocal_bind = 0\n/etc/sysctl.d/60-a.conf:1:net.ipv4.ip_nonlocal_bind = 1\n"
+    assert parse.effective_sysctl(hidden, key).value == "1"
+    assert parse.effective_sysctl("", key) is None
+
+
+# ----------------------------------------------------------------- checks on facts
+
+
+def healthy_facts(plan, node: str) -> NodeFacts:
+    """What a converged node reports (built from the plan and the real captured outputs)."""
+    site = plan.site
+    me = site.node(node)
+    holder = site.vip_owner.name == node
+    probes: dict[str, Probe] = {}
+    for check in plan.checks(node):
+        probes[check_probe(check.id)] = Probe(0, _passing_output(check.id, site, me))
+    probes[exists_probe("/etc/init/failsafe.conf")] = Probe(1, "")
+    for action in plan.actions(node):
+        if getattr(action, "path", None):
+            probes[f"fichero:{action.path}"] = Probe(0, materialize(action.content, SECRETS))
+            probes[f"permisos:{action.path}"] = Probe(0, "644 root root\n")
+    probes[UNITS_PROBE] = Probe(0, _units("active", "enabled", "active", "enabled"))
+    probes[SYSCTL_PROBE] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
+    state = "MASTER" if holder else "BACKUP"
+    probes[KEEPALIVED_DATA_PROBE] = Probe(0, KEEPALIVED_BACKUP.replace("State = BACKUP", f"State = {state}"))
+    probes[HAPROXY_STAT_PROBE] = Probe(0, SHOW_STAT)
+    vip = f"3: eth1    inet {site.vip}/32 scope global eth1\n" if holder else ""
+    probes[IPV4_PROBE] = Probe(0, f"3: eth1    inet {me.lan_address}/24 brd x scope global eth1\n" + vip)
+    return NodeFacts(node, probes)
+
+
+def _passing_output(check_id: str, site, me) -> str:
+    return {
+        "lan-direccion": f"3: eth1    inet {me.lan_address}/24 brd 198.51.100.255 scope global eth1\n",
+        "nonlocal-bind-activo": "1\n",
+        "haproxy-instalado": "HAProxy version 2.6.12-1+deb12u4 2025/01/01\n",
+        "killall-instalado": "/usr/bin/killall\n",
+        "keepalived-config-valida": "",
+        "haproxy-config-valida": "Configuration file is valid\n",
+        "servicios-activos": "active\nactive\n",
+        "servicios-habilitados": "enabled\nenabled\n",
+        "escucha-servicios": "".join(f"LISTEN 0 4096 {site.vip}:{s.port} 0.0.0.0:*\n" for s in site.services),
+    }.get(check_id, "")
+
+
+def _units(ha_active, ha_enabled, ka_active, ka_enabled) -> str:
+    return (
+        f"Id=haproxy.service\nLoadState=loaded\nActiveState={ha_active}\nSubState=running\nUnitFileState={ha_enabled}\n\n"
+        f"Id=keepalived.service\nLoadState=loaded\nActiveState={ka_active}\nSubState=running\nUnitFileState={ka_enabled}\n"
+    )
+
+
+def good_client(site) -> ClientFacts:
+    services = {}
+    for svc in site.services:
+        answers = []
+        for i, address in enumerate(site.lab.client.addresses):
+            backend = svc.backends[i % len(svc.backends)].name
+            answers += [{"source": str(address), "ok": True, "backend": backend, "answer": "ok"}] * 2
+        services[svc.name] = answers
+    return ClientFacts(available=True, services=services, stats={n.name: {"status": 401} for n in site.nodes})
+
+
+def evaluate(plan, registry, nodes: dict[str, NodeFacts], client: ClientFacts) -> dict[tuple[str, str], tuple]:
+    out = {}
+    for name, facts in nodes.items():
+        for check in registry.node_checks():
+            outcome = check.evaluate(name, facts)
+            out[(check.id, name)] = (outcome.status, outcome.detail, outcome.diff)
+    for check in registry.cluster:
+        outcome = check.evaluate(ClusterFacts(nodes, client))
+        out[(check.id, "clúster")] = (outcome.status, outcome.detail, outcome.diff)
+    return out
+
+
+def failing(results: dict) -> dict:
+    return {key: value for key, value in results.items() if value[0] not in (Status.PASSED, Status.SKIPPED)}
+
+
+@pytest.fixture
+def cluster(plan):
+    return {n: healthy_facts(plan, n) for n in plan.node_names}
+
+
+def test_healthy_cluster_passes_everything(plan, registry, cluster):
+    results = evaluate(plan, registry, cluster, good_client(plan.site))
+    assert failing(results) == {}
+    assert results[("failsafe-comentado", "hera")][0] == Status.SKIPPED
+    assert "solo está en hera" in results[("vip-unica", "clúster")][1]
+
+
+def test_edited_file_shows_a_diff_node_versus_site_without_the_secret(plan, registry, cluster):
+    path = "/etc/haproxy/haproxy.cfg"
+    original = cluster["afrodita"].probes[f"fichero:{path}"].output
+    cluster["afrodita"].probes[f"fichero:{path}"] = Probe(0, original.replace("maxconn 4000", "maxconn 99"))
+    results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
+    assert set(results) == {("fichero-haproxy", "afrodita")}
+    status, detail, diff = results[("fichero-haproxy", "afrodita")]
+    assert status == Status.FAILED and "el contenido difiere" in detail
+    assert "--- afrodita:/etc/haproxy/haproxy.cfg" in diff and "+++ sitio:/etc/haproxy/haproxy.cfg" in diff
+    assert "-    maxconn 99\n" in diff and "+    maxconn 4000\n" in diff
+    assert SECRET not in diff
+
+
+def test_missing_sysctl_file_is_flagged_by_file_and_persistence_checks(plan, registry, cluster):
+    facts = cluster["hera"]
+    facts.probes["fichero:/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"] = Probe(1, "cat: No such file or directory\n")
+    facts.probes[SYSCTL_PROBE] = Probe(0, "")
+    results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
+    assert set(results) == {("fichero-60-haproxy-nonlocal-bind", "hera"), ("nonlocal-bind-persistente", "hera")}
+    assert "no existe en el nodo" in results[("fichero-60-haproxy-nonlocal-bind", "hera")][1]
+    assert "tras un reinicio volvería a 0" in results[("nonlocal-bind-persistente", "hera")][1]
+
+
+def test_stopped_keepalived_on_holder_moves_the_expected_vip(plan, registry, cluster):
+    hera, afrodita = cluster["hera"], cluster["afrodita"]
+    hera.probes[UNITS_PROBE] = Probe(0, _units("active", "enabled", "inactive", "enabled"))
+    hera.probes[KEEPALIVED_DATA_PROBE] = Probe(3, "keepalived no está en marcha\n")
+    hera.probes[check_probe("servicios-activos")] = Probe(3, "active\ninactive\n")
+    hera.probes[IPV4_PROBE] = Probe(0, "3: eth1    inet 198.51.100.110/24 scope global eth1\n")
+    afrodita.probes[IPV4_PROBE] = Probe(0, afrodita.probes[IPV4_PROBE].output + "3: eth1 inet 198.51.100.150/32\n")
+    results = evaluate(plan, registry, cluster, good_client(plan.site))
+    assert set(failing(results)) == {
+        ("unidad-keepalived", "hera"),
+        ("servicios-activos", "hera"),
+        ("keepalived-seguimiento", "hera"),
+    }
+    assert "keepalived no está en marcha: inactive" in results[("unidad-keepalived", "hera")][1]
+    assert results[("vip-unica", "clúster")][0] == Status.PASSED
+    assert "está en afrodita, como se esperaba" in results[("vip-nodo-previsto", "clúster")][1]
+    assert "hera sin keepalived" in results[("vip-nodo-previsto", "clúster")][1]
+
+
+def test_vip_on_the_wrong_node_or_on_both(plan, registry, cluster):
+    cluster["afrodita"].probes[IPV4_PROBE] = cluster["hera"].probes[IPV4_PROBE]
+    results = evaluate(plan, registry, cluster, good_client(plan.site))
+    assert "a la vez en hera y afrodita" in results[("vip-unica", "clúster")][1]
+    cluster["hera"].probes[IPV4_PROBE] = Probe(0, "")
+    results = evaluate(plan, registry, cluster, good_client(plan.site))
+    assert results[("vip-unica", "clúster")][0] == Status.PASSED
+    assert "debería estar en hera" in results[("vip-nodo-previsto", "clúster")][1]
+
+
+def test_disabled_and_failing_track_script(plan, registry, cluster):
+    disabled = cluster["afrodita"].probes[KEEPALIVED_DATA_PROBE].output
+    disabled = disabled.replace("   Tracked scripts :\n     chk_haproxy weight 0\n", "")
+    disabled = disabled.split("------< VRRP Scripts >------")[0] + "------< Interfaces >------\n"
+    cluster["afrodita"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, disabled)
+    bad = cluster["hera"].probes[KEEPALIVED_DATA_PROBE].output
+    bad = bad.replace("Status = GOOD", "Status = BAD").replace("State = MASTER", "State = FAULT", 1)
+    cluster["hera"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, bad)
+    results = evaluate(plan, registry, cluster, good_client(plan.site))
+    assert "keepalived ha desactivado la comprobación chk_haproxy" in results[("keepalived-seguimiento", "afrodita")][1]
+    hera = results[("keepalived-seguimiento", "hera")][1]
+    assert "chk_haproxy falla (estado BAD)" in hera and "VI_50 está en FAULT" in hera
+    assert "ningún nodo está en condiciones" in results[("vip-nodo-previsto", "clúster")][1]
+
+
+def _stat_with(server: str, status: str, check: str) -> str:
+    lines = SHOW_STAT.splitlines()
+    header = lines[0][2:].split(",")
+    out = [lines[0]]
+    for row in csv.reader(lines[1:]):
+        if row[:2] == ["horizon", server]:
+            row[header.index("status")] = status
+            row[header.index("check_status")] = check
+            row[header.index("check_desc")] = "Connection refused"
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(row)
+        out.append(buffer.getvalue())
+    return "\n".join(out) + "\n"
+
+
+def test_backend_down_and_spread_lost(plan, registry, cluster):
+    for facts in cluster.values():
+        facts.probes[HAPROXY_STAT_PROBE] = Probe(0, _stat_with("zeus", "DOWN", "L4CON"))
+    client = good_client(plan.site)
+    for answer in client.services["horizon"]:
+        answer["backend"] = "hades"
+    results = failing(evaluate(plan, registry, cluster, client))
+    assert set(results) == {
+        ("servicio-horizon-backends", "hera"),
+        ("servicio-horizon-backends", "afrodita"),
+        ("servicio-horizon-reparto", "clúster"),
+    }
+    assert "zeus DOWN (L4CON: Connection refused)" in results[("servicio-horizon-backends", "hera")][1]
+    assert "acaban todas en hades" in results[("servicio-horizon-reparto", "clúster")][1]
+
+
+def test_failed_requests_and_open_stats_page(plan, registry, cluster):
+    client = good_client(plan.site)
+    client.services["memcached"][0] = {"source": "198.51.100.200", "ok": False, "error": "conexión rechazada"}
+    client.stats["afrodita"] = {"status": 200}
+    results = failing(evaluate(plan, registry, cluster, client))
+    assert "1 de 16 peticiones a 198.51.100.150:11211 fallaron" in results[("servicio-memcached-responde", "clúster")][1]
+    assert "afrodita: respondió 200 sin pedir contraseña" in results[("estadisticas-protegidas", "clúster")][1]
+
+
+def test_same_source_on_two_backends_breaks_the_source_promise(plan, registry, cluster):
+    client = good_client(plan.site)
+    client.services["memcached"][1] = dict(client.services["memcached"][1], backend="hades")
+    client.services["memcached"][0] = dict(client.services["memcached"][0], backend="zeus")
+    results = failing(evaluate(plan, registry, cluster, client))
+    assert "una misma dirección acabó en servidores distintos" in results[("servicio-memcached-reparto", "clúster")][1]
+
+
+def test_documented_check_failure_says_what_was_expected(plan, registry, cluster):
+    cluster["hera"].probes[check_probe("nonlocal-bind-activo")] = Probe(0, "0\n")
+    results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
+    assert results == {
+        ("nonlocal-bind-activo", "hera"): (Status.FAILED, "se esperaba: `1`. Se obtuvo (código 0): 0", "")
+    }
+
+
+# ----------------------------------------------------------------- sites that are not the lab
+
+
+def test_non_lab_site_never_makes_client_requests(monkeypatch):
+    from runbook import lab
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("verify intentó una petición de cliente para un sitio que no es el laboratorio")
+
+    monkeypatch.setattr(lab, "client_run", refuse)
+    client = gather_client(load_plan(PUBLISHED_SITE).site)
+    assert not client.available and client.skipped
+    assert "no es un laboratorio" in client.reason
+
+
+def test_unreachable_node_is_exit_2_and_the_other_node_is_still_checked(monkeypatch, plan):
+    def fake_gather(site, node, probes):
+        if node == "hera":
+            return NodeFacts(node, unreachable="hera: no se puede conectar con 192.0.2.10:22 (No route to host)")
+        return healthy_facts(plan, node)
+
+    monkeypatch.setattr("runbook.verify.run.gather_node", fake_gather)
+    monkeypatch.setattr("runbook.verify.run.gather_client", lambda site: good_client(site))
+    monkeypatch.setattr("runbook.verify.run.read_secrets", lambda site: SECRETS)
+    report = run_verify(plan)
+    assert report.exit_code == 2
+    assert report.unreachable == {"hera": "hera: no se puede conectar con 192.0.2.10:22 (No route to host)"}
+    afrodita = [r for r in report.results if r.node == "afrodita"]
+    assert afrodita and all(r.status in (Status.PASSED, Status.SKIPPED) for r in afrodita)
+    assert all(r.status == Status.ERROR for r in report.results if r.node == "hera")
+    text = render(report, "table")
+    assert "hera: no se puede conectar con 192.0.2.10:22" in text
+
+
+# ----------------------------------------------------------------- reports
+
+
+def sample_report() -> Report:
+    fail = Result(
+        check="fichero-haproxy",
+        title="/etc/haproxy/haproxy.cfg es el del sitio",
+        node="hera",
+        kind="estado",
+        status=Status.FAILED,
+        detail="/etc/haproxy/haproxy.cfg: el contenido difiere del generado por el sitio",
+        step="haproxy",
+        step_title="Configurar HAProxy",
+        link="site/instalacion.html#haproxy",
+        diff="--- hera:/etc/haproxy/haproxy.cfg\n+++ sitio:/etc/haproxy/haproxy.cfg\n@@ -1 +1 @@\n-a <b> & c\n+b\n",
+    )
+    ok = Result("vip-unica", "La IP virtual está en un solo nodo", None, "clúster", Status.PASSED,
+                "198.51.100.150 solo está en hera", "keepalived", "Configurar Keepalived (VRRP)",
+                "site/instalacion.html#keepalived")
+    skip = Result("failsafe-comentado", "Las esperas están comentadas", "hera", "documentada", Status.SKIPPED,
+                  "no existe /etc/init/failsafe.conf", "arranque-lento", "Arranque lento", "x#arranque-lento")
+    return Report(site="lab", results=[fail, ok, skip], seconds=0.4)
+
+
+def test_table_names_the_step_and_links_to_it_for_each_failure():
+    text = render(sample_report(), "table")
+    assert "Verificación del sitio lab" in text
+    assert "FALLA" in text and "correcta" in text and "omitida" in text
+    assert "paso «Configurar HAProxy»: site/instalacion.html#haproxy" in text
+    assert "-a <b> & c" in text
+    assert "1 correctas, 1 fallan, 0 con error, 1 omitidas" in text
+    # Only failures get a step link line.
+    assert "#keepalived" not in text
+
+
+def test_json_report_is_valid_and_complete():
+    data = json.loads(render(sample_report(), "json"))
+    assert data["exit_code"] == 1
+    assert data["summary"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1}
+    first = data["results"][0]
+    assert first["status"] == "failed" and first["result"] == "FALLA"
+    assert first["link"] == "site/instalacion.html#haproxy" and first["step_title"] == "Configurar HAProxy"
+    assert data["results"][1]["node"] is None
+
+
+def test_junit_report_is_what_ci_reads():
+    root = ET.fromstring(render(sample_report(), "junit").encode())
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("3", "1", "0", "1")
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert set(suites) == {"lab.hera", "lab.clúster"}
+    failure = suites["lab.hera"].find("testcase[@name='fichero-haproxy']/failure")
+    assert failure.get("message").startswith("/etc/haproxy/haproxy.cfg: el contenido difiere")
+    assert "site/instalacion.html#haproxy" in failure.text and "-a <b> & c" in failure.text
+    assert suites["lab.hera"].find("testcase[@name='failsafe-comentado']/skipped") is not None
+
+
+def test_exit_codes():
+    report = sample_report()
+    assert report.exit_code == 1
+    report.results = [r for r in report.results if r.status != Status.FAILED]
+    assert report.exit_code == 0
+    report.unreachable = {"hera": "hera: no se puede conectar"}
+    assert report.exit_code == 2
+
+
+# ----------------------------------------------------------------- CLI: bad input, no connection
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--site", "noexiste"], "no existe el sitio 'noexiste'"),
+        (["--node", "zeus"], "no tiene el nodo 'zeus'"),
+        (["--format", "xml"], "formato desconocido 'xml'"),
+    ],
+)
+def test_cli_bad_input_exits_2_without_traceback(args, message):
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", "verify", *args], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""
