@@ -152,8 +152,8 @@ def _cluster_checks(site: Site) -> list[CheckDoc]:
             title="La IP virtual está en el nodo que dicen las prioridades",
             scope="clúster",
             description=(
-                f"{site.vip} la tiene el nodo de mayor prioridad entre los que tienen keepalived en "
-                "marcha y su comprobación de HAProxy en buen estado (con todo sano, "
+                f"{site.vip} la tiene el nodo de mayor prioridad entre los que compiten por ella: "
+                "keepalived en marcha y su instancia VRRP fuera de FAULT (con todo sano, "
                 f"{site.vip_owner.name})."
             ),
             step="keepalived",

@@ -289,19 +289,27 @@ def test_vip_on_the_wrong_node_or_on_both(plan, registry, cluster):
     assert "debería estar en hera" in results[("vip-nodo-previsto", "clúster")][1]
 
 
-def test_disabled_and_failing_track_script(plan, registry, cluster):
-    disabled = cluster["afrodita"].probes[KEEPALIVED_DATA_PROBE].output
+def test_disabled_track_script_is_flagged_but_the_vip_stays(plan, registry, cluster):
+    # keepalived ignores a script it disabled: the master keeps the VIP, unprotected.
+    disabled = cluster["hera"].probes[KEEPALIVED_DATA_PROBE].output
     disabled = disabled.replace("   Tracked scripts :\n     chk_haproxy weight 0\n", "")
     disabled = disabled.split("------< VRRP Scripts >------")[0] + "------< Interfaces >------\n"
-    cluster["afrodita"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, disabled)
+    cluster["hera"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, disabled)
+    results = evaluate(plan, registry, cluster, good_client(plan.site))
+    assert set(failing(results)) == {("keepalived-seguimiento", "hera")}
+    assert "keepalived ha desactivado la comprobación chk_haproxy" in results[("keepalived-seguimiento", "hera")][1]
+    assert "está en hera, como se esperaba" in results[("vip-nodo-previsto", "clúster")][1]
+
+
+def test_failing_track_script_puts_the_node_in_fault_and_the_vip_must_move(plan, registry, cluster):
     bad = cluster["hera"].probes[KEEPALIVED_DATA_PROBE].output
     bad = bad.replace("Status = GOOD", "Status = BAD").replace("State = MASTER", "State = FAULT", 1)
     cluster["hera"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, bad)
     results = evaluate(plan, registry, cluster, good_client(plan.site))
-    assert "keepalived ha desactivado la comprobación chk_haproxy" in results[("keepalived-seguimiento", "afrodita")][1]
     hera = results[("keepalived-seguimiento", "hera")][1]
     assert "chk_haproxy falla (estado BAD)" in hera and "VI_50 está en FAULT" in hera
-    assert "ningún nodo está en condiciones" in results[("vip-nodo-previsto", "clúster")][1]
+    expected = results[("vip-nodo-previsto", "clúster")][1]
+    assert "está en hera; debería estar en afrodita" in expected and "hera VI_50 en FAULT" in expected
 
 
 def _stat_with(server: str, status: str, check: str) -> str:

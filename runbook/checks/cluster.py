@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .base import ClusterCheck, ClusterFacts, NodeFacts, Outcome
-from .node import tracking_problems, unit_active
+from .node import gives_up_vip
 from .parse import ipv4_addresses
 
 IPV4_PROBE = "ipv4"
@@ -59,20 +59,16 @@ class VipExpected(ClusterCheck):
     step: str | None
     vip: str
     priorities: dict[str, int]
-    scripts: dict[str, list[str]]  # node -> vrrp_script names of its rendered config
-    instances: dict[str, list[str]]
+    instances: dict[str, list[str]]  # node -> vrrp_instance names of its rendered config
 
     def predict(self, facts: ClusterFacts) -> tuple[str | None, list[str]]:
-        """The node that should hold the VIP: highest priority among the healthy ones."""
+        """The node that should hold the VIP: highest priority among those that compete for it."""
         excluded = []
         candidates = []
         for name, node in facts.nodes.items():
-            if node.unreachable:
-                excluded.append(f"{name} sin datos")
-            elif not unit_active(node, "keepalived"):
-                excluded.append(f"{name} sin keepalived")
-            elif tracking_problems(node, self.scripts[name], self.instances[name]):
-                excluded.append(f"{name} con su comprobación fallando")
+            reason = "sin datos" if node.unreachable else gives_up_vip(node, self.instances[name])
+            if reason:
+                excluded.append(f"{name} {reason}")
             else:
                 candidates.append(name)
         best = max(candidates, key=lambda n: self.priorities[n], default=None)

@@ -222,6 +222,26 @@ def tracking_problems(facts: NodeFacts, scripts: list[str], instances: list[str]
     return problems
 
 
+def gives_up_vip(facts: NodeFacts, instances: list[str]) -> str | None:
+    """Why keepalived on this node would not take the VIP (Spanish), or None if it competes.
+
+    Mirrors keepalived: a stopped daemon or an instance in FAULT (a failing
+    track script with weight 0) gives the VIP up; a *disabled* script does
+    not, keepalived simply stops consulting it.
+    """
+    if not unit_active(facts, "keepalived"):
+        return "sin keepalived"
+    probe = facts.probe(KEEPALIVED_DATA_PROBE)
+    if probe is None or probe.exit_code != 0:
+        return "sin estado de keepalived"
+    data = parse.keepalived_data(probe.output)
+    for name in instances:
+        instance = data.instances.get(name)
+        if instance is None or instance.state in ("FAULT", "STOP", ""):
+            return f"{name} en {instance.state if instance else 'ningún estado'}"
+    return None
+
+
 def tracking_summary(facts: NodeFacts) -> str:
     probe = facts.probe(KEEPALIVED_DATA_PROBE)
     data = parse.keepalived_data(probe.output if probe else "")

@@ -133,7 +133,7 @@ def build_registry(
     cluster_checks.append(cluster.VipUnique(d.id, d.title, d.step, vip=vip))
     d = doc("vip-nodo-previsto")
     priorities = {n.name: n.priority for n in site.nodes}
-    cluster_checks.append(cluster.VipExpected(d.id, d.title, d.step, vip, priorities, scripts, instances))
+    cluster_checks.append(cluster.VipExpected(d.id, d.title, d.step, vip, priorities, instances))
     for svc in site.services:
         d = doc(f"servicio-{svc.name}-responde")
         cluster_checks.append(cluster.ServiceResponds(d.id, d.title, d.step, svc.name, f"{vip}:{svc.port}"))
