@@ -69,6 +69,7 @@ def to_json(report: Report) -> str:
         "site": report.site,
         "exit_code": report.exit_code,
         "seconds": round(report.seconds, 3),
+        "timings_s": report.timings,
         "summary": {s.value: report.count(s) for s in Status},
         "unreachable": report.unreachable,
         "results": [_result_json(r) for r in report.results],

@@ -43,6 +43,7 @@ class Report:
     results: list[Result]
     unreachable: dict[str, str] = field(default_factory=dict)  # node -> Spanish message
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # gathering per node / client, seconds
 
     @property
     def exit_code(self) -> int:
@@ -76,9 +77,18 @@ def run_verify(plan: Plan, node: str | None = None, site_url: str | None = None)
     names = [node] if node else list(plan.node_names)
     whole_site = node is None
 
+    timings: dict[str, float] = {}
+
+    def timed(label: str, fn, *args):
+        begun = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            timings[label] = round(time.monotonic() - begun, 3)
+
     with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
-        node_jobs = {n: pool.submit(gather_node, site, n, registry.probes(n)) for n in names}
-        client_job = pool.submit(gather_client, site) if whole_site else None
+        node_jobs = {n: pool.submit(timed, n, gather_node, site, n, registry.probes(n)) for n in names}
+        client_job = pool.submit(timed, "cliente", gather_client, site) if whole_site else None
         facts = {n: job.result() for n, job in node_jobs.items()}
         client = client_job.result() if client_job else ClientFacts(available=False, skipped=True)
 
@@ -114,7 +124,7 @@ def run_verify(plan: Plan, node: str | None = None, site_url: str | None = None)
         results.append(result(check, None, "clúster", outcome))
     unreachable = {n: f.unreachable for n, f in facts.items() if f.unreachable}
     return Report(site=site.name, results=results, unreachable=unreachable,
-                  seconds=time.monotonic() - started)
+                  seconds=time.monotonic() - started, timings=timings)
 
 
 def _evaluate_node(check: NodeCheck, node: str, facts: NodeFacts) -> Outcome:

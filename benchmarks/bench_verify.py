@@ -1,0 +1,113 @@
+"""How long verify takes on the 2-node lab: the whole suite, converged cluster.
+
+Run as root from the repository (the lab is brought up and deployed if needed):
+
+    .venv/bin/python benchmarks/bench_verify.py            # 10 runs of each kind
+    .venv/bin/python benchmarks/bench_verify.py --runs 20
+
+Two numbers per run:
+- `in_process_s`: `run_verify` itself (connect to both nodes in parallel, one
+  round trip each with every probe, the client's requests through the VIP,
+  evaluation), plus the slowest of the parallel gatherings;
+- `cli_wall_s`: the whole `invoke verify --format json` as a user waits for
+  it, Python start-up and imports included.
+Target: the whole suite ≤ 1 s. Results go to benchmarks/results/verify-<time>.json
+(gitignored). The lab is left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from runbook import lab
+from runbook.load import LAB_SITE, load_site
+from runbook.plan import load_plan
+from runbook.verify import run_verify
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+INVOKE = str(REPO / ".venv" / "bin" / "invoke")
+BUDGET_S = 1.0
+
+
+def converge() -> None:
+    if run_verify(load_plan(LAB_SITE)).exit_code == 0:
+        return
+    while True:
+        proc = subprocess.run([INVOKE, "deploy"], cwd=REPO, capture_output=True, text=True, timeout=1800)
+        if not (proc.returncode == 2 and "ya hay un despliegue en curso" in proc.stderr):
+            break
+        time.sleep(1)
+    if proc.returncode != 0:
+        raise SystemExit(f"deploy falló (código {proc.returncode}): {proc.stderr or proc.stdout[-2000:]}")
+    deadline = time.monotonic() + 60
+    while run_verify(load_plan(LAB_SITE)).exit_code != 0:  # backends need `rise 2` checks
+        if time.monotonic() > deadline:
+            raise SystemExit("el laboratorio no converge: ejecute ./rb verify para ver qué falla")
+        time.sleep(1)
+
+
+def in_process_once(plan) -> dict:
+    started = time.monotonic()
+    report = run_verify(plan)
+    wall = time.monotonic() - started
+    if report.exit_code != 0:
+        raise SystemExit(f"verify no pasó (código {report.exit_code}) durante la medida")
+    return {"in_process_s": round(wall, 3), "gather_s": report.timings, "checks": len(report.results)}
+
+
+def cli_once() -> dict:
+    started = time.monotonic()
+    proc = subprocess.run([INVOKE, "verify", "--format", "json"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"verify falló (código {proc.returncode}): {proc.stderr or proc.stdout[-2000:]}")
+    return {"cli_wall_s": round(wall, 3), "reported_s": json.loads(proc.stdout)["seconds"]}
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10, help="runs of each kind (default 10)")
+    opts = parser.parse_args()
+    site = load_site(LAB_SITE)
+    lab.up(site)
+    converge()
+    plan = load_plan(LAB_SITE)
+    in_process = [in_process_once(plan) for _ in range(opts.runs)]
+    cli = [cli_once() for _ in range(opts.runs)]
+    medians = {
+        "in_process_s": summary([r["in_process_s"] for r in in_process]),
+        "cli_wall_s": summary([r["cli_wall_s"] for r in cli]),
+    }
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"kernel": platform.release(), "cpus": os.cpu_count()},
+        "nodes": [n.name for n in site.nodes],
+        "checks": in_process[0]["checks"],
+        "budget_s": BUDGET_S,
+        **medians,
+        "within_budget_in_process": medians["in_process_s"]["median"] <= BUDGET_S,
+        "within_budget_cli": medians["cli_wall_s"]["median"] <= BUDGET_S,
+        "runs": {"in_process": in_process, "cli": cli},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"verify-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2, ensure_ascii=False))
+    print(f"resultados: {out}")
+
+
+if __name__ == "__main__":
+    main()
