@@ -486,3 +486,20 @@ def test_cli_bad_input_exits_2_without_traceback(args, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_failure_links_land_on_the_step_section_of_the_built_site(built_site, plan, registry):
+    """A failure's link is `instalacion.html#<step>`: that anchor must exist in the real build."""
+    from bs4 import BeautifulSoup
+
+    from runbook.verify.run import DEFAULT_SITE_URL, step_link
+
+    page, _, _ = DEFAULT_SITE_URL.rpartition("/")[2].partition("#")
+    soup = BeautifulSoup(built_site.html(page), "html.parser")
+    steps = {c.step for c in registry.node_checks() + registry.cluster}
+    assert steps == {s.id for s in plan.steps}  # every step has at least one check
+    for step in steps:
+        anchor = step_link(DEFAULT_SITE_URL, step).split("#", 1)[1]
+        heading = soup.find(id=anchor)
+        assert heading is not None, f"{page} no tiene el ancla #{anchor}"
+        assert heading.get_text(strip=True).startswith(plan.step(step).title)
