@@ -1,2 +1,16 @@
 from lab_fixtures import *  # noqa
 from site_fixtures import *  # noqa
+
+# Lab modules share one lab per session. The lab's own tests look at fresh
+# nodes ("eth1 down before deploy"), deploy's start from fresh nodes and
+# leave a converged cluster, verify's need that converged cluster: run them
+# in that order whatever their file names say.
+_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item) -> int:
+        name = item.path.name
+        return _LAB_ORDER.index(name) + 1 if name in _LAB_ORDER else 0
+
+    items.sort(key=rank)  # stable: keeps the order inside each module
