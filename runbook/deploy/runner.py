@@ -39,6 +39,14 @@ from .outcome import CHANGED, FAILED, SKIPPED, STATUSES, ActionFailed, Outcome, 
 from .rolling import rolling_order
 from .transcript import Transcript
 
+# The daemon that holds the VIP: a step that configures it must end with the
+# VIP on exactly one node.
+VRRP_SERVICE = "keepalived"
+
+# How long a rollout waits for VRRP to settle after a reload, on top of
+# 3 × advert_int (the time a backup waits before claiming a silent VIP).
+VIP_SETTLE_S = 7
+
 
 @dataclass(frozen=True)
 class DeployOptions:
@@ -59,6 +67,7 @@ class DeployResult:
     stopped: dict[str, str] = field(default_factory=dict)  # node -> why a rollout left it alone
     transcript: Path | None = None
     duration_s: float = 0.0
+    unsettled: bool = False  # the VIP was not on exactly one node after a reload
 
     def recap(self) -> dict[str, dict[str, int]]:
         table = {name: dict.fromkeys(STATUSES, 0) for name in self.nodes}
@@ -68,7 +77,9 @@ class DeployResult:
 
     @property
     def failed(self) -> bool:
-        return bool(self.failed_nodes) or any(o.status == FAILED for o in self.outcomes)
+        return (
+            bool(self.failed_nodes) or self.unsettled or any(o.status == FAILED for o in self.outcomes)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -219,12 +230,54 @@ class Deployment:
         states = self._in_play()
         order = rolling_order([s.node for s in states], {s.name: s.facts.holds_vip for s in states})
         self.transcript.write("rolling", step=step.id, order=order)
+        # Only wait for VRRP where there is a VIP to keep: it was served
+        # before this step, or this step configures the daemon that holds it.
+        order_settles = any(s.facts.holds_vip for s in states) or _configures_vrrp(step)
         for i, name in enumerate(order):
-            if self._apply_step(self.states[name], step):
+            last = i == len(order) - 1
+            if self._apply_step(self.states[name], step) and (
+                not order_settles or self._settle_vip(step, last)
+            ):
                 continue
             for rest in order[i + 1:]:
                 self._stop(self.states[rest], step, f"despliegue escalonado detenido porque falló {name}")
             return
+
+    def _settle_vip(self, step: PlannedStep, last: bool) -> bool:
+        """Wait until exactly one node holds the VIP before touching the next node.
+
+        A reload is only safe for the cluster once VRRP has settled again;
+        without this wait a rollout (or a verify right after deploy) could
+        find the VIP on no node while keepalived's track script is still
+        rising. After the last node every node runs the new config, so we
+        also wait for the highest priority to take the VIP back (preemption);
+        if it does not within the time limit, one holder is still a served
+        VIP and the rollout goes on. Polling reuses the facts query.
+        """
+        states = self._in_play()
+        if not any(s.stale for s in states):
+            return True  # nothing was reloaded on this pass
+        deadline = time.monotonic() + VIP_SETTLE_S + 3 * self.site.vrrp.advert_int
+        preferred = max(states, key=lambda s: s.node.priority).name if last else None
+        holders: list[str] = []
+        while True:
+            self._parallel(states, lambda s: self._refresh(s, force=True))
+            states = self._in_play()
+            holders = [s.name for s in states if s.facts.holds_vip]
+            if len(holders) == 1 and preferred in (None, holders[0]):
+                break
+            if time.monotonic() > deadline:
+                break
+            for state in states:
+                self.reporter.node_state(state.name, f"{step.id}: esperando a la IP virtual")
+            time.sleep(0.2)
+        self.transcript.write("vip", step=step.id, holders=holders)
+        if len(holders) == 1 or len(states) < len(self.site.nodes):
+            return True  # a partial run (--node, unreachable peer) cannot judge the cluster
+        where = ", ".join(holders) if holders else "ningún nodo"
+        self._error(f"paso {step.id}: la IP virtual {self.site.vip} no se asentó (está en {where})")
+        self.result.unsettled = True
+        return False
 
     def _would_change(self, state: NodeState, step: PlannedStep) -> bool:
         return any(p.status == CHANGED for p in predict_step(step, state.name, state.facts, self.secrets))
@@ -338,3 +391,7 @@ class Deployment:
         self.transcript.write("error", message=message)
         self.reporter.error(message)
 
+
+def _configures_vrrp(step: PlannedStep) -> bool:
+    actions = [a for acts in step.actions.values() for a in acts]
+    return any(isinstance(a, FileAction) and a.service == VRRP_SERVICE for a in actions)
