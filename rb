@@ -15,9 +15,12 @@ say() { printf 'rb: %s\n' "$*" >&2; }
 apt_packages=(python3-venv haproxy keepalived systemd-container debootstrap chromium
               netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client)
 if [ "$(id -u)" = 0 ] && command -v dpkg-query >/dev/null; then
+  # One dpkg-query for all packages: this runs on every ./rb call.
+  installed="$(dpkg-query -W -f='${Package} ${Status}\n' "${apt_packages[@]}" 2>/dev/null \
+               | awk '$NF == "installed" {print $1}')"
   missing=()
   for p in "${apt_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    grep -qx "$p" <<<"$installed" || missing+=("$p")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     say "instalando paquetes de Debian: ${missing[*]}"
