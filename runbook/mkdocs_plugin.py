@@ -27,7 +27,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 
 from .load import LAB_SITE, PUBLISHED_SITE, DataError, data_dir, load_procedure, load_site
-from .plan import TEMPLATE_DIR, Plan, PlanError, build_plan
+from .plan import Plan, PlanError, build_plan, template_dir
 from .site_blocks import BlockStash
 from .site_steps import node_label, step_markdown
 from .site_tables import node_table, services_table, topology, verify_checks
@@ -110,7 +110,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def on_serve(self, server, config, builder):
         # Editing the data or a template rebuilds the site like editing a page.
         server.watch(str(self._data_dir))
-        server.watch(str(TEMPLATE_DIR))
+        server.watch(str(template_dir()))
         return server
 
     # ------------------------------------------------------------------ helpers

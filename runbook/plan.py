@@ -7,6 +7,7 @@ verify runs their checks. Nothing here touches a network or a node.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from dataclasses import asdict, dataclass, field
@@ -186,10 +187,19 @@ class Plan:
 # ----------------------------------------------------------------------- render
 
 
-@cache
+def template_dir() -> Path:
+    """The templates in use: the package's, unless RUNBOOK_TEMPLATE_DIR names a copy."""
+    return Path(os.environ.get("RUNBOOK_TEMPLATE_DIR", TEMPLATE_DIR))
+
+
 def _environment() -> jinja2.Environment:
+    return _environment_for(template_dir())
+
+
+@cache
+def _environment_for(directory: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=jinja2.FileSystemLoader(directory),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # configs and shell text, not HTML
@@ -222,7 +232,7 @@ def render_template(name: str, ctx: dict, where: str) -> str:
     try:
         return _environment().get_template(name).render(ctx)
     except jinja2.TemplateNotFound:
-        raise PlanError(f"{where}: no existe la plantilla {name!r} en {TEMPLATE_DIR}") from None
+        raise PlanError(f"{where}: no existe la plantilla {name!r} en {template_dir()}") from None
     except jinja2.TemplateError as exc:
         line = getattr(exc, "lineno", None)
         at = f" (línea {line})" if line else ""

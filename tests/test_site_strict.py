@@ -85,6 +85,33 @@ def test_broken_data_fails_the_build(tmp_path, data_copy, file, old, new, phrase
     _fails(result, *phrases)
 
 
+TEMPLATE_BREAKS = [
+    pytest.param(
+        "haproxy.cfg.j2",
+        "bind {{ site.vip }}:{{ svc.port }}",
+        "bind {{ site.vip_adress }}:{{ svc.port }}",
+        ["haproxy.cfg.j2", "variable no definida", "vip_adress"],
+        id="undefined-variable-in-file-template",
+    ),
+    pytest.param(
+        "keepalived.conf.j2",
+        "priority {{ node.priority }}",
+        "priority {{ node.priority }",
+        ["keepalived.conf.j2", "keepalived"],
+        id="broken-file-template-syntax",
+    ),
+]
+
+
+@pytest.mark.parametrize(("template", "old", "new", "phrases"), TEMPLATE_BREAKS)
+def test_broken_file_template_fails_the_build(tmp_path, template, old, new, phrases):
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO_ROOT / "runbook" / "templates", templates)
+    _edit(templates / template, old, new)
+    result = mkdocs_build(REPO_ROOT / "mkdocs.yml", tmp_path / "out", {"RUNBOOK_TEMPLATE_DIR": str(templates)})
+    _fails(result, *phrases)
+
+
 PAGE_BREAKS = [
     pytest.param(
         "instalacion.md",
