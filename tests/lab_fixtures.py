@@ -1,7 +1,7 @@
 """pytest fixtures for tests that need the lab of real Debian nodes.
 
-`lab` (session scope) brings the lab up once per test session and down at
-the end. It is a LabSession: `lab.site`, `lab.status` (what `up` returned),
+`lab` (session scope) brings a fresh lab up once per test session (taking
+down any lab left running) and down at the end. It is a LabSession: `lab.site`, `lab.status` (what `up` returned),
 `lab.paths` (ssh_config, known_hosts, key, state_dir); `status, site = lab`
 also works. Use `lab_fresh` when a test needs nodes that nobody has touched
 yet (it recreates the lab: every node back to a fresh server, ~2 s warm).
@@ -46,6 +46,9 @@ def lab():
     from runbook.load import load_site
 
     site = load_site(LAB_SITE)
+    # Start from fresh nodes even if a lab was left running (deployed, or
+    # stale after a crash): the lab's own tests look at untouched servers.
+    lab_api.down(site)
     status = lab_api.up(site)
     session = LabSession(site=site, status=status, paths=lab_api.lab_paths(site))
     try:
