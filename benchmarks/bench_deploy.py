@@ -20,16 +20,16 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import time
 from pathlib import Path
+
+from results_io import summary, write_results
 
 from runbook import lab
 from runbook.load import LAB_SITE, load_site
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 NOOP_BUDGET_S = 1.5
 
 
@@ -48,11 +48,6 @@ def deploy_once() -> dict:
     result = json.loads(proc.stdout)
     changed = sum(r["changed"] for r in result["recap"].values())
     return {"cli_wall_s": round(wall, 3), "in_process_s": result["duration_s"], "changed": changed}
-
-
-def summary(runs: list[dict], key: str) -> dict:
-    values = [r[key] for r in runs]
-    return {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
 
 
 def main() -> None:
@@ -78,20 +73,20 @@ def main() -> None:
     noop = [deploy_once() for _ in range(opts.runs)]
     if any(r["changed"] for r in noop):
         raise SystemExit(f"un re-despliegue cambió algo: {noop}")
+    in_process = summary([r["in_process_s"] for r in noop])
+    cli = summary([r["cli_wall_s"] for r in noop])
     result["noop_redeploy"] = {
         "runs": noop,
-        "in_process_s": summary(noop, "in_process_s"),
-        "cli_wall_s": summary(noop, "cli_wall_s"),
+        "in_process_s": in_process,
+        "cli_wall_s": cli,
         "budget_s": NOOP_BUDGET_S,
-        "within_budget_in_process": summary(noop, "in_process_s")["median"] <= NOOP_BUDGET_S,
-        "within_budget_cli": summary(noop, "cli_wall_s")["median"] <= NOOP_BUDGET_S,
+        "within_budget_in_process": in_process["median"] <= NOOP_BUDGET_S,
+        "within_budget_cli": cli["median"] <= NOOP_BUDGET_S,
     }
     from runbook.plan import load_plan
 
     result["steps"] = len(load_plan(LAB_SITE).steps)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"deploy-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_results("deploy", result)
     print(json.dumps(result, indent=2))
     print(f"resultados: {out}")
 

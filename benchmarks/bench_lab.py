@@ -18,13 +18,13 @@ import platform
 import shutil
 import statistics
 import time
-from pathlib import Path
+
+from results_io import write_results
 
 from runbook import lab
 from runbook.lab import base
 from runbook.load import load_site
 
-RESULTS = Path(__file__).resolve().parent / "results"
 WARM_BUDGET, COLD_BUDGET = 15.0, 180.0
 
 
@@ -64,9 +64,7 @@ def main() -> None:
     result["idempotent_up_s"] = timed(lab.up, site)
     lab.down(site)
 
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"lab-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_results("lab", result)
     print(json.dumps(result, indent=2))
     print(f"-> {out}")
 

@@ -21,10 +21,11 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import time
 from pathlib import Path
+
+from results_io import summary, write_results
 
 from runbook import lab
 from runbook.load import LAB_SITE, load_site
@@ -32,7 +33,6 @@ from runbook.plan import load_plan
 from runbook.verify import run_verify
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 BUDGET_S = 1.0
 
@@ -73,10 +73,6 @@ def cli_once() -> dict:
     return {"cli_wall_s": round(wall, 3), "reported_s": json.loads(proc.stdout)["seconds"]}
 
 
-def summary(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 3), "min": min(values), "max": max(values)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs of each kind (default 10)")
@@ -102,9 +98,7 @@ def main() -> None:
         "within_budget_cli": medians["cli_wall_s"]["median"] <= BUDGET_S,
         "runs": {"in_process": in_process, "cli": cli},
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"verify-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    out = write_results("verify", result)
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2, ensure_ascii=False))
     print(f"resultados: {out}")
 
