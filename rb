@@ -16,7 +16,7 @@ apt_packages=(python3-venv haproxy keepalived systemd-container debootstrap chro
               netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client)
 if [ "$(id -u)" = 0 ] && command -v dpkg-query >/dev/null; then
   # One dpkg-query for all packages: this runs on every ./rb call.
-  installed="$(dpkg-query -W -f='${Package} ${Status}\n' "${apt_packages[@]}" 2>/dev/null \
+  installed="$( (dpkg-query -W -f='${Package} ${Status}\n' "${apt_packages[@]}" 2>/dev/null || true) \
                | awk '$NF == "installed" {print $1}')"
   missing=()
   for p in "${apt_packages[@]}"; do
