@@ -25,11 +25,12 @@ from .sysutil import mounts_under, unmount
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 # What a fresh Debian server has: systemd, sshd, ifupdown, iproute2, procps
-# (sysctl), curl and nc for checks. NOT haproxy, keepalived or psmisc: deploy
-# installs those, from the local repository below.
+# (sysctl), curl and nc for checks, and python3 (Debian's standard system
+# utilities bring it; Ansible needs it on the managed nodes). NOT haproxy,
+# keepalived or psmisc: deploy installs those, from the local repository below.
 BASE_PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ifupdown",
-    "procps", "iputils-ping", "curl", "netcat-openbsd", "less",
+    "procps", "iputils-ping", "curl", "netcat-openbsd", "less", "python3",
 )
 REPO_PACKAGES = ("haproxy", "keepalived", "psmisc")
 REPO_IN_IMAGE = "var/local/lab-repo"
