@@ -379,6 +379,10 @@ class FileSpec(Strict):
     validate_with: str | None = Field(default=None, alias="validate")
     service: ServiceAction | None = None
     apply: str | None = None  # command that makes the file take effect (no service)
+    # Guard of the activation: when the file is already right but this command
+    # fails, its content is not in effect (e.g. a live sysctl flipped by hand),
+    # so deploy runs the activation anyway.
+    unless: str | None = None
     note: str = ""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -387,6 +391,8 @@ class FileSpec(Strict):
     def _one_activation(self) -> FileSpec:
         if self.service is not None and self.apply is not None:
             raise FieldError(("apply",), "use 'service' o 'apply', no ambos")
+        if self.unless is not None and self.service is None and self.apply is None:
+            raise FieldError(("unless",), "'unless' necesita 'apply' o 'service' (la orden que se repite)")
         if self.validate_with is not None and "%s" not in self.validate_with:
             raise FieldError(("validate",), "debe contener %s (el fichero a validar)")
         return self

@@ -66,6 +66,9 @@ class FileAction:
     validate: str | None = None  # command with %s for the candidate file
     on_change: str | None = None  # command that makes the new file take effect
     service: str | None = None  # set when on_change reloads/restarts a service
+    # Guard of on_change for an unchanged file: when it fails, the file is
+    # right but not in effect, and on_change runs anyway.
+    unless: str | None = None
     note: str = ""
     kind: Literal["file"] = "file"
 
@@ -311,6 +314,7 @@ def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict
         validate=spec.validate_with,
         on_change=on_change,
         service=service,
+        unless=render_text(spec.unless, ctx, f"{where}.unless").strip() if spec.unless else None,
         note=spec.note,
     )
 

@@ -148,11 +148,15 @@ def file_block(action: FileAction, nodes: list[str], when: str | None) -> str:
             if action.service
             else ""
         )
-        parts.append(
-            f'<p class="rb-on-change">Solo si el fichero cambia, deploy ejecuta a continuación'
-            f"{service}:</p>"
-        )
+        when = "Si el fichero cambia" if action.unless else "Solo si el fichero cambia"
+        parts.append(f'<p class="rb-on-change">{when}, deploy ejecuta a continuación{service}:</p>')
         parts.append(code_block(action.on_change, "bash", "on_change"))
+    if action.unless:
+        parts.append(
+            '<p class="rb-guard">Aunque el fichero no cambie, deploy la ejecuta también cuando la '
+            "siguiente comprobación falla (el fichero está bien, pero no en vigor):</p>"
+        )
+        parts.append(code_block(action.unless, "bash", "unless"))
     if action.note:
         parts.append(f'<p class="rb-note">{_field("note", action.note, "span")}</p>')
     parts.append("</div>")

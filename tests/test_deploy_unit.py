@@ -280,6 +280,49 @@ def test_mode_only_change_is_a_chmod(tmp_path):
     assert not (tmp_path / "reloaded").exists()
 
 
+def test_unchanged_file_not_in_effect_is_applied_again(tmp_path):
+    # The sysctl case: the file is intact, the live value was flipped by hand.
+    target = tmp_path / "60-x.conf"
+    target.write_text("good\n")
+    target.chmod(0o640)
+    live = tmp_path / "live"
+    live.write_text("0\n")
+    action = file_action(target, owner=uid_name(), group=gid_name(), on_change=f"cp {target} {live}",
+                         unless=f"grep -qx good {live}")
+    sh = shell(tmp_path)
+    p = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=[action.unless])), SECRETS)
+    assert p.status == CHANGED and p.reapply and not p.content_changed and not p.meta_changed
+    assert "no en vigor" in p.reason and "código 1" in p.reason
+    assert apply_file(sh, action, p) == f"aplicado de nuevo (cp {target} {live})"
+    assert live.read_text() == "good\n"
+    again = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=[action.unless])), SECRETS)
+    assert again.status == OK and not again.reapply
+
+
+def test_changed_file_with_a_guard_is_written_and_applied_once(tmp_path):
+    target = tmp_path / "60-x.conf"
+    runs = tmp_path / "runs.log"
+    action = file_action(target, owner=uid_name(), group=gid_name(), on_change=f"echo run >> {runs}",
+                         unless="false")
+    sh = shell(tmp_path)
+    p = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=["false"])), SECRETS)
+    assert p.status == CHANGED and p.content_changed and not p.reapply
+    apply_file(sh, action, p)
+    assert runs.read_text() == "run\n"
+
+
+def test_failed_reapply_names_the_command(tmp_path):
+    target = tmp_path / "60-x.conf"
+    target.write_text("good\n")
+    action = file_action(target, owner=uid_name(), group=gid_name(), on_change="echo 'permission denied' >&2; exit 255",
+                         unless="false")
+    sh = shell(tmp_path)
+    p = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=["false"])), SECRETS)
+    with pytest.raises(ActionFailed, match="código 255.*permission denied"):
+        apply_file(sh, action, p)
+    assert target.read_text() == "good\n"
+
+
 def test_failing_command_message_has_exit_code_and_output(tmp_path):
     action = RunAction("hera", "s", "echo 'E: Unable to locate package haproxy' >&2; exit 100")
     with pytest.raises(ActionFailed) as err:

@@ -23,7 +23,7 @@ from runbook.verify_catalog import catalog
 
 ACTION_FIELDS = {
     "run": ("command", "unless", "note"),
-    "file": ("path", "content", "mode", "owner", "group", "validate", "on_change", "service", "note"),
+    "file": ("path", "content", "mode", "owner", "group", "validate", "on_change", "service", "unless", "note"),
 }
 # A field the site leaves out is the plan's "nothing there" value.
 EMPTY = {"note": ""}

@@ -49,15 +49,15 @@ def _fails(result, *phrases: str) -> None:
 DATA_BREAKS = [
     pytest.param(
         "procedure.yaml",
-        "- run: ifup {{ lan.interface | q }}",
-        "- run: ifup {{ lan.interfaz | q }}",
+        "; ifup {{ lan.interface | q }}\n",
+        "; ifup {{ lan.interfaz | q }}\n",
         ["procedure.yaml", "interfaz-lan", "variable no definida", "interfaz"],
         id="undefined-variable-in-command",
     ),
     pytest.param(
         "procedure.yaml",
-        "- run: ifup {{ lan.interface | q }}",
-        "- run: ifup {{ lan.interface | q ",
+        "; ifup {{ lan.interface | q }}\n",
+        "; ifup {{ lan.interface | q \n",
         ["procedure.yaml", "interfaz-lan", "no se puede generar"],
         id="broken-template-syntax",
     ),

@@ -42,6 +42,8 @@ def plan(c, site=None, node=None, json_=False):
                         console.print(f"      valida: {action.validate}")
                     if action.on_change:
                         console.print(f"      si cambia: {action.on_change}")
+                    if action.unless:
+                        console.print(f"      también si no está en vigor, salvo si: {action.unless}")
                 else:
                     console.print(f"  [green]{name}[/] ejecuta:")
                     console.print(Syntax(action.command, "bash", word_wrap=True), soft_wrap=True)

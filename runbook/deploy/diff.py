@@ -25,6 +25,7 @@ class Prediction:
     reason: str  # Spanish, shown in progress lines and --check
     content_changed: bool = False  # files: the bytes differ (write, validate, activate)
     meta_changed: bool = False  # files: only mode/owner/group differ (chmod/chown)
+    reapply: bool = False  # files: same bytes, but not in effect (its `unless` failed): activate again
 
 
 def desired_bytes(action: FileAction, secrets: dict[str, str]) -> bytes:
@@ -62,10 +63,17 @@ def _predict_file(action: FileAction, facts: Facts, secrets: dict[str, str]) -> 
         meta.append(f"modo {fact.mode:04o} → {wanted_mode:04o}")
     if (fact.owner, fact.group) != (action.owner, action.group):
         meta.append(f"propietario {fact.owner}:{fact.group} → {action.owner}:{action.group}")
-    if not content and not meta:
+    reapply = not content and action.unless is not None and facts.guards[action.unless] != 0
+    if not content and not meta and not reapply:
         return Prediction(action, OK, "sin cambios")
     reasons = (["el contenido es distinto"] if content else []) + meta
-    return Prediction(action, CHANGED, "; ".join(reasons), content_changed=content, meta_changed=bool(meta))
+    if reapply:
+        reasons.append(
+            "el fichero está bien, pero no en vigor: la condición «salvo si» no se cumple "
+            f"(código {facts.guards[action.unless]})"
+        )
+    return Prediction(action, CHANGED, "; ".join(reasons), content_changed=content,
+                      meta_changed=bool(meta), reapply=reapply)
 
 
 def predict_step(step: PlannedStep, node: str, facts: Facts, secrets: dict[str, str]) -> list[Prediction]:

@@ -17,6 +17,9 @@ Safe activation of a file whose content changes:
 4. run the on-change command (reload/restart/apply). If it fails, put the
    backup back and re-run the command so the old configuration is the live
    one again; with no old file, remove the new one.
+
+A file whose bytes are right only gets chown/chmod if those drifted, and its
+on-change command again if its `unless` guard says it is not in effect.
 """
 
 from __future__ import annotations
@@ -121,9 +124,16 @@ def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
     path = action.path
     owner = q(f"{action.owner}:{action.group}")
     if not prediction.content_changed:
-        shell.must(f"chown {owner} -- {q(path)} && chmod {q(action.mode)} -- {q(path)}",
-                   "no se pudo ajustar propietario y modo")
-        return "propietario y modo ajustados"
+        done = []
+        if prediction.meta_changed:
+            shell.must(f"chown {owner} -- {q(path)} && chmod {q(action.mode)} -- {q(path)}",
+                       "no se pudo ajustar propietario y modo")
+            done.append("propietario y modo ajustados")
+        if prediction.reapply and action.on_change is not None:
+            # The file is right, its effect is not (a value changed by hand): apply it again.
+            shell.must(action.on_change, f"«{action.on_change}» falló", timeout=ACTION_TIMEOUT)
+            done.append(f"aplicado de nuevo ({action.on_change})")
+        return "; ".join(done)
     directory, name = posixpath.split(path)
     tmp = posixpath.join(directory, f".{name}.runbook-tmp")
     backup = posixpath.join(directory, f".{name}.runbook-bak")

@@ -100,7 +100,7 @@ def query_for_actions(
     actions = list(actions)
     return FactsQuery.build(
         files=[a.path for a in actions if isinstance(a, FileAction)],
-        guards=[a.unless for a in actions if isinstance(a, RunAction) and a.unless],
+        guards=[a.unless for a in actions if a.unless],
         exists=when,
         vip=vip,
     )
