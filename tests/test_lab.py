@@ -293,7 +293,7 @@ def test_status_json_reports_nodes_client_backends_and_paths(lab):
 
 def test_cli_ssh_and_client(lab):
     name = node_names(lab)[0]
-    proc = invoke("lab.ssh", name, "--", "sh", "-c", "echo 'a  b'; hostname")
+    proc = invoke("lab.ssh", name, "--", "echo 'a  b'; hostname")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["a  b", name]
     backend = lab.site.services[0].backends[0]
@@ -301,6 +301,34 @@ def test_cli_ssh_and_client(lab):
     assert proc.returncode == 0 and backend.name in proc.stdout
     proc = invoke("lab.ssh", "no-such-node", "--", "true")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_cli_ssh_passes_the_command_line_as_ssh_does(lab):
+    """The words after -- reach the node's shell as one line, joined with spaces, like `ssh hera '…'`."""
+    name = node_names(lab)[0]
+    # A pipe in one quoted word, through the wrapper exactly as a reader pastes it from the site.
+    proc = subprocess.run([str(REPO / "rb"), "lab.ssh", name, "--", "ip -o link show | grep -c eth1 | tr 1 X"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert (proc.returncode, proc.stdout) == (0, "X\n"), proc.stderr
+    # Several words are joined with spaces: the node's shell sees `echo 'a  b' | wc -c`.
+    proc = invoke("lab.ssh", name, "--", "echo", "'a  b'", "|", "wc", "-c")
+    assert (proc.returncode, proc.stdout.strip()) == (0, "5"), proc.stderr
+    # The node's exit code comes back as it is, with nothing added.
+    proc = invoke("lab.ssh", name, "--", "echo out; echo err >&2; exit 3")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out\n", "err\n")
+    # stdin goes to the node, as with ssh.
+    proc = invoke("lab.ssh", name, "--", "tr a-z A-Z", input="hola\n")
+    assert (proc.returncode, proc.stdout) == (0, "HOLA\n"), proc.stderr
+
+
+def test_cli_ssh_failure_of_ssh_itself_is_one_spanish_line(lab, tmp_path):
+    # ssh exits 255 when it cannot connect; a stand-in ssh says so without any network.
+    (tmp_path / "ssh").write_text("#!/bin/sh\necho 'ssh: connect to host hera port 22: Connection refused' >&2\nexit 255\n")
+    (tmp_path / "ssh").chmod(0o755)
+    name = node_names(lab)[0]
+    proc = invoke("lab.ssh", name, "--", "true", env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == f"error: no se pudo conectar con {name} por SSH (ssh terminó con código 255)"
 
 
 def test_stats_secret_is_generated_private_and_never_printed(lab):

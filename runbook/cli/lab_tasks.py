@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json as jsonlib
 import os
-import shlex
 import subprocess
 import sys
 
 from invoke import task
+from invoke.exceptions import Exit
 from rich.console import Console
 from rich.table import Table
 
@@ -79,29 +79,42 @@ def status(c, site=LAB_SITE, json_=False):
         raise fail("el laboratorio no está en marcha (use «invoke lab.up»)", 1)
 
 
+SSH_FAILED = 255  # ssh's own failures; any other code is the remote command's
+
+
+def remote_command(words: list[str]) -> str:
+    """The words after `--` as ONE command line for the node's shell, joined with spaces as ssh does.
+
+    So `lab.ssh hera -- 'tail -f /var/log/syslog | grep VRRP'` runs the pipe
+    on the node, and `lab.ssh hera -- echo "'a  b'"` prints `a  b`.
+    """
+    return " ".join(words)
+
+
+def ssh_argv(ssh_config, node: str, command: str) -> list[str]:
+    argv = ["ssh", "-F", str(ssh_config)]
+    if command:
+        return [*argv, node, command]
+    return [*argv, "-t", node]  # an interactive session
+
+
 @task(help={"node": "nombre del nodo (p. ej. hera)", "site": "sitio del laboratorio",
             "cmd": "orden a ejecutar (también se puede dar tras --)"})
 def ssh(c, node, site=LAB_SITE, cmd=None):
-    """Abre una sesión SSH en un nodo, o ejecuta la orden que sigue a --."""
+    """Abre una sesión SSH en un nodo, o ejecuta la orden que sigue a -- (como «ssh NODO 'orden'»)."""
     the_site = _site(site)
     paths = lab.lab_paths(the_site)
-    argv = _remainder()
     if node not in {n.name for n in the_site.nodes}:
         known = ", ".join(n.name for n in the_site.nodes)
         raise fail(f"el laboratorio no tiene el nodo {node!r} (nodos: {known})")
     if not paths["ssh_config"].exists():
         raise fail("el laboratorio no está en marcha (use «invoke lab.up»)", 1)
-    ssh_cmd = ["ssh", "-F", str(paths["ssh_config"])]
-    if cmd:
-        ssh_cmd += [node, "--", cmd]
-    elif argv:
-        ssh_cmd += [node, "--", shlex.join(argv)]
-    else:
-        ssh_cmd += ["-t", node]
     sys.stdout.flush()
-    code = subprocess.call(ssh_cmd)
+    code = subprocess.call(ssh_argv(paths["ssh_config"], node, cmd or remote_command(_remainder())))
+    if code == SSH_FAILED:
+        raise fail(f"no se pudo conectar con {node} por SSH (ssh terminó con código {code})", 2)
     if code:
-        raise fail(f"ssh {node} terminó con código {code}", 1 if code != 255 else 2)
+        raise Exit(code=code)  # the node's own exit code, as ssh passes it on
 
 
 @task(help={"site": "sitio del laboratorio"})
