@@ -377,7 +377,7 @@ def private_lock_dir(tmp_path, monkeypatch):
 
 def test_first_run_changes_then_rerun_changes_nothing(tmp_path):
     plan = local_plan(tmp_path)
-    first = deploy(plan, SECRETS, connect=local_connect(), runs_directory=tmp_path / "runs")
+    first = deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     assert first.exit_code == 0, first.errors
     recap = first.recap()
     assert recap["hera"] == {OK: 0, CHANGED: 3, FAILED: 0, SKIPPED: 1}
@@ -385,7 +385,7 @@ def test_first_run_changes_then_rerun_changes_nothing(tmp_path):
     # Rolling step: nobody holds the VIP here, so lowest priority (afrodita) first.
     assert (tmp_path / "nodes" / "reload-order").read_text() == "afrodita\nhera\n"
 
-    second = deploy(plan, SECRETS, connect=local_connect(), runs_directory=tmp_path / "runs")
+    second = deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     assert second.exit_code == 0
     assert all(r[CHANGED] == 0 and r[FAILED] == 0 for r in second.recap().values()), second.recap()
     assert {o.status for o in second.outcomes} == {OK, SKIPPED}
@@ -395,11 +395,11 @@ def test_first_run_changes_then_rerun_changes_nothing(tmp_path):
 
 def test_check_shows_the_diff_and_changes_nothing(tmp_path):
     plan = local_plan(tmp_path)
-    deploy(plan, SECRETS, connect=local_connect(), runs_directory=tmp_path / "runs")
+    deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     edited = tmp_path / "nodes" / "afrodita" / "svc.conf"
     edited.write_text(edited.read_text() + "# hand edit\n")
     before = {p: (p.read_bytes(), p.stat().st_mode) for p in (tmp_path / "nodes").rglob("*") if p.is_file()}
-    result = deploy(plan, SECRETS, DeployOptions(check=True), connect=local_connect(),
+    result = deploy(plan, SECRETS, DeployOptions(check=True), health=None, connect=local_connect(),
                     runs_directory=tmp_path / "runs")
     after = {p: (p.read_bytes(), p.stat().st_mode) for p in (tmp_path / "nodes").rglob("*") if p.is_file()}
     assert before == after
@@ -413,7 +413,7 @@ def test_check_shows_the_diff_and_changes_nothing(tmp_path):
 
 def test_unreachable_node_is_reported_and_the_other_completes(tmp_path):
     plan = local_plan(tmp_path)
-    result = deploy(plan, SECRETS, connect=local_connect({"afrodita"}), runs_directory=tmp_path / "runs")
+    result = deploy(plan, SECRETS, health=None, connect=local_connect({"afrodita"}), runs_directory=tmp_path / "runs")
     assert result.exit_code == 2
     assert result.errors == ["afrodita · conexión: no se puede conectar con 192.0.2.11:22 (prueba)"]
     assert result.recap()["hera"][CHANGED] == 3
@@ -427,7 +427,7 @@ def test_failed_command_names_node_and_step_and_other_node_goes_on(tmp_path):
         "hera": (RunAction("hera", "files", "echo 'disk full' >&2; exit 7"),),
     })
     plan = replace(plan, steps=(broken, *plan.steps[1:]))
-    result = deploy(plan, SECRETS, connect=local_connect(), runs_directory=tmp_path / "runs")
+    result = deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     assert result.exit_code == 1
     assert result.errors[0].startswith("hera · paso files: la orden falló (código 7)")
     assert "disk full" in result.errors[0]
@@ -437,7 +437,7 @@ def test_failed_command_names_node_and_step_and_other_node_goes_on(tmp_path):
 
 def test_rolling_step_stops_after_a_validation_failure(tmp_path):
     plan = local_plan(tmp_path, haproxy_validate="grep -q nothing-is-good %s")
-    result = deploy(plan, SECRETS, connect=local_connect(), runs_directory=tmp_path / "runs")
+    result = deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     assert result.exit_code == 1
     assert result.failed_nodes.keys() == {"afrodita"}  # first in the rollout
     assert "afrodita · paso service: la validación falló" in result.errors[0]
@@ -450,10 +450,10 @@ def test_second_deploy_refuses_while_the_lock_is_held(tmp_path):
     plan = local_plan(tmp_path)
     with deploy_lock("lab"):
         with pytest.raises(LockBusy, match=rf"ya hay un despliegue en curso para el sitio lab \(pid {os.getpid()}\)"):
-            deploy(plan, SECRETS, connect=local_connect(), runs_directory=tmp_path / "runs")
+            deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     # --check changes nothing, so it does not need the lock.
     with deploy_lock("lab"):
-        assert deploy(plan, SECRETS, DeployOptions(check=True), connect=local_connect(),
+        assert deploy(plan, SECRETS, DeployOptions(check=True), health=None, connect=local_connect(),
                       runs_directory=tmp_path / "runs").exit_code == 0
 
 

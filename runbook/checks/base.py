@@ -110,6 +110,10 @@ class NodeCheck:
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
         raise NotImplementedError
 
+    def outside(self) -> str | None:
+        """Why deploy cannot repair a failure of this check (Spanish), None when the procedure owns it."""
+        return None
+
 
 class ClusterCheck:
     """A check about the whole site: evaluated once, from every node's facts and the client's."""
@@ -121,6 +125,9 @@ class ClusterCheck:
 
     def evaluate(self, facts: ClusterFacts) -> Outcome:
         raise NotImplementedError
+
+    def outside(self) -> str | None:
+        return None
 
 
 def missing_probe(name: str) -> Outcome:

@@ -285,6 +285,11 @@ class BackendsUp(NodeCheck):
     def probes(self, node: str) -> dict[str, str]:
         return {HAPROXY_STAT_PROBE: haproxy_stat_command(self.socket)}
 
+    def outside(self) -> str:
+        # The backends are other machines: the procedure configures HAProxy, not them.
+        return (f"los servidores de {self.service} no son nodos de este sitio; revíselos "
+                "(HAProxy los da por buenos en cuanto respondan)")
+
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
         probe = facts.probe(HAPROXY_STAT_PROBE)
         if probe is None:

@@ -12,15 +12,18 @@ in rolling order for service reloads. See runner.py for the failure rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
 from .. import transport
 from ..plan import FileAction, Plan
 from ..secrets import materialize
+from .health import Health
 from .lock import LockBusy, deploy_lock
 from .outcome import CHANGED, FAILED, OK, SKIPPED, Outcome
-from .runner import Deployment, DeployOptions, DeployResult, Reporter
+from .result import DeployOptions, DeployResult
+from .runner import Deployment, Reporter
 from .transcript import Transcript
 
 
@@ -38,15 +41,20 @@ def deploy(
     reporter: Reporter | None = None,
     connect=None,
     runs_directory: Path | None = None,
+    health: Callable[[Plan, dict[str, str]], Health] | None = Health,
 ) -> DeployResult:
-    """Deploy (or --check) a plan. Raises LockBusy if another deploy holds the site."""
+    """Deploy (or --check) a plan. Raises LockBusy if another deploy holds the site.
+
+    `health` builds the checks deploy waits for after the plan (None: none,
+    for a plan made up by a test, which has no cluster to look at).
+    """
     options = options or DeployOptions()
     preflight(plan, secrets)
     guard = nullcontext() if options.check else deploy_lock(plan.site.name)
     with guard:
         transcript = Transcript(plan.site.name, secrets, check=options.check, directory=runs_directory)
         connect = connect or transport.connect  # looked up now, so tests can stand in for SSH
-        return Deployment(plan, secrets, options, transcript, reporter, connect).run()
+        return Deployment(plan, secrets, options, transcript, reporter, connect, health).run()
 
 
 __all__ = [

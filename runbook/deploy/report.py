@@ -16,7 +16,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from .outcome import CHANGED, FAILED, OK, SKIPPED, SPANISH, STATUSES, Outcome
-from .runner import DeployResult, Reporter
+from .result import DeployResult
+from .runner import Reporter
 
 STYLE = {OK: "green", CHANGED: "yellow", FAILED: "bold red", SKIPPED: "cyan"}
 
@@ -99,6 +100,8 @@ def print_recap(console: Console, result: DeployResult) -> None:
             state = "[bold red]fallido[/]"
         elif node in result.stopped:
             state = "[yellow]detenido[/]"
+        elif any(p.node in (node, None) for p in result.remaining):
+            state = "[yellow]completo, con problemas[/]"
         else:
             state = "[green]completo[/]"
         table.add_row(node, *(str(recap[node][s]) for s in STATUSES), state)
@@ -108,6 +111,11 @@ def print_recap(console: Console, result: DeployResult) -> None:
     changed = sum(r[CHANGED] for r in recap.values())
     if result.check:
         summary = f"{changed} cambio(s) pendiente(s)" if changed else "todo está como dice el plan"
+    elif result.remaining:
+        outside = sum(not p.deploy_can_fix for p in result.remaining)
+        summary = (f"{changed} cambio(s) aplicado(s)" if changed else "sin cambios") + (
+            f"; quedan {len(result.remaining)} problema(s), {outside} que deploy no puede arreglar"
+        )
     else:
         summary = f"{changed} cambio(s) aplicado(s)" if changed else "sin cambios: todo estaba según el plan"
     console.print(

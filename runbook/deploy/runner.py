@@ -15,6 +15,11 @@ Order and failure rules (what the CLI documents):
 - A failed action ends that node's deploy; the other nodes go on, except in
   a rolling step: there the rollout stops and the nodes that had not taken
   the step yet are not touched (they keep their old, working config).
+- After the whole plan (not with --step), deploy waits until the checks
+  verify runs for the cluster's health pass (units, keepalived's track
+  script, HAProxy's backends, the VIP): see health.py. What still fails is
+  an error (exit 1); drift the procedure does not own (a backend down) is
+  named as something deploy cannot fix.
 - `--check` gathers the same facts, fetches the current content of the
   files that would change (one more round trip) and changes nothing.
 """
@@ -25,8 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from .. import transport
 from ..model import Node
@@ -35,7 +39,9 @@ from ..secrets import redact
 from .diff import Prediction, predict_action, predict_step, unified_diff
 from .executor import Shell, apply_file, apply_run
 from .facts import Facts, FactsError, fetch_contents, gather, query_for
-from .outcome import CHANGED, FAILED, SKIPPED, STATUSES, ActionFailed, Outcome, describe
+from .health import Health, settle
+from .outcome import CHANGED, FAILED, SKIPPED, ActionFailed, Outcome, describe
+from .result import DeployOptions, DeployResult
 from .rolling import rolling_order
 from .transcript import Transcript
 
@@ -46,62 +52,6 @@ VRRP_SERVICE = "keepalived"
 # How long a rollout waits for VRRP to settle after a reload, on top of
 # 3 × advert_int (the time a backup waits before claiming a silent VIP).
 VIP_SETTLE_S = 7
-
-
-@dataclass(frozen=True)
-class DeployOptions:
-    node: str | None = None  # only this node
-    step: str | None = None  # only this step
-    check: bool = False  # dry run: show what would change, change nothing
-
-
-@dataclass
-class DeployResult:
-    site: str
-    check: bool
-    nodes: list[str]
-    outcomes: list[Outcome] = field(default_factory=list)
-    unreachable: dict[str, str] = field(default_factory=dict)  # node -> Spanish reason
-    errors: list[str] = field(default_factory=list)  # "nodo · paso X: mensaje"
-    failed_nodes: dict[str, str] = field(default_factory=dict)  # node -> what failed
-    stopped: dict[str, str] = field(default_factory=dict)  # node -> why a rollout left it alone
-    transcript: Path | None = None
-    duration_s: float = 0.0
-    unsettled: bool = False  # the VIP was not on exactly one node after a reload
-
-    def recap(self) -> dict[str, dict[str, int]]:
-        table = {name: dict.fromkeys(STATUSES, 0) for name in self.nodes}
-        for o in self.outcomes:
-            table[o.node][o.status] += 1
-        return table
-
-    @property
-    def failed(self) -> bool:
-        return (
-            bool(self.failed_nodes) or self.unsettled or any(o.status == FAILED for o in self.outcomes)
-        )
-
-    @property
-    def exit_code(self) -> int:
-        """1 if anything failed, else 2 if a node was unreachable, else 0 (--check too)."""
-        if self.failed:
-            return 1
-        return 2 if self.unreachable else 0
-
-    def to_json(self) -> dict:
-        return {
-            "site": self.site,
-            "check": self.check,
-            "exit_code": self.exit_code,
-            "duration_s": round(self.duration_s, 3),
-            "recap": self.recap(),
-            "unreachable": self.unreachable,
-            "failed": self.failed_nodes,
-            "stopped": self.stopped,
-            "errors": self.errors,
-            "outcomes": [o.to_json() for o in self.outcomes],
-            "transcript": str(self.transcript) if self.transcript else None,
-        }
 
 
 @dataclass
@@ -134,6 +84,7 @@ class Deployment:
         transcript: Transcript,
         reporter: Reporter | None = None,
         connect: Callable = transport.connect,
+        health: Callable[[Plan, dict[str, str]], Health] | None = Health,
     ):
         self.plan = plan
         self.site = plan.site
@@ -142,6 +93,7 @@ class Deployment:
         self.transcript = transcript
         self.reporter = reporter or Reporter()
         self.connect = connect
+        self.health = health
         self.steps = [s for s in plan.steps if options.step in (None, s.id)]
         nodes = [n for n in self.site.nodes if options.node in (None, n.name)]
         self.states = {n.name: NodeState(n) for n in nodes}
@@ -163,6 +115,8 @@ class Deployment:
             else:
                 for step in self.steps:
                     self._run_step(step)
+                if self.options.step is None:
+                    self._settle_health()
         finally:
             transport.close_all(self.connections)
             self.result.duration_s = time.monotonic() - started
@@ -278,6 +232,41 @@ class Deployment:
         self._error(f"paso {step.id}: la IP virtual {self.site.vip} no se asentó (está en {where})")
         self.result.unsettled = True
         return False
+
+    def _settle_health(self) -> None:
+        """After the whole plan: wait for verify's health checks to pass, report what still fails.
+
+        Only a run that changed something waits (a restarted service, an
+        interface brought up: VRRP, keepalived's track script and HAProxy's
+        backend checks need a few seconds); a no-op run looks once. Whatever
+        still fails ends the run with exit code 1, and a failure deploy does
+        not own says so (see health.py).
+        """
+        if self.health is None or not self._in_play():
+            return
+        health = self.health(self.plan, self.secrets)
+        changed = any(o.status == CHANGED for o in self.result.outcomes)
+        problems = settle(health, lambda: self._health_facts(health), wait=changed, waiting=self._waiting)
+        self.transcript.write("health", problems=[p.to_json() for p in problems])
+        self.result.remaining = problems
+        for problem in problems:
+            self._error(problem.message())
+
+    def _health_facts(self, health: Health) -> dict:
+        facts = {}
+
+        def look(state: NodeState) -> None:
+            try:
+                facts[state.name] = health.gather(state.shell, state.name)
+            except ActionFailed as exc:
+                self._fail(state, "estado", f"no se pudo consultar el estado: {exc}")
+
+        self._parallel(self._in_play(), look)
+        return {s.name: facts[s.name] for s in self._in_play()}
+
+    def _waiting(self) -> None:
+        for state in self._in_play():
+            self.reporter.node_state(state.name, "esperando a que el clúster se asiente")
 
     def _would_change(self, state: NodeState, step: PlannedStep) -> bool:
         return any(p.status == CHANGED for p in predict_step(step, state.name, state.facts, self.secrets))

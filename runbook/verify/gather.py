@@ -60,18 +60,21 @@ def parse_output(text: str, names: list[str], token: str) -> dict[str, Probe]:
     return out
 
 
+def framed(probes: dict[str, str]) -> tuple[str, str]:
+    """(command line, token): every probe in one bash script, its answers framed by a fresh token."""
+    token = f"@@RB-{secrets.token_hex(8)}"
+    return f"bash -c {shlex.quote(build_script(probes, token))}", token
+
+
 def gather_node(site: Site, node_name: str, probes: dict[str, str]) -> NodeFacts:
     """Connect, run every probe in one round trip, close. Never raises for the node's sake."""
-    token = f"@@RB-{secrets.token_hex(8)}"
-    script = build_script(probes, token)
+    command, token = framed(probes)
     try:
         conn = connect(site, site.node(node_name))
     except NodeUnreachable as exc:
         return NodeFacts(node_name, unreachable=str(exc))
     try:
-        result = conn.run(
-            f"bash -c {shlex.quote(script)}", hide=True, warn=True, timeout=RUN_TIMEOUT, in_stream=False
-        )
+        result = conn.run(command, hide=True, warn=True, timeout=RUN_TIMEOUT, in_stream=False)
     except Exception as exc:  # noqa: BLE001 - any transport failure means "could not check this node"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return NodeFacts(node_name, unreachable=f"{node_name}: la sesión SSH falló ({reason})")

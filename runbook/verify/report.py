@@ -15,6 +15,7 @@ from ..checks import Status
 from .run import Report, Result
 
 FORMATS = ("table", "json", "junit")
+DEPLOY_CANNOT = "deploy no puede arreglarlo"
 
 _STYLE = {
     Status.PASSED: "green",
@@ -55,6 +56,8 @@ def print_table(report: Report, console: Console) -> None:
         )
         if r.step:
             console.print(f"    paso «{escape(r.step_title or r.step)}»: {escape(r.link or '')}")
+        if r.outside and r.status == Status.FAILED:
+            console.print(f"    {escape(DEPLOY_CANNOT)}: {escape(r.outside)}")
         if r.diff:
             console.print("    diferencias (- en el nodo, + en el sitio):")
             console.print(Text("".join(f"      {line}\n" for line in r.diff.splitlines())))
@@ -90,6 +93,8 @@ def _result_json(r: Result) -> dict:
         "step_title": r.step_title,
         "link": r.link,
         "diff": r.diff or None,
+        "deploy_can_fix": r.outside is None,
+        "outside": r.outside,
     }
 
 
@@ -116,6 +121,8 @@ def to_junit(report: Report) -> str:
                 body += f"\nPaso «{r.step_title or r.step}»: {r.link}"
             if r.diff:
                 body += "\n" + r.diff
+            if r.outside:
+                body += f"\n{DEPLOY_CANNOT}: {r.outside}"
             if r.status == Status.FAILED:
                 ET.SubElement(case, "failure", message=r.detail, type="fallo").text = body
             elif r.status == Status.ERROR:

@@ -31,6 +31,7 @@ class Result:
     step_title: str | None
     link: str | None
     diff: str = ""
+    outside: str | None = None  # why deploy cannot repair this check's failure (None: deploy can)
 
     @property
     def where(self) -> str:
@@ -106,6 +107,7 @@ def run_verify(plan: Plan, node: str | None = None, site_url: str | None = None)
             step_title=titles.get(check.step) if check.step else None,
             link=step_link(site_url, check.step),
             diff=outcome.diff,
+            outside=check.outside(),
         )
 
     results: list[Result] = []

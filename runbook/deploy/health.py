@@ -1,0 +1,117 @@
+"""After a deploy: wait until the cluster has settled, then say what is still wrong.
+
+Restarting a service or bringing an interface back up leaves a few seconds
+of transition: keepalived's track script must rise again, VRRP must give the
+VIP back to the node the priorities choose, HAProxy must see its backends
+again. Deploy waits for the very checks `verify` runs for those things, so
+that `./rb verify` right after `./rb deploy` passes: the units, keepalived's
+own view of its track script, HAProxy's view of the backends (one round trip
+per node per poll, the same framed probes verify sends) and, when every node
+takes part, the VIP on exactly one node and on the expected one.
+
+What is still failing when it ends is reported, never hidden. A check whose
+`outside()` gives a reason (a backend down: another machine) is drift that
+the procedure does not own: deploy says it cannot fix it and why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from ..checks import ClientFacts, ClusterFacts, NodeFacts, Status, build_registry
+from ..checks.cluster import IPV4_COMMAND, IPV4_PROBE, VipExpected, VipUnique
+from ..checks.node import BackendsUp, KeepalivedTracking, UnitActiveEnabled
+from ..plan import Plan
+from ..verify.gather import RUN_TIMEOUT, framed, parse_output
+
+NODE_CHECKS = (UnitActiveEnabled, KeepalivedTracking, BackendsUp)
+CLUSTER_CHECKS = (VipUnique, VipExpected)
+# Longest transition seen on the lab: a backend DOWN in HAProxy's view needs
+# `rise 2` checks 2 s apart; VRRP preemption needs about 3 adverts. Normally
+# the wait ends after a few seconds, as soon as every check passes.
+SETTLE_S = 20
+POLL_S = 0.5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A check still failing after deploy: Spanish detail, and why deploy cannot fix it (if so)."""
+
+    node: str | None  # None: the cluster
+    check: str
+    title: str
+    detail: str
+    step: str | None
+    outside: str | None = None
+
+    @property
+    def deploy_can_fix(self) -> bool:
+        return self.outside is None
+
+    def message(self) -> str:
+        where = self.node or "clúster"
+        text = f"{where} · {self.check} ({self.title}): {self.detail}"
+        if self.outside:
+            return f"{text}. Deploy no puede arreglarlo: {self.outside}"
+        return f"{text} (sigue fallando tras el despliegue)"
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "deploy_can_fix": self.deploy_can_fix, "message": self.message()}
+
+
+class Health:
+    """The checks deploy looks at after its work, built from the plan like verify's."""
+
+    def __init__(self, plan: Plan, secrets: dict[str, str]):
+        registry = build_registry(plan, secrets)
+        self.node_checks = [c for c in registry.node if isinstance(c, NODE_CHECKS)]
+        self.cluster_checks = [c for c in registry.cluster if isinstance(c, CLUSTER_CHECKS)]
+        self.node_names = plan.node_names
+
+    def probes(self, node: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for check in self.node_checks:
+            out.update(check.probes(node))
+        out[IPV4_PROBE] = IPV4_COMMAND
+        return out
+
+    def gather(self, shell, node: str) -> NodeFacts:
+        """One round trip on an open shell (deploy's connection); raises ActionFailed if it breaks."""
+        probes = self.probes(node)
+        command, token = framed(probes)
+        result = shell.run(command, timeout=RUN_TIMEOUT)
+        return NodeFacts(node, probes=parse_output(result.stdout, list(probes), token))
+
+    def problems(self, facts: dict[str, NodeFacts]) -> list[Problem]:
+        """Failing checks for these nodes; cluster checks only when every node is there."""
+        judged = [
+            (name, check, check.evaluate(name, node_facts))
+            for name, node_facts in facts.items()
+            for check in self.node_checks
+        ]
+        if set(facts) == set(self.node_names):
+            cluster = ClusterFacts(nodes=facts, client=ClientFacts(available=False, skipped=True))
+            judged += [(None, check, check.evaluate(cluster)) for check in self.cluster_checks]
+        return [
+            Problem(name, check.id, check.title, outcome.detail, check.step, check.outside())
+            for name, check, outcome in judged
+            if outcome.status in (Status.FAILED, Status.ERROR)
+        ]
+
+
+def settle(
+    health: Health,
+    look: Callable[[], dict[str, NodeFacts]],
+    wait: bool,
+    waiting: Callable[[], None] = lambda: None,
+) -> list[Problem]:
+    """Problems left once every health check passes or SETTLE_S ends (at once if not `wait`)."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        problems = health.problems(look())
+        if not problems or not wait or time.monotonic() > deadline:
+            return problems
+        waiting()
+        time.sleep(POLL_S)

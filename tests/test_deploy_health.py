@@ -1,0 +1,169 @@
+"""What deploy looks at after its work, without a lab: settling, and drift it cannot fix.
+
+The health checks are verify's own (same registry, same probes); here they
+judge captured node outputs, and the runner is driven with a stand-in
+health whose answers are scripted, so the waiting and the reporting rules
+are tested without a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_deploy_unit import SECRETS, local_connect, local_plan
+from test_verify_unit import KEEPALIVED_BACKUP, _stat_with, healthy_facts
+
+from runbook.checks import NodeFacts, Probe, Status
+from runbook.checks.node import HAPROXY_STAT_PROBE, KEEPALIVED_DATA_PROBE
+from runbook.deploy import DeployOptions, deploy
+from runbook.deploy.health import Health, Problem
+from runbook.plan import load_plan
+from runbook.verify import Report, Result, render
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan("lab")
+
+
+@pytest.fixture
+def cluster(plan):
+    return {n: healthy_facts(plan, n) for n in plan.node_names}
+
+
+@pytest.fixture(autouse=True)
+def private_lock_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNBOOK_LOCK_DIR", str(tmp_path / "lock"))
+
+
+# ------------------------------------------------------------ the checks
+
+
+def test_health_probes_are_verifys_and_a_converged_cluster_has_no_problem(plan, cluster):
+    health = Health(plan, SECRETS)
+    assert {c.id for c in health.node_checks} == {
+        "unidad-haproxy", "unidad-keepalived", "keepalived-seguimiento",
+        "servicio-horizon-backends", "servicio-memcached-backends",
+    }
+    assert [c.id for c in health.cluster_checks] == ["vip-unica", "vip-nodo-previsto"]
+    assert set(health.probes("hera")) <= set(cluster["hera"].probes)
+    assert health.problems(cluster) == []
+
+
+def test_a_backend_down_is_drift_deploy_cannot_fix(plan, cluster):
+    for facts in cluster.values():
+        facts.probes[HAPROXY_STAT_PROBE] = Probe(0, _stat_with("zeus", "DOWN", "L4CON"))
+    problems = Health(plan, SECRETS).problems(cluster)
+    assert [(p.node, p.check, p.deploy_can_fix) for p in problems] == [
+        ("hera", "servicio-horizon-backends", False),
+        ("afrodita", "servicio-horizon-backends", False),
+    ]
+    message = problems[0].message()
+    assert message.startswith("hera · servicio-horizon-backends (Servidores de horizon disponibles): horizon: zeus DOWN")
+    assert "Deploy no puede arreglarlo: los servidores de horizon no son nodos de este sitio" in message
+    assert problems[0].to_json()["deploy_can_fix"] is False
+
+
+def test_keepalived_in_fault_is_a_problem_deploy_owns(plan, cluster):
+    fault = KEEPALIVED_BACKUP.replace("State = BACKUP", "State = FAULT")
+    cluster["afrodita"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, fault)
+    problems = Health(plan, SECRETS).problems(cluster)
+    assert [(p.node, p.check) for p in problems] == [("afrodita", "keepalived-seguimiento")]
+    assert problems[0].deploy_can_fix and problems[0].message().endswith("(sigue fallando tras el despliegue)")
+
+
+def test_cluster_checks_need_every_node(plan, cluster):
+    del cluster["hera"].probes["ipv4"]  # the VIP holder is unknown...
+    assert [p.check for p in Health(plan, SECRETS).problems(cluster)] == ["vip-unica", "vip-nodo-previsto"]
+    # ...but a run on one node (--node afrodita) does not judge the cluster.
+    assert Health(plan, SECRETS).problems({"afrodita": cluster["afrodita"]}) == []
+
+
+# ------------------------------------------------------------ the runner
+
+
+class ScriptedHealth:
+    """Stands in for Health: each look returns the next list of problems (the last one repeats)."""
+
+    def __init__(self, *answers: list[Problem]):
+        self.answers = list(answers)
+        self.looks = 0
+        self.gathered: list[str] = []
+
+    def __call__(self, plan, secrets):
+        return self
+
+    def gather(self, shell, node: str) -> NodeFacts:
+        self.gathered.append(node)
+        return NodeFacts(node)
+
+    def problems(self, facts: dict[str, NodeFacts]) -> list[Problem]:
+        assert set(facts) == {"hera", "afrodita"}
+        self.looks += 1
+        return self.answers[min(self.looks, len(self.answers)) - 1]
+
+
+FAULT = Problem("afrodita", "keepalived-seguimiento", "La comprobación de HAProxy de Keepalived funciona",
+                "la instancia VI_50 está en FAULT", "keepalived")
+BACKEND = Problem("hera", "servicio-horizon-backends", "Servidores de horizon disponibles",
+                  "horizon: zeus DOWN (L4CON: Connection refused)", "haproxy",
+                  outside="los servidores de horizon no son nodos de este sitio; revíselos")
+
+
+def run(tmp_path, health, options=None):
+    return deploy(local_plan(tmp_path), SECRETS, options, health=health, connect=local_connect(),
+                  runs_directory=tmp_path / "runs")
+
+
+def test_a_deploy_that_changed_something_waits_until_the_cluster_settles(tmp_path):
+    health = ScriptedHealth([FAULT], [FAULT], [])
+    result = run(tmp_path, health)
+    assert result.exit_code == 0, result.errors
+    assert health.looks == 3 and result.remaining == [] and result.errors == []
+    assert '"event": "health", "problems": []' in result.transcript.read_text()
+
+
+def test_what_deploy_cannot_fix_is_said_and_ends_with_exit_1(tmp_path):
+    run(tmp_path, None)  # converge the local nodes first: the next run changes nothing
+    health = ScriptedHealth([BACKEND])
+    result = run(tmp_path, health)
+    assert health.looks == 1  # nothing changed, nothing to wait for: one look, at once
+    assert result.exit_code == 1
+    assert result.errors == [
+        "hera · servicio-horizon-backends (Servidores de horizon disponibles): horizon: zeus DOWN (L4CON: "
+        "Connection refused). Deploy no puede arreglarlo: los servidores de horizon no son nodos de este sitio; "
+        "revíselos"
+    ]
+    data = json.loads(json.dumps(result.to_json()))
+    assert data["remaining"][0]["deploy_can_fix"] is False and data["remaining"][0]["check"] == "servicio-horizon-backends"
+    assert all(o["status"] == "ok" or o["status"] == "skipped" for o in data["outcomes"])
+
+
+def test_a_problem_deploy_owns_that_does_not_settle_fails_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr("runbook.deploy.health.SETTLE_S", 1)
+    monkeypatch.setattr("runbook.deploy.health.POLL_S", 0.1)
+    result = run(tmp_path, ScriptedHealth([FAULT]))
+    assert result.exit_code == 1
+    assert result.errors == [f"{FAULT.message()}"] and FAULT.message().endswith("(sigue fallando tras el despliegue)")
+
+
+def test_a_single_step_or_a_dry_run_does_not_judge_the_cluster(tmp_path):
+    health = ScriptedHealth([BACKEND])
+    assert run(tmp_path, health, DeployOptions(step="files")).exit_code == 0
+    assert run(tmp_path, health, DeployOptions(check=True)).exit_code == 0
+    assert health.looks == 0
+
+
+# ------------------------------------------------------------ verify says so too
+
+
+def test_verify_report_says_deploy_cannot_fix_a_backend():
+    down = Result("servicio-horizon-backends", "Servidores de horizon disponibles", "hera", "estado", Status.FAILED,
+                  "horizon: zeus DOWN", "haproxy", "Configurar HAProxy", "x#haproxy",
+                  outside="los servidores de horizon no son nodos de este sitio; revíselos")
+    report = Report(site="lab", results=[down])
+    assert "deploy no puede arreglarlo: los servidores de horizon no son nodos de este sitio" in render(report, "table")
+    data = json.loads(render(report, "json"))["results"][0]
+    assert data["deploy_can_fix"] is False and data["outside"].startswith("los servidores de horizon")
+    assert "deploy no puede arreglarlo" in render(report, "junit")
