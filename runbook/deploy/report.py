@@ -57,7 +57,8 @@ class ConsoleReporter(Reporter):
 
     def error(self, message: str) -> None:
         with self._lock:
-            self.console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+            # soft_wrap: a message is one line, never cut or folded at the terminal's width.
+            self.console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
     def _update(self) -> None:
         if self._live is not None:
@@ -107,7 +108,7 @@ def print_recap(console: Console, result: DeployResult) -> None:
         table.add_row(node, *(str(recap[node][s]) for s in STATUSES), state)
     console.print(table)
     for message in result.errors:
-        console.print(f"[bold red]✗[/] {escape(message)}", highlight=False)
+        console.print(f"[bold red]✗[/] {escape(message)}", highlight=False, soft_wrap=True)
     changed = sum(r[CHANGED] for r in recap.values())
     if result.check:
         summary = f"{changed} cambio(s) pendiente(s)" if changed else "todo está como dice el plan"
@@ -119,6 +120,7 @@ def print_recap(console: Console, result: DeployResult) -> None:
     else:
         summary = f"{changed} cambio(s) aplicado(s)" if changed else "sin cambios: todo estaba según el plan"
     console.print(
-        f"{summary} · {result.duration_s:.2f} s · transcripción: {result.transcript}", highlight=False
+        f"{summary} · {result.duration_s:.2f} s · transcripción: {result.transcript}", highlight=False,
+        soft_wrap=True,
     )
 

@@ -1,0 +1,225 @@
+"""The convergence promise, on the lab: whatever verify reports, one deploy repairs.
+
+Each case breaks the converged lab the way an operator or a failure would,
+then, without recreating anything:
+
+1. verify flags it (at least the named checks, waiting while VRRP reacts);
+2. ONE deploy repairs it: it succeeds and reports as changed exactly the
+   named steps on the named nodes. A run action in that list ran because
+   its guard (`unless`) failed: this is each guard tested in the broken
+   state it exists for;
+3. verify right after that deploy passes, with no waiting;
+4. a second deploy changes nothing (every guard holds in the repaired state).
+
+So each case leaves the lab converged for the next. Drift the procedure does
+not own (a backend down) is the last case: verify flags it and says deploy
+cannot fix it, deploy changes nothing and says so (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from lab_fixtures import deploy_lab, failing_checks
+
+from runbook import lab as lab_api
+from runbook.deploy import CHANGED
+from runbook.lab.layout import layout
+from runbook.verify import run_verify
+from runbook.verify_catalog import file_check_id
+
+pytestmark = pytest.mark.lab
+REPO = Path(__file__).resolve().parents[1]
+INVOKE = str(REPO / ".venv" / "bin" / "invoke")
+FLAG_TIMEOUT_S = 30  # keepalived's FAULT after 2 failed track checks, HAProxy's DOWN after 3
+
+BOTH = ("hera", "afrodita")
+ETH1 = "/etc/network/interfaces.d/eth1"
+SYSCTL = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"
+KEEPALIVED = "/etc/keepalived/keepalived.conf"
+HAPROXY = "/etc/haproxy/haproxy.cfg"
+FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy"}
+LAN = {"hera": "198.51.100.110/24", "afrodita": "198.51.100.111/24"}
+
+
+@dataclass(frozen=True)
+class Tampering:
+    id: str
+    nodes: tuple[str, ...]
+    script: str  # run on each of `nodes`, as root
+    flags: frozenset[tuple[str, str]]  # (check, node or "clúster") verify must report
+    heals: frozenset[tuple[str, str]]  # (node, step) the one deploy must report as changed
+
+
+def case(id: str, nodes: str | tuple[str, ...], script: str, flags: set, heals: set | None = None,
+         step: str = "servicios") -> Tampering:
+    nodes = (nodes,) if isinstance(nodes, str) else nodes
+    heals = heals if heals is not None else {(n, step) for n in nodes}
+    return Tampering(id, nodes, script, frozenset(flags), frozenset(heals))
+
+
+def on_each(nodes, *checks: str) -> set[tuple[str, str]]:
+    return {(c, n) for n in nodes for c in checks}
+
+
+def file_cases() -> list[Tampering]:
+    out = []
+    for i, (path, step) in enumerate(FILE_STEPS.items()):
+        check = file_check_id(path)
+        one, other = BOTH[i % 2], BOTH[(i + 1) % 2]
+        persist = {("nonlocal-bind-persistente", one)} if path == SYSCTL else set()
+        edit = (f"sed -i 's/= 1$/= 0/' {path}" if path == SYSCTL  # the value, not just a comment
+                else f"echo '# editado a mano' >> {path}")
+        out += [
+            case(f"editado-{check}-{one}", one, edit, {(check, one)} | persist, step=step),
+            case(f"chmod-{check}-{other}", other, f"chmod 600 {path}", {(check, other)}, step=step),
+            case(f"chown-{check}-{one}", one, f"chown nobody:nogroup {path}", {(check, one)}, step=step),
+            case(f"borrado-{check}-{other}", other, f"rm {path}",
+                 {(check, other)} | ({("nonlocal-bind-persistente", other)} if path == SYSCTL else set()),
+                 step=step),
+        ]
+    return out
+
+
+CASES = [
+    # Services: each stopped on either node, both together, both nodes, enabled state.
+    case("haproxy-parado-hera", "hera", "systemctl stop haproxy",
+         on_each(["hera"], "unidad-haproxy", "servicios-activos", "escucha-servicios")),
+    case("haproxy-parado-afrodita", "afrodita", "systemctl stop haproxy",
+         on_each(["afrodita"], "unidad-haproxy", "servicios-activos", "escucha-servicios")),
+    case("keepalived-parado-hera", "hera", "systemctl stop keepalived",
+         on_each(["hera"], "unidad-keepalived", "servicios-activos")),
+    case("keepalived-parado-afrodita", "afrodita", "systemctl stop keepalived",
+         on_each(["afrodita"], "unidad-keepalived", "servicios-activos")),
+    case("ambos-parados-afrodita", "afrodita", "systemctl stop haproxy keepalived",
+         on_each(["afrodita"], "unidad-haproxy", "unidad-keepalived", "servicios-activos")),
+    case("keepalived-parado-en-los-dos", BOTH, "systemctl stop keepalived",
+         on_each(BOTH, "unidad-keepalived") | {("vip-unica", "clúster")}),
+    case("haproxy-deshabilitado-en-marcha-hera", "hera", "systemctl disable -q haproxy",
+         on_each(["hera"], "unidad-haproxy", "servicios-habilitados")),
+    case("keepalived-deshabilitado-en-marcha-afrodita", "afrodita", "systemctl disable -q keepalived",
+         on_each(["afrodita"], "unidad-keepalived", "servicios-habilitados")),
+    # Managed files: edited, chmod'ed, chown'ed, removed.
+    *file_cases(),
+    # The live kernel value flipped while its file is intact: only the file's guard sees it.
+    case("sysctl-en-vivo-afrodita", "afrodita", "sysctl -qw net.ipv4.ip_nonlocal_bind=0",
+         {("nonlocal-bind-activo", "afrodita")}, step="ip-no-local"),
+    # The LAN interface, broken as an operator would: address gone, link down, ifdown.
+    case("lan-sin-direccion-hera", "hera", f"ip addr del {LAN['hera']} dev eth1",
+         {("lan-direccion", "hera")}, step="interfaz-lan"),
+    case("lan-enlace-caido-hera", "hera", "ip link set eth1 down",
+         {("lan-direccion", "hera")}, step="interfaz-lan"),
+    case("lan-ifdown-afrodita", "afrodita", "ifdown eth1",
+         {("lan-direccion", "afrodita")}, step="interfaz-lan"),
+    # Packages removed (not purged: dpkg still knows them, "deinstall ok config-files").
+    case("paquete-haproxy-quitado-afrodita", "afrodita", "apt-get remove -qq -y haproxy >/dev/null",
+         on_each(["afrodita"], "haproxy-instalado", "unidad-haproxy"), step="paquetes"),
+    case("paquete-psmisc-quitado-hera", "hera", "apt-get remove -qq -y psmisc >/dev/null",
+         {("killall-instalado", "hera")}, step="paquetes"),
+    case("paquete-keepalived-quitado-hera", "hera", "apt-get remove -qq -y keepalived >/dev/null",
+         on_each(["hera"], "unidad-keepalived"), step="paquetes"),
+]
+
+
+def on(lab, node: str, script: str) -> str:
+    proc = lab_api.node_run(lab.site, node, ["sh", "-c", script], timeout=120)
+    assert proc.returncode == 0, f"{node}$ {script}: {proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def wait_flagged(plan, expected: frozenset, what: str) -> set:
+    """Poll verify until it reports at least `expected` (VRRP and HAProxy take a moment)."""
+    deadline = time.monotonic() + FLAG_TIMEOUT_S
+    while True:
+        report = run_verify(plan)
+        failing = failing_checks(report)
+        if expected <= failing:
+            assert report.exit_code == 1
+            return failing
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: verify no lo detecta; falta {sorted(expected - failing)}")
+        time.sleep(0.5)
+
+
+def changed_steps(result) -> set[tuple[str, str]]:
+    return {(o.node, o.step) for o in result.outcomes if o.status == CHANGED}
+
+
+def assert_healed_and_still(lab, result, heals, what: str) -> None:
+    plan = lab.plan
+    assert result.exit_code == 0, (what, result.errors)
+    assert changed_steps(result) == heals, what
+    for o in result.outcomes:
+        if o.status == CHANGED and o.kind == "run":
+            assert "la condición «salvo si» no se cumple" in o.message, o  # the guard saw the damage
+    report = run_verify(plan)  # right after deploy: no waiting
+    assert report.exit_code == 0, f"{what}: tras el despliegue verify falla en {sorted(failing_checks(report))}"
+    again = deploy_lab(plan)
+    assert again.exit_code == 0 and changed_steps(again) == set(), (what, again.errors, changed_steps(again))
+
+
+@pytest.mark.parametrize("tampering", CASES, ids=lambda t: t.id)
+def test_tampering_is_flagged_and_one_deploy_heals_it(lab_converged, tampering, request):
+    plan = lab_converged.plan
+    for node in tampering.nodes:
+        on(lab_converged, node, tampering.script)
+    wait_flagged(plan, tampering.flags, tampering.id)
+    assert_healed_and_still(lab_converged, deploy_lab(plan), tampering.heals, tampering.id)
+    lab_converged.proven_by = request.node.nodeid
+
+
+def test_tampering_stopped_haproxy_healed_through_rb_as_the_issue_tells(lab_converged, request):
+    """`systemctl stop haproxy` on afrodita, then `./rb deploy`: it used to say "sin cambios"."""
+    on(lab_converged, "afrodita", "systemctl stop haproxy")
+    wait_flagged(lab_converged.plan, frozenset({("unidad-haproxy", "afrodita")}), "haproxy parado")
+    proc = subprocess.run([str(REPO / "rb"), "deploy"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^afrodita\s+servicios\s+cambiado\s+systemctl enable --now haproxy keepalived$",
+                     proc.stdout, re.M), proc.stdout
+    assert "1 cambio(s) aplicado(s)" in proc.stdout
+    verify = subprocess.run([str(REPO / "rb"), "verify"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0, verify.stdout
+    again = subprocess.run([INVOKE, "deploy", "--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    data = json.loads(again.stdout)
+    assert again.returncode == 0 and all(r["changed"] == 0 for r in data["recap"].values())
+    lab_converged.proven_by = request.node.nodeid
+
+
+def test_tampering_backend_down_is_flagged_and_deploy_says_it_cannot_fix_it(lab_converged):
+    plan = lab_converged.plan
+    zeus = next(b for b in layout(plan.site).backends if b.name == "zeus")
+    backends = on_each(BOTH, "servicio-horizon-backends", "servicio-memcached-backends")
+    subprocess.run(["ip", "-n", layout(plan.site).netns, "link", "set", zeus.peer, "down"], check=True)
+    try:
+        wait_flagged(plan, frozenset(backends), "zeus desenchufado")
+        data = json.loads(subprocess.run([INVOKE, "verify", "--format", "json"], cwd=REPO, capture_output=True,
+                                         text=True, timeout=120).stdout)
+        down = [r for r in data["results"] if (r["check"], r["node"]) in backends]
+        assert down and all(r["status"] == "failed" and r["deploy_can_fix"] is False for r in down)
+        assert "zeus DOWN" in down[0]["detail"]
+
+        proc = subprocess.run([INVOKE, "deploy", "--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
+        result = json.loads(proc.stdout)
+        assert proc.returncode == 1
+        assert all(r["changed"] == 0 and r["failed"] == 0 for r in result["recap"].values())
+        remaining = {(p["check"], p["node"]) for p in result["remaining"]}
+        assert remaining == backends and not any(p["deploy_can_fix"] for p in result["remaining"])
+        assert all("Deploy no puede arreglarlo" in p["message"] and "zeus DOWN" in p["message"]
+                   for p in result["remaining"])
+        human = subprocess.run([INVOKE, "deploy"], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert human.returncode == 1
+        assert "Deploy no puede arreglarlo: los servidores de horizon no son nodos de este sitio" in human.stdout
+        assert "quedan 4 problema(s), 4 que deploy no puede arreglar" in human.stdout
+        assert "completo, con problemas" in human.stdout
+    finally:
+        subprocess.run(["ip", "-n", layout(plan.site).netns, "link", "set", zeus.peer, "up"], check=True)
+    deadline = time.monotonic() + 30
+    while (report := run_verify(plan)).exit_code != 0:
+        assert time.monotonic() < deadline, sorted(failing_checks(report))
+        time.sleep(0.5)
