@@ -5,32 +5,64 @@
 # forwards its arguments to `invoke`.
 #   ./rb demo      site + lab + deploy + verify
 #   ./rb test      all tests
+# Every failure prints one Spanish line (prefix "rb:") saying what failed and
+# what to do. tests/test_rb_wrapper.py runs this file on a simulated fresh
+# machine (stand-in dpkg-query, apt-get, systemctl, python3, npm on PATH).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
 say() { printf 'rb: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+# A failure nobody foresaw still says where it happened instead of ending in silence.
+trap 'rc=$?; say "error inesperado (código $rc) en la línea $LINENO: «$BASH_COMMAND»; vuelva a ejecutar con «bash -x ./rb …» para ver el detalle"; exit $rc' ERR
 
 # Debian packages the lab, the validators and the browser test need.
 apt_packages=(python3-venv haproxy keepalived systemd-container debootstrap chromium
               netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client)
-if [ "$(id -u)" = 0 ] && command -v dpkg-query >/dev/null; then
-  # One dpkg-query for all packages: this runs on every ./rb call.
-  installed="$( (dpkg-query -W -f='${Package} ${Status}\n' "${apt_packages[@]}" 2>/dev/null || true) \
-               | awk '$NF == "installed" {print $1}')"
-  missing=()
+# Their own services are not wanted on the control machine.
+control_machine_off=(haproxy keepalived)
+
+missing_packages() {
+  # One dpkg-query for all packages (this runs on every call). It exits 1 when
+  # any of them is unknown: that is an answer here, not a failure.
+  local installed
+  installed="$(dpkg-query -W -f='${Package} ${Status}\n' "${apt_packages[@]}" 2>/dev/null || true)"
+  installed="$(awk '$NF == "installed" {print $1}' <<<"$installed")"
+  local p
   for p in "${apt_packages[@]}"; do
-    grep -qx "$p" <<<"$installed" || missing+=("$p")
+    grep -qx -- "$p" <<<"$installed" || printf '%s\n' "$p"
   done
+}
+
+apt_updated=""
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "$apt_updated" ]; then
+    apt-get update -qq \
+      || die "falló «apt-get update» (código $?): revise la red y las fuentes de apt (/etc/apt/sources.list*) y vuelva a ejecutar ./rb"
+    apt_updated=1
+  fi
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    || die "falló «apt-get install $*» (código $?): lea el error de apt de arriba (¿otro apt en marcha?), corríjalo y vuelva a ejecutar ./rb"
+}
+
+if ! command -v dpkg-query >/dev/null; then
+  say "aviso: no hay dpkg-query (¿no es Debian?): instale a mano el equivalente de ${apt_packages[*]}"
+else
+  mapfile -t missing < <(missing_packages)
   if [ "${#missing[@]}" -gt 0 ]; then
-    say "instalando paquetes de Debian: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The packages' own services are not wanted on the control machine.
-    for svc in haproxy keepalived; do
-      systemctl disable --now "$svc" >/dev/null 2>&1 || true
-    done
+    if [ "$(id -u)" != 0 ]; then
+      say "aviso: faltan paquetes de Debian (${missing[*]}): ejecute ./rb una vez como root, o «sudo apt-get install ${missing[*]}»"
+    else
+      say "instalando paquetes de Debian: ${missing[*]}"
+      apt_install "${missing[@]}"
+      for svc in "${control_machine_off[@]}"; do
+        if printf '%s\n' "${missing[@]}" | grep -qx -- "$svc"; then
+          systemctl disable --now "$svc" >/dev/null 2>&1 || true  # no systemd: nothing running either
+        fi
+      done
+    fi
   fi
 fi
 
@@ -38,8 +70,16 @@ fi
 stamp=".venv/.runbook-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   say "preparando .venv"
-  [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+  if [ ! -x .venv/bin/pip ]; then
+    # A venv left without pip (python3-venv was missing) is made again from scratch.
+    rm -rf .venv
+    command -v python3 >/dev/null \
+      || die "falta python3: instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+    python3 -m venv .venv \
+      || die "no se pudo crear .venv con «python3 -m venv» (código $?): instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+  fi
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' \
+    || die "pip no pudo instalar el proyecto en .venv (código $?): revise el acceso a PyPI (o la configuración de pip) y vuelva a ejecutar ./rb"
   rm -f .venv/.runbook-*
   touch "$stamp"
 fi
@@ -48,21 +88,30 @@ fi
 # taken from the npm package, kept out of git.
 mermaid="docs/assets/vendor/mermaid.min.js"
 mermaid_version="11.4.1"
+
+fetch_mermaid() {
+  local tmp status=0
+  tmp="$(mktemp -d)" || return
+  (cd "$tmp" && npm pack -q "mermaid@$mermaid_version" >/dev/null 2>&1 && tar xzf mermaid-*.tgz) || status=$?
+  if [ "$status" = 0 ]; then
+    mkdir -p "$(dirname "$mermaid")" && cp "$tmp/package/dist/mermaid.min.js" "$mermaid" \
+      && echo "$mermaid_version" > "$mermaid.version" || status=$?
+  fi
+  rm -rf "$tmp"
+  return "$status"
+}
+
 if [ ! -s "$mermaid" ] || ! grep -qs "$mermaid_version" "$mermaid.version"; then
   if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ]; then
     say "instalando npm para obtener Mermaid"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    apt_install npm
   fi
-  if command -v npm >/dev/null; then
-    say "descargando Mermaid $mermaid_version (paquete npm)"
-    tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack -q "mermaid@$mermaid_version" >/dev/null 2>&1 && tar xzf mermaid-*.tgz)
-    mkdir -p "$(dirname "$mermaid")"
-    cp "$tmp/package/dist/mermaid.min.js" "$mermaid"
-    echo "$mermaid_version" > "$mermaid.version"
-    rm -rf "$tmp"
+  if ! command -v npm >/dev/null; then
+    say "aviso: sin npm no hay copia local de Mermaid y «./rb docs» fallará: instale npm (como root: apt-get install npm) y vuelva a ejecutar ./rb"
   else
-    say "aviso: sin npm no hay copia local de Mermaid; el diagrama no se dibujará"
+    say "descargando Mermaid $mermaid_version (paquete npm)"
+    fetch_mermaid \
+      || say "aviso: no se pudo descargar Mermaid (npm pack mermaid@$mermaid_version, código $?) y «./rb docs» fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb"
   fi
 fi
 

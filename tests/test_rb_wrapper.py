@@ -1,0 +1,323 @@
+"""The `./rb` wrapper on a machine where nothing is installed yet.
+
+CI's own machine already has every package, so the fresh-machine path would
+never run there. These tests run the real `rb` from a temporary copy of the
+repository with a PATH that holds only stand-ins (dpkg-query, apt-get,
+systemctl, id, python3 and the venv it makes, npm) plus the few coreutils
+the script needs: nothing real can be installed, started or downloaded, and
+the whole run happens in a network namespace with no interface but a down
+loopback. Each stand-in records its command line; the machine's state
+(installed packages) lives in a file the stand-ins share.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("python3-venv haproxy keepalived systemd-container debootstrap chromium netcat-openbsd psmisc "
+            "apt-utils iproute2 ifupdown curl openssh-client").split()
+REAL_TOOLS = ("bash", "sha256sum", "cut", "awk", "grep", "mkdir", "mktemp", "rm", "touch", "cp", "tar",
+              "gzip", "dirname")
+UNSHARE = shutil.which("unshare")
+
+# One program for every stand-in; TOOL says which one it is. It records its
+# command line and acts like the real tool on the shared state.
+STANDIN = r'''
+import os, sys, io, tarfile
+from pathlib import Path
+
+TOOL = "?"
+STATE = Path(os.environ["STANDIN_STATE"])
+BIN = Path(os.environ["STANDIN_BIN"])
+FAIL = os.environ.get("STANDIN_FAIL", "")
+args = sys.argv[1:]
+if TOOL != "id":  # a question about the user, asked at every turn: not worth recording
+    with open(STATE / "calls.log", "a") as log:
+        log.write(" ".join([TOOL, *args]) + "\n")
+
+
+def packages(kind):
+    path = STATE / kind
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def spawn(path, tool):
+    source = Path(__file__).read_text().replace(f"TOOL = {TOOL!r}", f"TOOL = {tool!r}", 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source)
+    path.chmod(0o755)
+
+
+def fail(message, code):
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+names = [a for a in args if not a.startswith("-")]
+if TOOL == "dpkg-query":
+    code = 0
+    for name in names:
+        if name in packages("installed"):
+            print(f"{name} install ok installed")
+        elif name in packages("config-files"):
+            print(f"{name} deinstall ok config-files")
+        else:
+            print(f"dpkg-query: no packages found matching {name}", file=sys.stderr)
+            code = 1
+    sys.exit(code)
+if TOOL == "apt-get":
+    if "update" in names:
+        if FAIL == "apt-get update":
+            fail("E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  "
+                 "Temporary failure resolving 'deb.debian.org'", 100)
+    elif "install" in names:
+        if FAIL == "apt-get install":
+            fail("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)", 100)
+        new = names[names.index("install") + 1:]
+        (STATE / "installed").write_text("\n".join(sorted(packages("installed") | set(new))))
+        if "npm" in new:
+            spawn(BIN / "npm", "npm")
+    sys.exit(0)
+if TOOL == "id":
+    print(os.environ.get("STANDIN_UID", "0"))
+    sys.exit(0)
+if TOOL == "python3" and args[:2] == ["-m", "venv"]:
+    venv = Path(args[2])
+    spawn(venv / "bin" / "python", "venv-python")
+    if FAIL == "venv":  # Debian without python3-venv: a venv without pip
+        fail("The virtual environment was not created successfully because ensurepip is not available.", 1)
+    spawn(venv / "bin" / "pip", "pip")
+    spawn(venv / "bin" / "invoke", "invoke")
+    sys.exit(0)
+if TOOL == "pip" and FAIL == "pip":
+    fail("ERROR: Could not find a version that satisfies the requirement mkdocs<2,>=1.6", 1)
+if TOOL == "npm" and args[:1] == ["pack"]:
+    if FAIL == "npm":
+        fail("npm ERR! network request to https://registry.npmjs.org/mermaid failed", 1)
+    version = args[-1].split("@")[1]
+    data = b"/* mermaid stand-in */\n"
+    with tarfile.open(f"mermaid-{version}.tgz", "w:gz") as tgz:
+        info = tarfile.TarInfo("package/dist/mermaid.min.js")
+        info.size = len(data)
+        tgz.addfile(info, io.BytesIO(data))
+    sys.exit(0)
+if TOOL == "invoke":
+    print("invoke:", " ".join(args))
+sys.exit(0)
+'''
+
+
+@dataclass
+class Machine:
+    """A simulated fresh Debian machine: a copy of the repository, stand-ins, their shared state."""
+
+    root: Path
+
+    @property
+    def repo(self) -> Path:
+        return self.root / "repo"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    def calls(self) -> list[str]:
+        log = self.state / "calls.log"
+        return log.read_text().splitlines() if log.exists() else []
+
+    def set_packages(self, installed=(), config_files=()) -> None:
+        (self.state / "installed").write_text("\n".join(installed))
+        (self.state / "config-files").write_text("\n".join(config_files))
+        if "npm" in installed:
+            standin(self.root / "bin", "npm")
+
+    def rb(self, *args: str, fail: str = "", uid: int = 0) -> subprocess.CompletedProcess:
+        (self.state / "calls.log").unlink(missing_ok=True)
+        env = {"PATH": str(self.root / "bin"), "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
+               "STANDIN_STATE": str(self.state), "STANDIN_BIN": str(self.root / "bin"),
+               "STANDIN_FAIL": fail, "STANDIN_UID": str(uid)}
+        argv = [str(self.repo / "rb"), *args]
+        if UNSHARE:  # no network at all: a new network namespace (as an unprivileged user too)
+            argv = [UNSHARE, "--map-root-user", "--net", *argv]
+        return subprocess.run(argv, env=env, cwd=self.root, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def machine(tmp_path) -> Machine:
+    m = Machine(tmp_path)
+    m.repo.mkdir()
+    for name in ("rb", "pyproject.toml"):
+        shutil.copy2(REPO / name, m.repo / name)
+    (tmp_path / "home").mkdir()
+    m.state.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in REAL_TOOLS:
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    for tool in ("dpkg-query", "apt-get", "systemctl", "id", "python3"):
+        standin(bin_dir, tool)
+    return m
+
+
+def standin(bin_dir: Path, tool: str) -> None:
+    path = bin_dir / tool
+    path.write_text(f"#!{sys.executable}\n" + STANDIN.replace('TOOL = "?"', f"TOOL = {tool!r}", 1))
+    path.chmod(0o755)
+
+
+DPKG_QUERY = "dpkg-query -W -f=${Package} ${Status}\\n " + " ".join(PACKAGES)
+APT_UPDATE = "apt-get update -qq"
+
+
+def apt_install(*names: str) -> str:
+    return "apt-get install -y -qq --no-install-recommends " + " ".join(names)
+
+
+def last_line(proc: subprocess.CompletedProcess) -> str:
+    return proc.stderr.strip().splitlines()[-1]
+
+
+def test_fresh_machine_gets_every_package_the_venv_and_mermaid_then_runs_the_task(machine):
+    proc = machine.rb("demo")
+    assert proc.returncode == 0, proc.stderr
+    assert machine.calls() == [
+        DPKG_QUERY,
+        APT_UPDATE,
+        apt_install(*PACKAGES),
+        "systemctl disable --now haproxy",
+        "systemctl disable --now keepalived",
+        "python3 -m venv .venv",
+        "pip install -q --disable-pip-version-check -e .[test]",
+        apt_install("npm"),  # apt's lists are already fresh: no second update
+        "npm pack -q mermaid@11.4.1",
+        "invoke demo",
+    ]
+    assert proc.stderr.splitlines() == [
+        "rb: instalando paquetes de Debian: " + " ".join(PACKAGES),
+        "rb: preparando .venv",
+        "rb: instalando npm para obtener Mermaid",
+        "rb: descargando Mermaid 11.4.1 (paquete npm)",
+    ]
+    assert proc.stdout == "invoke: demo\n"
+    vendor = machine.repo / "docs" / "assets" / "vendor"
+    assert (vendor / "mermaid.min.js").read_text() == "/* mermaid stand-in */\n"
+    assert (vendor / "mermaid.min.js.version").read_text() == "11.4.1\n"
+
+    again = machine.rb("test", "--fast")
+    assert again.returncode == 0 and again.stderr == ""
+    assert machine.calls() == [DPKG_QUERY, "invoke test --fast"]
+
+
+def test_only_what_is_missing_is_installed_and_a_removed_package_counts_as_missing(machine):
+    # haproxy was removed but not purged: dpkg still knows it ("deinstall ok config-files").
+    machine.set_packages(installed=[p for p in PACKAGES if p not in ("haproxy", "debootstrap")] + ["npm"],
+                         config_files=["haproxy"])
+    proc = machine.rb("plan")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0] == "rb: instalando paquetes de Debian: haproxy debootstrap"
+    calls = machine.calls()
+    assert calls[1:4] == [APT_UPDATE, apt_install("haproxy", "debootstrap"), "systemctl disable --now haproxy"]
+    assert "systemctl disable --now keepalived" not in calls  # already there: the wrapper leaves it alone
+
+
+def test_apt_update_failure_is_one_spanish_line_and_nothing_else_runs(machine):
+    proc = machine.rb("demo", fail="apt-get update")
+    assert proc.returncode == 1
+    assert "Temporary failure resolving" in proc.stderr  # apt's own words stay visible
+    assert last_line(proc) == (
+        "rb: falló «apt-get update» (código 100): revise la red y las fuentes de apt "
+        "(/etc/apt/sources.list*) y vuelva a ejecutar ./rb"
+    )
+    assert machine.calls() == [DPKG_QUERY, APT_UPDATE]
+
+
+def test_apt_install_failure_names_the_packages_and_stops(machine):
+    proc = machine.rb("demo", fail="apt-get install")
+    assert proc.returncode == 1
+    assert last_line(proc) == (
+        f"rb: falló «apt-get install {' '.join(PACKAGES)}» (código 100): lea el error de apt de arriba "
+        "(¿otro apt en marcha?), corríjalo y vuelva a ejecutar ./rb"
+    )
+    assert machine.calls()[-1] == apt_install(*PACKAGES)
+    assert not (machine.repo / ".venv").exists()
+
+
+def test_without_root_missing_packages_are_named_not_installed(machine):
+    machine.set_packages(installed=[p for p in PACKAGES if p != "chromium"] + ["npm"])
+    proc = machine.rb("plan", uid=1000)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[0] == (
+        "rb: aviso: faltan paquetes de Debian (chromium): ejecute ./rb una vez como root, "
+        "o «sudo apt-get install chromium»"
+    )
+    assert not any(c.startswith(("apt-get", "systemctl")) for c in machine.calls())
+    assert machine.calls()[-1] == "invoke plan"
+
+
+def test_venv_without_python3_venv_says_what_to_install_and_is_redone_next_time(machine):
+    machine.set_packages(installed=[*PACKAGES, "npm"])
+    proc = machine.rb("plan", fail="venv")
+    assert proc.returncode == 1
+    assert last_line(proc) == (
+        "rb: no se pudo crear .venv con «python3 -m venv» (código 1): instale python3-venv "
+        "(como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+    )
+    assert not (machine.repo / ".venv" / "bin" / "pip").exists()
+    fixed = machine.rb("plan")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "python3 -m venv .venv" in machine.calls() and machine.calls()[-1] == "invoke plan"
+
+
+def test_pip_failure_is_one_spanish_line_and_is_retried_next_time(machine):
+    machine.set_packages(installed=[*PACKAGES, "npm"])
+    proc = machine.rb("plan", fail="pip")
+    assert proc.returncode == 1
+    assert last_line(proc) == (
+        "rb: pip no pudo instalar el proyecto en .venv (código 1): revise el acceso a PyPI "
+        "(o la configuración de pip) y vuelva a ejecutar ./rb"
+    )
+    assert not list((machine.repo / ".venv").glob(".runbook-*"))  # no stamp: not taken as done
+    fixed = machine.rb("plan")
+    assert fixed.returncode == 0
+    assert machine.calls()[1:] == ["pip install -q --disable-pip-version-check -e .[test]",
+                                   "npm pack -q mermaid@11.4.1", "invoke plan"]
+
+
+def test_mermaid_download_failure_is_a_warning_and_the_task_still_runs(machine):
+    machine.set_packages(installed=[*PACKAGES, "npm"])
+    proc = machine.rb("lab.status", fail="npm")
+    assert proc.returncode == 0
+    assert proc.stderr.splitlines()[-1] == (
+        "rb: aviso: no se pudo descargar Mermaid (npm pack mermaid@11.4.1, código 1) y «./rb docs» "
+        "fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb"
+    )
+    assert proc.stdout == "invoke: lab.status\n"
+    assert not (machine.repo / "docs" / "assets" / "vendor" / "mermaid.min.js").exists()
+
+
+def test_an_unforeseen_failure_still_prints_where_it_happened(machine):
+    (machine.repo / "pyproject.toml").unlink()  # sha256sum fails: nobody wrote a message for that
+    machine.set_packages(installed=[*PACKAGES, "npm"])
+    proc = machine.rb("plan")
+    assert proc.returncode == 1
+    assert last_line(proc).startswith("rb: error inesperado (código 1) en la línea ")
+    assert "sha256sum pyproject.toml" in last_line(proc)
+    assert machine.calls() == [DPKG_QUERY]
+
+
+@pytest.mark.skipif(UNSHARE is None, reason="sin unshare no se puede aislar la red")
+def test_the_simulated_machine_has_no_network(machine):
+    # What `Machine.rb` wraps the wrapper in: a network namespace whose only interface is a down loopback.
+    (machine.root / "bin" / "ip").symlink_to(shutil.which("ip"))
+    proc = subprocess.run([UNSHARE, "--map-root-user", "--net", str(machine.root / "bin" / "ip"), "-o", "link"],
+                          env={"PATH": str(machine.root / "bin")}, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split(":")[1].strip() for line in proc.stdout.splitlines()] == ["lo"]
+    assert "state DOWN" in proc.stdout
