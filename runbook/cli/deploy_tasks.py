@@ -2,7 +2,8 @@
 
 Data, plan and secrets are checked before any connection is opened.
 Exit codes: 0 everything ok or changed (also `--check`, whatever it found);
-1 an action failed (the rest is described in the recap); 2 bad input
+1 an action failed, or a problem remains after the deploy (named in the
+output, with those deploy cannot fix said to be so); 2 bad input
 (data, unknown node/step, missing secret), a node that could not be
 reached, or another deploy running for the same site (lock).
 """
