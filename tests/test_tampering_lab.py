@@ -73,16 +73,14 @@ def file_cases() -> list[Tampering]:
     for i, (path, step) in enumerate(FILE_STEPS.items()):
         check = file_check_id(path)
         one, other = BOTH[i % 2], BOTH[(i + 1) % 2]
-        persist = {("nonlocal-bind-persistente", one)} if path == SYSCTL else set()
+        persist = {("nonlocal-bind-persistente", one)} if path == SYSCTL else set()  # edited or removed
         edit = (f"sed -i 's/= 1$/= 0/' {path}" if path == SYSCTL  # the value, not just a comment
                 else f"echo '# editado a mano' >> {path}")
         out += [
             case(f"editado-{check}-{one}", one, edit, {(check, one)} | persist, step=step),
-            case(f"chmod-{check}-{other}", other, f"chmod 600 {path}", {(check, other)}, step=step),
-            case(f"chown-{check}-{one}", one, f"chown nobody:nogroup {path}", {(check, one)}, step=step),
-            case(f"borrado-{check}-{other}", other, f"rm {path}",
-                 {(check, other)} | ({("nonlocal-bind-persistente", other)} if path == SYSCTL else set()),
-                 step=step),
+            case(f"chmod-chown-{check}-{other}", other, f"chmod 600 {path} && chown nobody:nogroup {path}",
+                 {(check, other)}, step=step),
+            case(f"borrado-{check}-{one}", one, f"rm {path}", {(check, one)} | persist, step=step),
         ]
     return out
 
@@ -122,8 +120,6 @@ CASES = [
          on_each(["afrodita"], "haproxy-instalado", "unidad-haproxy"), step="paquetes"),
     case("paquete-psmisc-quitado-hera", "hera", "apt-get remove -qq -y psmisc >/dev/null",
          {("killall-instalado", "hera")}, step="paquetes"),
-    case("paquete-keepalived-quitado-hera", "hera", "apt-get remove -qq -y keepalived >/dev/null",
-         on_each(["hera"], "unidad-keepalived"), step="paquetes"),
 ]
 
 
