@@ -167,3 +167,19 @@ def test_verify_report_says_deploy_cannot_fix_a_backend():
     data = json.loads(render(report, "json"))["results"][0]
     assert data["deploy_can_fix"] is False and data["outside"].startswith("los servidores de horizon")
     assert "deploy no puede arreglarlo" in render(report, "junit")
+
+
+# ------------------------------------------------------------ the catalogue covers every guard
+
+
+def test_every_guard_and_managed_file_has_a_tampering_case_on_the_lab(plan):
+    from test_tampering_lab import CASES
+
+    from runbook.plan import FileAction
+
+    healed = {step for case in CASES for _node, step in case.heals}
+    # arranque-lento only applies where /etc/init/failsafe.conf exists (Ubuntu 14.04): no lab node has it.
+    guarded = {a.step for a in plan.actions() if a.unless} - {"arranque-lento"}
+    managed = {a.step for a in plan.actions() if isinstance(a, FileAction)}
+    assert guarded == {"interfaz-lan", "ip-no-local", "paquetes", "servicios"}
+    assert guarded | managed <= healed
