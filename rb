@@ -115,4 +115,6 @@ if [ ! -s "$mermaid" ] || ! grep -qs "$mermaid_version" "$mermaid.version"; then
   fi
 fi
 
+[ -x .venv/bin/invoke ] \
+  || die "falta .venv/bin/invoke (.venv a medias): bórrelo («rm -rf .venv») y vuelva a ejecutar ./rb"
 exec .venv/bin/invoke "$@"

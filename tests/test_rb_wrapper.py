@@ -316,3 +316,12 @@ def test_the_simulated_machine_has_no_network(machine):
     assert proc.returncode == 0, proc.stderr
     assert [line.split(":")[1].strip() for line in proc.stdout.splitlines()] == ["lo"]
     assert "state DOWN" in proc.stdout
+
+
+def test_a_half_made_venv_is_named_with_what_to_do(machine):
+    machine.set_packages(installed=[*PACKAGES, "npm"])
+    assert machine.rb("plan").returncode == 0
+    (machine.repo / ".venv" / "bin" / "invoke").unlink()
+    proc = machine.rb("plan")
+    assert proc.returncode == 1
+    assert last_line(proc) == "rb: falta .venv/bin/invoke (.venv a medias): bórrelo («rm -rf .venv») y vuelva a ejecutar ./rb"
