@@ -66,4 +66,5 @@ if [ ! -s "$mermaid" ] || ! grep -qs "$mermaid_version" "$mermaid.version"; then
   fi
 fi
 
-exec .venv/bin/invoke "$@"
+# invoke, through a Program that answers command-line misuse in Spanish (exit 2).
+exec .venv/bin/python -m runbook.cli "$@"

@@ -20,6 +20,7 @@ from ..deploy import deploy as run_deploy
 from ..deploy.report import ConsoleReporter, print_recap
 from ..load import LAB_SITE
 from ..secrets import SecretError, read_secrets
+from ..verbatim import emit
 from .common import BAD_INPUT, FAILED, check_node, fail, out, plan_or_exit
 
 
@@ -51,7 +52,7 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
             result = run_deploy(the_plan, secrets, options)
         else:
             verb = "Comprobando (--check)" if check else "Desplegando"
-            console.print(f"[bold]{verb} el sitio {the_plan.site.name}[/] ({the_plan.site.title})")
+            emit(console, (f"{verb} el sitio {the_plan.site.name}", "bold"), f" ({the_plan.site.title})")
             with ConsoleReporter(console, nodes, check) as reporter:
                 result = run_deploy(the_plan, secrets, options, reporter=reporter)
     except LockBusy as exc:
