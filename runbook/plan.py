@@ -38,7 +38,7 @@ from .templating import (
 
 TEMPLATE_DIR = template_dir_default()
 SECRET_MARKER_RE = re.compile(r"@@SECRETO_([a-z][a-z0-9_]*)@@")
-PLAN_BUDGET_S = 3.0  # the shipped plan takes ~50 ms; a template that loops for ever is stopped
+PLAN_BUDGET_S = 2.0  # the shipped plan takes ~50 ms; a template that loops for ever is stopped
 __all__ = ["SECRET_MARKER", "SECRET_MARKER_RE"]
 
 

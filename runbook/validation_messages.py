@@ -179,11 +179,14 @@ def spanish(err: dict, source: str | None) -> str:
         text = template.split("{")[0].rstrip(" :;") or _GENERIC
     if kind in _NO_VALUE:
         return text
-    written = source if source is not None else (value if _is_scalar(value) else None)
-    if written is None:
+    if source is not None:
+        written = _cut(source)
+    elif _is_scalar(value):
+        written = shown(value)
+    else:
         return text
-    text += f" (valor: {shown(written)}"
-    if kind.endswith("_type") and not isinstance(value, str | dict | list) and value is not None:
+    text += f" (valor: {written}"
+    if kind.endswith("_type") and not isinstance(value, str | dict | list):
         text += f", que YAML lee como {yaml_kind(value)}); si es un texto, póngalo entre comillas"
         return text
     if kind in ("int_type", "float_type", "bool_type") and isinstance(value, str):
@@ -193,6 +196,11 @@ def spanish(err: dict, source: str | None) -> str:
 
 def _ctx_value(value: Any) -> str:
     return str(value).replace(" or ", " o ")  # pydantic joins alternatives with an English "or"
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} caracteres)"
 
 
 def _is_scalar(value: Any) -> bool:

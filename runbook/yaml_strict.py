@@ -65,7 +65,7 @@ class Place:
     """Where a key or list item sits in the file, and how its scalar value was written."""
 
     line: int  # of the key (mapping entry) or of the item (sequence entry)
-    source: str | None = None  # the scalar value as written, None for mappings and lists
+    source: str | None = None  # a scalar as written (quoted ones in quotes); None for mappings, lists
 
 
 @dataclass
@@ -251,7 +251,8 @@ def _compose(text: str) -> Document:
                     _take_key(stack[-1], value, event, line)
                     where = (*stack[-1].path, stack[-1].key)
                     continue
-                where = _place(stack, value, line, places, event.value)
+                written = event.value if event.implicit[0] else repr(event.value)
+                where = _place(stack, value, line, places, written)
                 if not stack:
                     root = value
                 continue

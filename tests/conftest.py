@@ -5,7 +5,7 @@ from site_fixtures import *  # noqa
 # nodes ("eth1 down before deploy"), deploy's start from fresh nodes and
 # leave a converged cluster, verify's need that converged cluster: run them
 # in that order whatever their file names say.
-_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py")
+_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_secrets_lab.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from invoke import Program
 from invoke.exceptions import Exit, ParseError, UnexpectedExit
@@ -56,11 +55,7 @@ _EXITS = [
 
 class RunbookProgram(Program):
     def __init__(self) -> None:
-        try:
-            own = version("runbook")
-        except PackageNotFoundError:
-            own = "?"
-        super().__init__(name="runbook", binary=BINARY, version=own)
+        super().__init__(name="runbook", binary=BINARY)
 
     # ----------------------------------------------------------------- running
 
@@ -135,7 +130,13 @@ class RunbookProgram(Program):
         return _spanish_args(super().task_args())
 
     def print_version(self) -> None:
-        print(f"runbook {self.version}")
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            own = version("runbook")
+        except PackageNotFoundError:
+            own = "?"
+        print(f"runbook {own}")
 
     def print_help(self) -> None:
         print(f"Uso: {BINARY} [--opciones-generales] TAREA [--opciones-de-la-tarea] [OTRA TAREA ...]")

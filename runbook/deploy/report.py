@@ -68,10 +68,10 @@ class ConsoleReporter(Reporter):
 
     def _table(self) -> Table:
         table = Table(title="Despliegue en curso" if not self.check else "Comprobación (--check)")
-        table.add_column("nodo")
+        table.add_column("nodo", overflow="fold")
         table.add_column("ahora", overflow="fold")  # a long command folds, it is never cut
         for status in STATUSES:
-            table.add_column(SPANISH[status], justify="right", style=STYLE[status])
+            table.add_column(SPANISH[status], justify="right", style=STYLE[status], overflow="fold")
         for node in self.nodes:
             table.add_row(node, Text(self.current[node]), *(str(self.counts[node][s]) for s in STATUSES))
         return table
@@ -96,11 +96,11 @@ def _diff_style(line: str) -> str:
 
 def print_recap(console: Console, result: DeployResult) -> None:
     table = Table(title="Resumen por nodo" + (" (--check: no se ha cambiado nada)" if result.check else ""))
-    table.add_column("nodo")
+    table.add_column("nodo", overflow="fold")  # narrow terminals fold cells; nothing is cut
     for status in STATUSES:
         label = "cambiaría" if result.check and status == CHANGED else SPANISH[status]
-        table.add_column(label, justify="right", style=STYLE[status])
-    table.add_column("estado")
+        table.add_column(label, justify="right", style=STYLE[status], overflow="fold")
+    table.add_column("estado", overflow="fold")
     recap = result.recap()
     for node in result.nodes:
         if node in result.unreachable:

@@ -37,8 +37,8 @@ def summary_line(report: Report) -> str:
 def print_table(report: Report, console: Console) -> None:
     table = Table(title=f"Verificación del sitio {report.site}", show_lines=False, expand=False)
     table.add_column("Comprobación", overflow="fold")
-    table.add_column("Nodo")
-    table.add_column("Resultado")
+    table.add_column("Nodo", overflow="fold")
+    table.add_column("Resultado", overflow="fold")
     table.add_column("Detalle", overflow="fold")
     for r in report.results:
         label = Text(r.title)
