@@ -54,6 +54,7 @@ def build(c, dest=None):
             env=QUIET,
             pty=False,
             warn=True,
+            in_stream=False,  # MkDocs reads nothing from us
         )
         if not result.ok:
             kept = f"; se conserva la web anterior en {target}" if target.is_dir() else ""
