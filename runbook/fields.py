@@ -115,12 +115,17 @@ def _type_word(value: object) -> str:
     return yaml_kind(value)
 
 
+def _require_text(value: object, what: str) -> None:
+    """Addresses and networks come as text: a number or a list is not converted into one."""
+    if not isinstance(value, str):
+        raise FieldError((), f"debe ser {what} escrita como texto "
+                         f"(valor: {shown(value)}, que YAML lee como {_type_word(value)})")
+
+
 def _ipv4(value: object) -> IPv4Address:
     if isinstance(value, IPv4Address):
         return value
-    if not isinstance(value, str):
-        raise FieldError((), f"debe ser una dirección IPv4 escrita como texto, p. ej. 192.0.2.10 "
-                         f"(valor: {shown(value)}, que YAML lee como {_type_word(value)})")
+    _require_text(value, "una dirección IPv4, p. ej. 192.0.2.10,")
     try:
         return IPv4Address(value)
     except ValueError:
@@ -130,9 +135,7 @@ def _ipv4(value: object) -> IPv4Address:
 def _ipv4_network(value: object) -> IPv4Network:
     if isinstance(value, IPv4Network):
         return value
-    if not isinstance(value, str):
-        raise FieldError((), f"debe ser una red IPv4 escrita como texto, p. ej. 192.0.2.0/24 "
-                         f"(valor: {shown(value)}, que YAML lee como {_type_word(value)})")
+    _require_text(value, "una red IPv4, p. ej. 192.0.2.0/24,")
     if "/" not in value:
         raise FieldError((), f"falta el prefijo de red, p. ej. /24 (valor: {shown(value)})")
     try:
