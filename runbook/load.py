@@ -9,6 +9,7 @@ its error locations are looked up in those lines.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,16 @@ PUBLISHED_SITE = "olimpo"  # the site the documentation is built from
 LAB_SITE = "lab"  # the embedded lab; deploy and verify default to it
 
 M = TypeVar("M", bound=BaseModel)
+# The operating system's reasons, said in Spanish.
+_OS_ERRORS = {
+    errno.ENOENT: "no existe",
+    errno.EACCES: "permiso denegado",
+    errno.EISDIR: "es una carpeta",
+    errno.ELOOP: "enlaces simbólicos en bucle",
+    errno.ENOTDIR: "una parte de la ruta no es una carpeta",
+    errno.ENAMETOOLONG: "ruta demasiado larga",
+    errno.EIO: "error de entrada/salida",
+}
 
 
 class DataError(Exception):
@@ -65,7 +76,7 @@ def load_site(name: str = PUBLISHED_SITE, directory: Path | None = None) -> Site
     if not isinstance(name, str) or not NAME_RE.match(name) or name == "procedure":
         raise DataError(f"nombre de sitio no válido {shown(name)} (sitios: {known})")
     path = directory / f"{name}.yaml"
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # anything else there is load_file's to judge
         raise DataError(f"no existe el sitio {name!r} en {directory} (sitios: {known})")
     site, source = load_file(path, Site)
     if site.name != name:
@@ -88,7 +99,7 @@ def load_file(path: Path, model: type[M]) -> tuple[M, Source]:
     except YamlError as exc:
         raise DataError(f"{located(display, exc.line, exc.path)}: {exc.message}") from None
     except OSError as exc:
-        problem = exc.strerror or type(exc).__name__
+        problem = _OS_ERRORS.get(exc.errno, f"error de lectura, errno {exc.errno}")
         raise DataError(f"{located(display, 1, ())}: no se puede leer ({problem})") from None
     source = Source(display, document)
     try:

@@ -187,8 +187,8 @@ def spanish(err: dict, source: str | None) -> str:
         return text
     text += f" (valor: {written}"
     if kind.endswith("_type") and not isinstance(value, str | dict | list):
-        text += f", que YAML lee como {yaml_kind(value)}); si es un texto, póngalo entre comillas"
-        return text
+        text += f", que YAML lee como {yaml_kind(value)})"
+        return text + ("; si es un texto, póngalo entre comillas" if kind == "string_type" else "")
     if kind in ("int_type", "float_type", "bool_type") and isinstance(value, str):
         return text + "); escríbalo sin comillas"
     return text + ")"

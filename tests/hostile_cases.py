@@ -34,10 +34,11 @@ class Case:
     id: str
     klass: str  # "fichero", "tipos", "sitio", "plantilla", "erratas", "valido"
     target: str  # the file replaced: lab.yaml, olimpo.yaml or procedure.yaml
-    make: Callable[[bytes], bytes]  # shipped bytes -> hostile bytes
+    make: Callable[[bytes], bytes] | None  # shipped bytes -> hostile bytes
     field: str | None = None  # the field the message must name (None: not checked)
     phrase: str = ""  # a Spanish phrase the message must contain
     code: int = 2
+    place: Callable[[Path], None] | None = None  # puts something other than a file there
 
     @property
     def site(self) -> str:
@@ -49,8 +50,24 @@ def materialize(case: Case, directory: Path) -> Path:
     for source in DATA.glob("*.yaml"):
         shutil.copy(source, directory / source.name)
     target = directory / case.target
-    target.write_bytes(case.make((DATA / case.target).read_bytes()))
+    if case.place is not None:
+        target.unlink()
+        case.place(target)
+    else:
+        target.write_bytes(case.make((DATA / case.target).read_bytes()))
     return target
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)  # reading it would block for ever
+
+
+def _symlink_to_dev_zero(path: Path) -> None:
+    path.symlink_to("/dev/zero")  # reading it would never end
+
+
+def _missing(path: Path) -> None:
+    pass
 
 
 # ------------------------------------------------------------------ edits
@@ -184,6 +201,10 @@ FILES = [
     Case("hex-router-id", "fichero", "lab.yaml", sub("router_id: 50", "router_id: 0x32"), "vrrp.router_id", "ambiguo"),
     Case("huge-int", "fichero", "lab.yaml", sub("router_id: 50", "router_id: " + "9" * 5000), "vrrp.router_id", "demasiado grande"),
     Case("bad-date", "fichero", "lab.yaml", sub("title: Laboratorio local", "title: 2024-13-45"), "title", "fecha"),
+    Case("fifo", "fichero", "lab.yaml", None, "(raíz)", "no es un fichero normal", place=_fifo),
+    Case("dev-zero", "fichero", "procedure.yaml", None, "(raíz)", "no es un fichero normal", place=_symlink_to_dev_zero),
+    Case("directory", "fichero", "procedure.yaml", None, "(raíz)", "no es un fichero normal", place=Path.mkdir),
+    Case("missing-procedure", "fichero", "procedure.yaml", None, "(raíz)", "no existe", place=_missing),
 ]
 
 TYPES = [

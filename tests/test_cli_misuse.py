@@ -35,6 +35,8 @@ MISUSE = [
     (["--help", "nosuch"], "no existe la tarea 'nosuch'"),
     (["--list", "nosuch"], "no existe la colección de tareas «nosuch»"),
     (["plan", "--site", ""], "nombre de sitio no válido ''"),
+    (["deploy", "--site", ""], "nombre de sitio no válido ''"),
+    (["verify", "--site", ""], "nombre de sitio no válido ''"),
     (["plan", "--site", "../../etc/passwd"], "nombre de sitio no válido"),
     (["plan", "--site", "procedure"], "nombre de sitio no válido"),
     (["plan", "--site", "marte"], "no existe el sitio 'marte'"),

@@ -37,7 +37,7 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     from ..deploy import deploy as run_deploy
     from ..deploy.report import ConsoleReporter, print_recap
 
-    the_plan = plan_or_exit(site or LAB_SITE)
+    the_plan = plan_or_exit(LAB_SITE if site is None else site)  # `--site ""` is an error, not the lab
     check_node(the_plan, node)
     step_ids = [s.id for s in the_plan.steps]
     if step is not None and step not in step_ids:
