@@ -43,6 +43,10 @@ MISUSE = [
     (["plan", "--node", ""], "no tiene el nodo ''"),
     (["deploy", "--site", "lab", "--step", ""], "el plan no tiene el paso ''"),
     (["verify", "--format", "yaml"], "formato desconocido 'yaml'"),
+    (["--list", "--list-format", "bogus"], "formato de lista desconocido 'bogus'"),
+    (["--list", "--list-depth", "abc"], "esa opción espera un número entero"),
+    (["-f", "/no/existe", "plan"], "fichero de configuración"),
+    (["plan", "-s"], "la opción --site necesita un valor"),
 ]
 
 

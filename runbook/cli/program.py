@@ -71,7 +71,11 @@ class RunbookProgram(Program):
                 raise self._misuse(self.spanish_parse_error(exc)) from None
             except (ValueError, TypeError) as exc:  # an option value of the wrong kind (`--port abc`)
                 raise self._misuse(_bad_value(exc)) from None
-            self.update_config()
+            try:
+                self.update_config()  # loads the file given with -f/--config
+            except Exception:  # noqa: BLE001 - unreadable or malformed: the user's input, not our bug
+                raise self._misuse("no se puede cargar el fichero de configuración de invoke (-f/--config)"
+                                   ) from None
             self.execute()
         except (UnexpectedExit, Exit) as exc:
             code = exc.result.exited if isinstance(exc, UnexpectedExit) else exc.code
@@ -169,6 +173,12 @@ class RunbookProgram(Program):
         else:
             print(self.leading_indent + "ninguna")
             print("")
+
+    def list_tasks(self) -> None:
+        if not hasattr(self, f"list_{self.list_format}"):
+            wrong = shown(self.list_format)
+            raise self._misuse(f"formato de lista desconocido {wrong}; use flat, nested o json")
+        super().list_tasks()
 
     def task_list_opener(self, extra: str = "") -> str:
         root = f" de «{self.list_root}»" if self.list_root else ""
