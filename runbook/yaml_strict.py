@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from .yaml_errors import guess_field, syntax_message
+
 MAX_BYTES = 256 * 1024  # the shipped files are ~10 KiB; a data file has no reason to be larger
 MAX_DEPTH = 24  # the models nest 6 levels deep
 MAX_EVENTS = 100_000  # a 256 KiB file of one-character items stays below this
@@ -46,8 +48,6 @@ _BAD_CHAR_RE = re.compile(
 # A value may hold tabs and newlines, nothing else below U+0020.
 _BAD_VALUE_CHAR_RE = re.compile(_BAD_CHAR_RE.pattern.replace("\x0b\x0c\x0e-\x1f", "\x0b-\x1f"))
 _DECIMAL_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
-_LINE_RE = re.compile(r"^( *)((?:-(?: +|$))*)(?:(\"[^\"]*\"|'[^']*'|[^\s#'\"{\[][^:#]*?)\s*:(?: |$))?")
-_BLOCK_START_RE = re.compile(r"^\s*[|>][-+0-9]*\s*(#.*)?$")
 
 
 class YamlError(Exception):
@@ -137,7 +137,7 @@ def decode(raw: bytes) -> str:
     if nul >= 0:
         line = raw[:nul].count(b"\n") + 1
         raise YamlError(
-            line, _guess_field(raw[:nul].decode("utf-8", "replace"), line),
+            line, guess_field(raw[:nul].decode("utf-8", "replace"), line),
             "contiene bytes NUL (¿codificado en UTF-16 o UTF-32?); guárdelo como UTF-8",
         )
     try:
@@ -146,7 +146,7 @@ def decode(raw: bytes) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         before = raw[: exc.start].decode("utf-8", "replace")
         raise YamlError(
-            line, _guess_field(before, line),
+            line, guess_field(before, line),
             f"no es UTF-8 válido (byte 0x{raw[exc.start]:02X}; ¿codificado en Latin-1 o "
             "Windows-1252?); guárdelo como UTF-8",
         ) from None
@@ -160,42 +160,13 @@ def _check_characters(text: str) -> None:
     if match:
         line = text.count("\n", 0, match.start()) + 1
         raise YamlError(
-            line, _guess_field(text[: match.start()], line),
+            line, guess_field(text[: match.start()], line),
             f"carácter no admitido {_codepoint(match.group())} (un carácter de control o invisible)",
         )
 
 
 def _codepoint(char: str) -> str:
     return f"U+{ord(char):04X}"
-
-
-def _guess_field(text_before: str, line: int) -> Path_:
-    """The field a line belongs to, from indentation alone (for errors met before parsing)."""
-    stack: list[tuple[int, str | int]] = []  # (column, key or item index)
-    block_column = None  # inside a "|" or ">" block scalar started by a key at this column
-    for raw_line in text_before.split("\n")[:line]:
-        match = _LINE_RE.match(raw_line)
-        column = len(match.group(1))
-        if not raw_line.strip() or raw_line.lstrip().startswith("#"):
-            continue
-        if block_column is not None and column > block_column:
-            continue
-        block_column = None
-        for _dash in re.findall(r"-(?: +|$)", match.group(2)):
-            while stack and stack[-1][0] > column:
-                stack.pop()
-            index = 0
-            if stack and stack[-1][0] == column and isinstance(stack[-1][1], int):
-                index = stack.pop()[1] + 1
-            stack.append((column, index))
-            column += len(_dash)
-        if match.group(3) is not None:
-            while stack and stack[-1][0] >= column:
-                stack.pop()
-            stack.append((column, match.group(3).strip("'\"")))
-            if _BLOCK_START_RE.match(raw_line[match.end():]):
-                block_column = column
-    return tuple(part for _, part in stack)
 
 
 # ---------------------------------------------------------------- composing
@@ -362,45 +333,3 @@ def _construct(method, text: str, line: int, stack: list[_Frame], what: str) -> 
         return method(yaml.ScalarNode("", text))
     except (ValueError, OverflowError):
         raise YamlError(line, _here(stack), f"{what}: {shown(text)}") from None
-
-
-# ------------------------------------------------------------ syntax errors
-
-# PyYAML and LibYAML describe syntax errors in English; a person editing a
-# data file gets the Spanish meaning. Checked in order, first match wins.
-_SYNTAX = [
-    (r"nesting depth", "anidamiento demasiado profundo"),
-    (r"mapping values are not allowed", "aquí no cabe «clave: valor» (¿falta un espacio tras «:», "
-     "sobra un «:» o la sangría no cuadra?)"),
-    (r"block sequence entries are not allowed", "aquí no puede empezar un elemento de lista «- » "
-     "(revise la sangría)"),
-    (r"escape", "secuencia de escape desconocida en un texto entre comillas dobles"),
-    (r"quoted scalar", "unas comillas no se cierran"),
-    (r"flow sequence", "una lista entre corchetes no se cierra bien (falta «,» o «]»)"),
-    (r"flow mapping", "un mapa entre llaves no se cierra bien (falta «,» o «}»)"),
-    (r"flow node|node content", "falta un valor (¿una lista o un mapa sin cerrar?)"),
-    (r"block mapping|block collection|expected key|expected ':'|block end|indicator",
-     "la sangría no cuadra o falta «:» tras una clave"),
-    (r"cannot start any token", "un carácter que no puede empezar un valor YAML (p. ej. «@», «`» o «%»: "
-     "ponga el valor entre comillas)"),
-    (r"end of stream", "el fichero termina antes de cerrar una lista, un mapa o unas comillas"),
-    (r"directive", "directiva YAML («%») no válida"),
-    (r"document", "hay más de un documento YAML o un separador («---», «...») fuera de lugar"),
-    (r"anchor|alias", "ancla o alias YAML no admitido"),
-    (r"tag", "etiqueta YAML no admitida"),
-]
-
-
-def syntax_message(exc: yaml.YAMLError, text: str = "") -> str:
-    mark = getattr(exc, "problem_mark", None)
-    if mark is not None and text:
-        lines = text.split("\n")
-        here = lines[mark.line] if mark.line < len(lines) else ""
-        if "\t" in here[: mark.column + 1]:
-            return "YAML no válido: hay un tabulador donde YAML espera espacios de sangría"
-    parts = (getattr(exc, "context", None), getattr(exc, "problem", None))
-    english = " ".join(str(part) for part in parts if part) or str(exc)
-    for pattern, spanish in _SYNTAX:
-        if re.search(pattern, english, re.IGNORECASE):
-            return f"YAML no válido: {spanish}"
-    return "YAML no válido: error de sintaxis"
