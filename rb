@@ -117,4 +117,5 @@ fi
 
 [ -x .venv/bin/invoke ] \
   || die "falta .venv/bin/invoke (.venv a medias): bórrelo («rm -rf .venv») y vuelva a ejecutar ./rb"
-exec .venv/bin/invoke "$@"
+# invoke, through a Program that answers command-line misuse in Spanish (exit 2).
+exec .venv/bin/python -m runbook.cli "$@"

@@ -1,30 +1,63 @@
 """YAML → validated models, with errors a person can act on.
 
-A validation error names the file, the line and the field path, in Spanish.
-PyYAML's composed node tree keeps line numbers, so each pydantic error
-location is walked down that tree to find where the offending value is.
+Every problem is one Spanish line naming the file, the line and the field:
+`site_data/lab.yaml, línea 36: campo 'nodes[0].priority': ...`. The strict
+reader (yaml_strict.py) refuses what is not clean UTF-8 data YAML and keeps
+the line of every key; pydantic (strict mode) checks types and meaning, and
+its error locations are looked up in those lines.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from .model import FieldError, Procedure, Site
+from . import yaml_strict
+from .fields import NAME_RE, FieldError
+from .model import Procedure, Site
+from .validation_messages import pick, spanish, unknown_key
+from .yaml_strict import Document, YamlError, shown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED_SITE = "olimpo"  # the site the documentation is built from
 LAB_SITE = "lab"  # the embedded lab; deploy and verify default to it
 
 M = TypeVar("M", bound=BaseModel)
+# The operating system's reasons, said in Spanish.
+_OS_ERRORS = {
+    errno.ENOENT: "no existe",
+    errno.EACCES: "permiso denegado",
+    errno.EISDIR: "es una carpeta",
+    errno.ELOOP: "enlaces simbólicos en bucle",
+    errno.ENOTDIR: "una parte de la ruta no es una carpeta",
+    errno.ENAMETOOLONG: "ruta demasiado larga",
+    errno.EIO: "error de entrada/salida",
+}
 
 
 class DataError(Exception):
     """Invalid site data: the message is complete and meant for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a model came from: its file (as shown to the user) and the line of every field."""
+
+    display: str
+    document: Document
+
+    def where(self, path: tuple) -> str:
+        """`procedure.yaml, línea 20: campo 'steps[0].actions[1].run'`."""
+        return located(self.display, self.document.line_of(path), path)
+
+
+def located(display: str, line: int, path: tuple) -> str:
+    return f"{display}, línea {line}: campo '{field_path(path) or '(raíz)'}'"
 
 
 def data_dir() -> Path:
@@ -33,159 +66,85 @@ def data_dir() -> Path:
 
 def site_names(directory: Path | None = None) -> list[str]:
     directory = directory or data_dir()
-    return sorted(p.stem for p in directory.glob("*.yaml") if p.stem != "procedure")
+    return sorted(p.stem for p in directory.glob("*.yaml") if p.stem != "procedure" and NAME_RE.match(p.stem))
 
 
 def load_site(name: str = PUBLISHED_SITE, directory: Path | None = None) -> Site:
     directory = directory or data_dir()
+    known = ", ".join(site_names(directory)) or "ninguno"
+    # The name becomes a file name: nothing but a plain site name may reach the disk.
+    if not isinstance(name, str) or not NAME_RE.match(name) or name == "procedure":
+        raise DataError(f"nombre de sitio no válido {shown(name)} (sitios: {known})")
     path = directory / f"{name}.yaml"
-    if name == "procedure" or not path.is_file():
-        known = ", ".join(site_names(directory)) or "ninguno"
+    if not path.exists() and not path.is_symlink():  # anything else there is load_file's to judge
         raise DataError(f"no existe el sitio {name!r} en {directory} (sitios: {known})")
-    site = load_file(path, Site)
+    site, source = load_file(path, Site)
     if site.name != name:
-        line = _line_of(_compose(path), ("name",))
         raise DataError(
-            f"{_display(path)}, línea {line}: campo 'name': vale {site.name!r} "
-            f"pero el fichero se llama {name}.yaml"
+            f"{source.where(('name',))}: vale {site.name!r} pero el fichero se llama {name}.yaml"
         )
     return site
 
 
 def load_procedure(directory: Path | None = None) -> Procedure:
-    return load_file((directory or data_dir()) / "procedure.yaml", Procedure)
+    procedure, source = load_file((directory or data_dir()) / "procedure.yaml", Procedure)
+    procedure._source = source  # the planner names the line of a template that fails to render
+    return procedure
 
 
-def load_file(path: Path, model: type[M]) -> M:
-    root = _compose(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise DataError(f"{_display(path)}, línea 1: se esperaba un mapa de claves YAML")
+def load_file(path: Path, model: type[M]) -> tuple[M, Source]:
+    display = _display(path)
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise DataError(_describe(path, root, exc)) from None
-
-
-def _compose(path: Path) -> yaml.Node:
-    try:
-        text = path.read_text(encoding="utf-8")
+        document = yaml_strict.read(path)
+    except YamlError as exc:
+        raise DataError(f"{located(display, exc.line, exc.path)}: {exc.message}") from None
     except OSError as exc:
-        raise DataError(f"{_display(path)}: no se puede leer ({exc.strerror})") from None
+        problem = _OS_ERRORS.get(exc.errno, f"error de lectura, errno {exc.errno}")
+        raise DataError(f"{located(display, 1, ())}: no se puede leer ({problem})") from None
+    source = Source(display, document)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", línea {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise DataError(f"{_display(path)}{where}: YAML no válido: {problem}") from None
-    if root is None:
-        raise DataError(f"{_display(path)}, línea 1: el fichero está vacío")
-    _reject_duplicate_keys(path, root)
-    return root
+        return model.model_validate(document.data), source
+    except ValidationError as exc:
+        raise DataError(_describe(source, model, exc)) from None
+    except RecursionError:  # cannot happen within yaml_strict.MAX_DEPTH; never a traceback anyway
+        raise DataError(f"{located(display, 1, ())}: estructura demasiado profunda") from None
 
 
-def _reject_duplicate_keys(path: Path, node: yaml.Node) -> None:
-    # PyYAML silently keeps the last of two equal keys: a classic typo trap.
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if key.value in seen:
-                raise DataError(
-                    f"{_display(path)}, línea {key.start_mark.line + 1}: "
-                    f"clave {key.value!r} repetida"
-                )
-            seen.add(key.value)
-            _reject_duplicate_keys(path, value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _reject_duplicate_keys(path, item)
-
-
-def _describe(path: Path, root: yaml.Node, exc: ValidationError) -> str:
-    # One message: the first error is the one to fix; the rest often follow from it.
-    err = exc.errors(include_url=False)[0]
-    loc = tuple(p for p in err["loc"] if _is_field(p))
-    cause = err.get("ctx", {}).get("error")
+def _describe(source: Source, model: type[BaseModel], exc: ValidationError) -> str:
+    # One message: the error to fix first; the rest often follow from it.
+    errors = exc.errors(include_url=False)
+    err = pick(errors)
+    raw_loc = tuple(err["loc"])
+    loc = _field_loc(raw_loc)
+    cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
         loc = loc + cause.path
-    field = _field_path(loc) or "(raíz)"
-    line = _line_of(root, loc)
-    more = len(exc.errors()) - 1
+    if err["type"] == "extra_forbidden":
+        message = unknown_key(model, raw_loc)
+    else:
+        message = spanish(err, source.document.source_of(loc))
+    more = len(errors) - 1
     suffix = f" (y {more} error{'es' if more > 1 else ''} más)" if more else ""
-    return f"{_display(path)}, línea {line}: campo '{field}': {_spanish(err)}{suffix}"
+    return f"{source.where(loc)}: {message}{suffix}"
 
 
-def _is_field(part: Any) -> bool:
-    # Union tags and validator names also appear in pydantic locations.
-    if isinstance(part, int):
-        return True
-    return isinstance(part, str) and part not in {"run", "file"} and "[" not in part
+def _field_loc(loc: tuple) -> tuple:
+    """A pydantic location without union tags ("run"/"file" right after a list index)."""
+    out: list = []
+    for i, part in enumerate(loc):
+        if part in ("run", "file") and i > 0 and isinstance(loc[i - 1], int):
+            continue
+        if isinstance(part, str) and "[" in part:  # validator names
+            continue
+        out.append(part)
+    return tuple(out)
 
 
-def _field_path(loc: tuple) -> str:
+def field_path(loc: tuple) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _line_of(root: yaml.Node, loc: tuple) -> int:
-    node = root
-    for part in loc:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == part:
-                    # An unknown or wrong key is best shown at the key itself.
-                    child = value if not isinstance(value, yaml.ScalarNode) else key
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
-        if child is None:
-            break
-        node = child
-    return node.start_mark.line + 1
-
-
-_MESSAGES = {
-    "missing": "falta este campo obligatorio",
-    "extra_forbidden": "campo desconocido (¿una errata?)",
-    "int_parsing": "debe ser un número entero",
-    "int_type": "debe ser un número entero",
-    "string_type": "debe ser un texto",
-    "list_type": "debe ser una lista",
-    "dict_type": "debe ser un mapa de claves",
-    "model_type": "debe ser un mapa de claves",
-    "model_attributes_type": "debe ser un mapa de claves",
-    "bool_parsing": "debe ser true o false",
-    "ip_v4_address": "no es una dirección IPv4 válida",
-    "ip_v4_network": "no es una red IPv4 válida (p. ej. 192.168.1.0/24)",
-    "union_tag_invalid": "tipo de acción desconocido",
-}
-
-
-def _spanish(err: dict) -> str:
-    kind = err["type"]
-    ctx = err.get("ctx", {})
-    value = err.get("input")
-    shown = f" (valor: {value!r})" if isinstance(value, str | int | float) else ""
-    if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
-    if kind in _MESSAGES:
-        return _MESSAGES[kind] + (shown if kind not in {"missing", "extra_forbidden"} else "")
-    if kind == "greater_than_equal":
-        return f"debe ser mayor o igual que {ctx.get('ge')}{shown}"
-    if kind == "less_than_equal":
-        return f"debe ser menor o igual que {ctx.get('le')}{shown}"
-    if kind == "literal_error":
-        return f"valor no admitido{shown}; se espera uno de: {ctx.get('expected')}"
-    if kind == "string_pattern_mismatch":
-        return f"formato no válido{shown}"
-    if kind == "too_short":
-        return f"necesita al menos {ctx.get('min_length')} elemento(s)"
-    return f"{err['msg']}{shown}"
 
 
 def _display(path: Path) -> str:

@@ -9,72 +9,35 @@ site that cannot work.
 
 from __future__ import annotations
 
-import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
+from pydantic import Field, field_validator, model_validator
+
+from .fields import (
+    NAME_RE,
+    FieldError,
+    InterfaceName,
+    IPv4,
+    NonBlank,
+    Port,
+    SafeName,
+    Strict,
+    Subnet,
+    Title,
+    duplicate_index,
+    host_problem,
+    path_problem,
 )
-
-# Names end up in file names, shell commands, HAProxy section names and
-# keepalived identifiers: keep them to a set that is safe in all of them.
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-STEP_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-ABS_PATH_RE = re.compile(r"^/[A-Za-z0-9._/-]+$")
-
-
-class FieldError(ValueError):
-    """A semantic error that knows which field (relative path) it is about.
-
-    Pydantic keeps the exception in the error's context, so the loader can
-    point at the exact YAML line of that field.
-    """
-
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-def _safe_name(value: str) -> str:
-    if not NAME_RE.match(value):
-        raise ValueError(
-            f"nombre no válido {value!r}: use minúsculas, cifras y guiones, "
-            "empezando por una letra (máx. 32 caracteres)"
-        )
-    return value
-
-
-def _abs_path(value: str) -> str:
-    if not ABS_PATH_RE.match(value) or "/../" in value or value.endswith("/.."):
-        raise ValueError(f"ruta no válida {value!r}: debe ser absoluta y sin caracteres especiales")
-    return value
-
-
-SafeName = Annotated[str, AfterValidator(_safe_name)]
-AbsPath = Annotated[str, AfterValidator(_abs_path)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 # --------------------------------------------------------------------------- site
 
 
 class Lan(Strict):
-    interface: SafeName
-    subnet: IPv4Network
-    gateway: IPv4Address | None = None
-    dns: list[IPv4Address] = []
+    interface: InterfaceName
+    subnet: Subnet
+    gateway: IPv4 | None = None
+    dns: Annotated[list[IPv4], Field(max_length=3)] = []  # the resolver reads at most three
 
     @model_validator(mode="after")
     def _gateway_in_subnet(self) -> Lan:
@@ -86,8 +49,8 @@ class Lan(Strict):
 
 
 class Management(Strict):
-    interface: SafeName
-    subnet: IPv4Network
+    interface: InterfaceName
+    subnet: Subnet
 
 
 class Network(Strict):
@@ -119,7 +82,7 @@ class Ssh(Strict):
 
 class SecretSource(Strict):
     env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = None
-    file: str | None = None
+    file: NonBlank | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SecretSource:
@@ -136,15 +99,15 @@ class Stats(Strict):
 
 class Node(Strict):
     name: SafeName
-    lan_address: IPv4Address
-    management_address: IPv4Address
+    lan_address: IPv4
+    management_address: IPv4
     priority: Annotated[int, Field(ge=1, le=254)]
 
 
 class Controller(Strict):
     name: SafeName
-    lan_address: IPv4Address
-    management_address: IPv4Address | None = None
+    lan_address: IPv4
+    management_address: IPv4 | None = None
 
 
 class HealthCheck(Strict):
@@ -154,7 +117,7 @@ class HealthCheck(Strict):
 
 class Backend(Strict):
     name: SafeName
-    address: IPv4Address
+    address: IPv4
     port: Port
 
 
@@ -166,7 +129,7 @@ class Service(Strict):
     health_check: HealthCheck | None = None
     sticky_cookie: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")] | None = None
     maxconn: Annotated[int, Field(ge=1)] | None = None
-    backends: Annotated[list[Backend], Field(min_length=1)]
+    backends: Annotated[list[Backend], Field(min_length=1, max_length=64)]
 
     @model_validator(mode="after")
     def _coherent(self) -> Service:
@@ -174,22 +137,26 @@ class Service(Strict):
             raise FieldError(("health_check",), "un servicio tcp no admite comprobación HTTP")
         if self.mode == "tcp" and self.sticky_cookie:
             raise FieldError(("sticky_cookie",), "un servicio tcp no admite cookies")
-        index = _duplicate_index([b.name for b in self.backends])
+        index = duplicate_index([b.name for b in self.backends])
         if index is not None:
             raise FieldError(
                 ("backends", index, "name"), f"el backend {self.backends[index].name!r} aparece dos veces"
             )
+        index = duplicate_index([(b.address, b.port) for b in self.backends])
+        if index is not None:
+            b = self.backends[index]
+            raise FieldError(("backends", index, "address"), f"{b.address}:{b.port} ya es otro backend")
         return self
 
 
 class LabClient(Strict):
     name: SafeName
-    addresses: Annotated[list[IPv4Address], Field(min_length=1)]
+    addresses: Annotated[list[IPv4], Field(min_length=1, max_length=64)]
 
 
 class LabLayout(Strict):
     namespace: SafeName
-    management_gateway: IPv4Address
+    management_gateway: IPv4
     client: LabClient
 
 
@@ -200,18 +167,18 @@ LAB_RANGES = (IPv4Network("192.0.2.0/24"), IPv4Network("198.51.100.0/24"))
 
 class Site(Strict):
     name: SafeName
-    title: str
+    title: Title
     description: str = ""
     os: Literal["debian12", "ubuntu2204", "ubuntu2404"] = "debian12"
     network: Network
-    vip: IPv4Address
+    vip: IPv4
     vrrp: Vrrp
     ssh: Ssh = Ssh()
     secrets: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], SecretSource] = {}
     stats: Stats = Stats()
-    nodes: Annotated[list[Node], Field(min_length=2)]
-    controllers: list[Controller] = []
-    services: Annotated[list[Service], Field(min_length=1)]
+    nodes: Annotated[list[Node], Field(min_length=2, max_length=64)]
+    controllers: Annotated[list[Controller], Field(max_length=64)] = []
+    services: Annotated[list[Service], Field(min_length=1, max_length=64)]
     lab: LabLayout | None = None
 
     @field_validator("secrets")
@@ -229,11 +196,62 @@ class Site(Strict):
     @model_validator(mode="after")
     def _semantics(self) -> Site:
         lan = self.network.lan.subnet
-        mgmt = self.network.management.subnet
+        subnets = (lan, self.network.management.subnet)
+        for path, address in self.addresses():
+            problem = host_problem(address, subnets)
+            if problem:
+                raise FieldError(path, problem)
         if self.vip not in lan:
             raise FieldError(("vip",), f"la IP virtual {self.vip} no está en la subred LAN {lan}")
+        self._node_semantics()
+        self._backend_semantics()
+        index = duplicate_index([s.name for s in self.services])
+        if index is not None:
+            raise FieldError(("services", index, "name"), "el servicio aparece dos veces")
+        index = duplicate_index([s.port for s in self.services])
+        if index is not None:
+            raise FieldError(("services", index, "port"), "el puerto ya lo usa otro servicio")
+        if self.stats.port in {s.port for s in self.services}:
+            raise FieldError(("stats", "port"), "el puerto ya lo usa un servicio")
+        for path, port in [(("services", i, "port"), s.port) for i, s in enumerate(self.services)] + [
+            (("stats", "port"), self.stats.port)
+        ]:
+            if port == self.ssh.port:
+                raise FieldError(path, f"el puerto {port} lo usa SSH en los nodos (ssh.port)")
+        if "stats_password" not in self.secrets:
+            raise FieldError(("secrets",), "falta stats_password (origen de la contraseña de estadísticas)")
+        if self.lab is not None:
+            self._lab_semantics()
+        return self
+
+    def addresses(self) -> list[tuple[tuple, IPv4Address]]:
+        """Every address the site names, with the field it comes from."""
+        places: list[tuple[tuple, IPv4Address]] = [(("vip",), self.vip)]
+        lan = self.network.lan
+        if lan.gateway is not None:
+            places.append((("network", "lan", "gateway"), lan.gateway))
+        places += [(("network", "lan", "dns", i), a) for i, a in enumerate(lan.dns)]
+        for i, n in enumerate(self.nodes):
+            places += [(("nodes", i, "lan_address"), n.lan_address)]
+            places += [(("nodes", i, "management_address"), n.management_address)]
+        for i, c in enumerate(self.controllers):
+            places.append((("controllers", i, "lan_address"), c.lan_address))
+            if c.management_address is not None:
+                places.append((("controllers", i, "management_address"), c.management_address))
+        for i, s in enumerate(self.services):
+            for j, b in enumerate(s.backends):
+                places.append((("services", i, "backends", j, "address"), b.address))
+        if self.lab is not None:
+            places.append((("lab", "management_gateway"), self.lab.management_gateway))
+            client = self.lab.client.addresses
+            places += [(("lab", "client", "addresses", i), a) for i, a in enumerate(client)]
+        return places
+
+    def _node_semantics(self) -> None:
+        lan = self.network.lan.subnet
+        mgmt = self.network.management.subnet
         for field in ("name", "lan_address", "management_address", "priority"):
-            index = _duplicate_index([getattr(n, field) for n in self.nodes])
+            index = duplicate_index([getattr(n, field) for n in self.nodes])
             if index is not None:
                 value = getattr(self.nodes[index], field)
                 raise FieldError(
@@ -241,9 +259,7 @@ class Site(Strict):
                 )
         for i, node in enumerate(self.nodes):
             if node.lan_address == self.vip:
-                raise FieldError(
-                    ("nodes", i, "lan_address"), f"coincide con la IP virtual {self.vip}"
-                )
+                raise FieldError(("nodes", i, "lan_address"), f"coincide con la IP virtual {self.vip}")
             if node.lan_address not in lan:
                 raise FieldError(("nodes", i, "lan_address"), f"{node.lan_address} fuera de la LAN {lan}")
             if node.management_address not in mgmt:
@@ -255,19 +271,24 @@ class Site(Strict):
             raise FieldError(
                 ("network", "lan", "gateway"), "coincide con la dirección de un nodo o con la IP virtual"
             )
-        index = _duplicate_index([s.name for s in self.services])
-        if index is not None:
-            raise FieldError(("services", index, "name"), "el servicio aparece dos veces")
-        index = _duplicate_index([s.port for s in self.services])
-        if index is not None:
-            raise FieldError(("services", index, "port"), "el puerto ya lo usa otro servicio")
-        if self.stats.port in {s.port for s in self.services}:
-            raise FieldError(("stats", "port"), "el puerto ya lo usa un servicio")
-        if "stats_password" not in self.secrets:
-            raise FieldError(("secrets",), "falta stats_password (origen de la contraseña de estadísticas)")
-        if self.lab is not None:
-            self._lab_semantics()
-        return self
+        balancers = {n.lan_address for n in self.nodes} | {self.vip}
+        for i, c in enumerate(self.controllers):
+            if c.lan_address in balancers:
+                raise FieldError(("controllers", i, "lan_address"),
+                                 "coincide con la IP virtual o con la dirección de un balanceador")
+
+    def _backend_semantics(self) -> None:
+        owners = {n.lan_address: n.name for n in self.nodes}
+        owners |= {n.management_address: n.name for n in self.nodes}
+        for i, s in enumerate(self.services):
+            for j, b in enumerate(s.backends):
+                path = ("services", i, "backends", j, "address")
+                if b.address == self.vip:
+                    raise FieldError(path, f"{b.address} es la IP virtual: HAProxy se enviaría el tráfico "
+                                     "a sí mismo")
+                if b.address in owners:
+                    raise FieldError(path, f"{b.address} es el balanceador {owners[b.address]}: un backend "
+                                     "debe ser otro servidor")
 
     def _lab_semantics(self) -> None:
         assert self.lab is not None
@@ -275,22 +296,24 @@ class Site(Strict):
             net = getattr(self.network, key).subnet
             if not any(net.subnet_of(r) for r in LAB_RANGES):
                 raise FieldError(("network", key, "subnet"), f"{net} no es un rango de documentación")
-        places: list[tuple[tuple, IPv4Address]] = [
-            (("vip",), self.vip),
-            (("lab", "management_gateway"), self.lab.management_gateway),
-        ]
-        places += [(("lab", "client", "addresses", i), a) for i, a in enumerate(self.lab.client.addresses)]
-        for i, n in enumerate(self.nodes):
-            places += [(("nodes", i, "lan_address"), n.lan_address)]
-            places += [(("nodes", i, "management_address"), n.management_address)]
-        for i, s in enumerate(self.services):
-            for j, b in enumerate(s.backends):
-                places.append((("services", i, "backends", j, "address"), b.address))
-        for path, addr in places:
+        for path, addr in self.addresses():
             if not any(addr in r for r in LAB_RANGES):
                 raise FieldError(
                     path, f"{addr} no es de un rango de documentación (192.0.2.0/24, 198.51.100.0/24)"
                 )
+        gateway = self.lab.management_gateway
+        if gateway not in self.network.management.subnet:
+            raise FieldError(("lab", "management_gateway"),
+                             f"{gateway} fuera de la red de gestión {self.network.management.subnet}")
+        taken = {n.management_address for n in self.nodes}
+        if gateway in taken:
+            raise FieldError(("lab", "management_gateway"), "coincide con la dirección de gestión de un nodo")
+        taken |= {self.vip} | {n.lan_address for n in self.nodes}
+        taken |= {b.address for s in self.services for b in s.backends}
+        for i, address in enumerate(self.lab.client.addresses):
+            if address in taken:
+                raise FieldError(("lab", "client", "addresses", i),
+                                 f"{address} ya es la IP virtual, un nodo o un backend")
 
     # Convenience views used by templates and planners.
     def node(self, name: str) -> Node:
@@ -313,131 +336,21 @@ class Site(Strict):
 KNOWN_SECRETS = ("stats_password",)
 
 
-def _duplicate_index(values: list) -> int | None:
-    """Index of the first value that already appeared earlier in the list."""
-    seen: set = set()
-    for index, value in enumerate(values):
-        if value in seen:
-            return index
-        seen.add(value)
-    return None
+# The procedure's models live in their own module; they are part of "the model" too.
+from .procedure_model import (  # noqa: E402
+    ActionSpec,
+    Admonition,
+    CheckSpec,
+    Condition,
+    Expect,
+    FileSpec,
+    Procedure,
+    RunSpec,
+    ServiceAction,
+    StepSpec,
+)
 
-
-# ---------------------------------------------------------------------- procedure
-
-
-class Expect(Strict):
-    """What a check's command must produce to pass."""
-
-    exit_code: int = 0
-    stdout_contains: str | None = None
-    stdout_regex: str | None = None
-    description: str  # the expected outcome, in Spanish, shown on the site
-
-    @field_validator("stdout_regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"expresión regular no válida: {exc}") from exc
-        return value
-
-
-class CheckSpec(Strict):
-    """A documented "Comprobación": a command run on the node and its outcome."""
-
-    id: Annotated[str, Field(pattern=STEP_ID_RE.pattern)]
-    title: str
-    command: str  # Jinja2 template
-    expect: Expect
-    explanation: str = ""
-
-
-class Condition(Strict):
-    file_exists: AbsPath
-
-
-class RunSpec(Strict):
-    run: str  # Jinja2 template of the shell command
-    unless: str | None = None  # guard: when it succeeds the command is not needed
-    note: str = ""
-
-
-class ServiceAction(Strict):
-    name: SafeName
-    action: Literal["reload", "restart"]
-
-
-class FileSpec(Strict):
-    file: Annotated[str, Field(pattern=r"^/")]  # Jinja2 template; checked again once rendered
-    template: Annotated[str, Field(pattern=r"^[a-z0-9._-]+\.j2$")]
-    mode: Annotated[str, Field(pattern=r"^0[0-7]{3}$")] = "0644"
-    owner: SafeName = "root"
-    group: SafeName = "root"
-    validate_with: str | None = Field(default=None, alias="validate")
-    service: ServiceAction | None = None
-    apply: str | None = None  # command that makes the file take effect (no service)
-    # Guard of the activation: when the file is already right but this command
-    # fails, its content is not in effect (e.g. a live sysctl flipped by hand),
-    # so deploy runs the activation anyway.
-    unless: str | None = None
-    note: str = ""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="after")
-    def _one_activation(self) -> FileSpec:
-        if self.service is not None and self.apply is not None:
-            raise FieldError(("apply",), "use 'service' o 'apply', no ambos")
-        if self.unless is not None and self.service is None and self.apply is None:
-            raise FieldError(("unless",), "'unless' necesita 'apply' o 'service' (la orden que se repite)")
-        if self.validate_with is not None and "%s" not in self.validate_with:
-            raise FieldError(("validate",), "debe contener %s (el fichero a validar)")
-        return self
-
-
-def _action_kind(value: object) -> str:
-    if isinstance(value, dict):
-        return "file" if "file" in value else "run"
-    return "file" if isinstance(value, FileSpec) else "run"
-
-
-ActionSpec = Annotated[
-    Annotated[RunSpec, Tag("run")] | Annotated[FileSpec, Tag("file")],
-    Discriminator(_action_kind),
+__all__ = [
+    "NAME_RE", "ActionSpec", "Admonition", "CheckSpec", "Condition", "Expect", "FieldError", "FileSpec",
+    "Procedure", "RunSpec", "ServiceAction", "Site", "StepSpec", "path_problem",
 ]
-
-
-class Admonition(Strict):
-    kind: Literal["note", "warning", "danger", "tip", "info", "failure", "success"]
-    title: str
-    text: str
-
-
-class StepSpec(Strict):
-    id: Annotated[str, Field(pattern=STEP_ID_RE.pattern)]
-    title: str
-    explanation: str
-    when: Condition | None = None
-    admonitions: list[Admonition] = []
-    actions: list[ActionSpec] = []
-    checks: list[CheckSpec] = []
-
-
-class Procedure(Strict):
-    steps: Annotated[list[StepSpec], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Procedure:
-        index = _duplicate_index([s.id for s in self.steps])
-        if index is not None:
-            raise FieldError(("steps", index, "id"), "el id de paso aparece dos veces")
-        seen: set[str] = set()
-        for i, step in enumerate(self.steps):
-            for j, check in enumerate(step.checks):
-                if check.id in seen:
-                    raise FieldError(("steps", i, "checks", j, "id"), "el id de comprobación se repite")
-                seen.add(check.id)
-        return self

@@ -10,15 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import jinja2
-
 from .model import (
-    ABS_PATH_RE,
     Admonition,
     CheckSpec,
     FileSpec,
@@ -27,14 +24,22 @@ from .model import (
     RunSpec,
     Site,
     StepSpec,
+    path_problem,
+)
+from .templating import (
+    SECRET_MARKER,
+    BudgetExceeded,
+    TemplateFailure,
+    render_file,
+    render_string,
+    template_dir_default,
+    time_budget,
 )
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-
-# Secrets never enter the plan: templates get this marker instead, and only
-# the executor, at the last moment, swaps in the real value.
-SECRET_MARKER = "@@SECRETO_{name}@@"
+TEMPLATE_DIR = template_dir_default()
 SECRET_MARKER_RE = re.compile(r"@@SECRETO_([a-z][a-z0-9_]*)@@")
+PLAN_BUDGET_S = 2.0  # the shipped plan takes ~50 ms; a template that loops for ever is stopped
+__all__ = ["SECRET_MARKER", "SECRET_MARKER_RE"]
 
 
 class PlanError(Exception):
@@ -195,23 +200,6 @@ def template_dir() -> Path:
     return Path(os.environ.get("RUNBOOK_TEMPLATE_DIR", TEMPLATE_DIR))
 
 
-def _environment() -> jinja2.Environment:
-    return _environment_for(template_dir())
-
-
-@cache
-def _environment_for(directory: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,  # configs and shell text, not HTML
-    )
-    env.filters["q"] = lambda value: shlex.quote(str(value))
-    env.globals["secret"] = lambda name: SECRET_MARKER.format(name=name)
-    return env
-
-
 def context(site: Site, node: Node, step_id: str = "") -> dict:
     return {
         "site": site,
@@ -224,59 +212,79 @@ def context(site: Site, node: Node, step_id: str = "") -> dict:
     }
 
 
+# Where a rendered value comes from: a field path in procedure.yaml.
+Where = Callable[[tuple], str]
+
+
+def _locator(procedure: Procedure) -> Where:
+    source = procedure._source
+
+    def where(path: tuple) -> str:
+        if source is not None:
+            return source.where(path)
+        from .load import field_path
+
+        return f"procedure.yaml: campo '{field_path(path)}'"
+
+    return where
+
+
 def render_text(source: str, ctx: dict, where: str) -> str:
     try:
-        return _environment().from_string(source).render(ctx)
-    except jinja2.TemplateError as exc:
-        raise PlanError(f"{where}: no se puede generar: {_jinja_message(exc)}") from None
+        return render_string(template_dir(), source, ctx)
+    except TemplateFailure as exc:
+        raise PlanError(f"{where}: no se puede generar: {exc}") from None
 
 
 def render_template(name: str, ctx: dict, where: str) -> str:
     try:
-        return _environment().get_template(name).render(ctx)
-    except jinja2.TemplateNotFound:
-        raise PlanError(f"{where}: no existe la plantilla {name!r} en {template_dir()}") from None
-    except jinja2.TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        at = f" (línea {line})" if line else ""
-        raise PlanError(f"{where}: plantilla {name}{at}: {_jinja_message(exc)}") from None
-
-
-def _jinja_message(exc: jinja2.TemplateError) -> str:
-    if isinstance(exc, jinja2.UndefinedError):
-        return f"variable no definida ({exc.message})"
-    return exc.message or type(exc).__name__
+        return render_file(template_dir(), name, ctx)
+    except TemplateFailure as exc:
+        raise PlanError(f"{where}: {exc}") from None
 
 
 def build_plan(site: Site, procedure: Procedure) -> Plan:
-    steps = tuple(_plan_step(site, spec, i) for i, spec in enumerate(procedure.steps))
-    return Plan(site=site, steps=steps, node_names=tuple(n.name for n in site.nodes))
+    where = _locator(procedure)
+    try:
+        with time_budget(PLAN_BUDGET_S):
+            steps = tuple(_plan_step(site, spec, i, where) for i, spec in enumerate(procedure.steps))
+    except BudgetExceeded:
+        raise PlanError(f"{where(('steps',))}: el plan tarda más de {PLAN_BUDGET_S:.0f} s en generarse "
+                        "(¿una plantilla con un bucle enorme?)") from None
+    plan = Plan(site=site, steps=steps, node_names=tuple(n.name for n in site.nodes))
+    _check_plan(plan, procedure, where)
+    return plan
 
 
-def _plan_step(site: Site, spec: StepSpec, index: int) -> PlannedStep:
-    where = f"procedure.yaml: steps[{index}] ({spec.id})"
+def _plan_step(site: Site, spec: StepSpec, index: int, where: Where) -> PlannedStep:
+    base = ("steps", index)
+
+    def at(*path) -> str:
+        return f"{where(base + path)} (paso {spec.id})"
+
     publish_ctx = context(site, site.vip_owner, spec.id)
     actions: dict[str, tuple[Action, ...]] = {}
     checks: dict[str, tuple[Check, ...]] = {}
     for node in site.nodes:
         ctx = context(site, node, spec.id)
         actions[node.name] = tuple(
-            _plan_action(node, spec, a, ctx, f"{where}.actions[{j}]")
+            _plan_action(node, spec, a, ctx, lambda *p, j=j: at("actions", j, *p))
             for j, a in enumerate(spec.actions)
         )
         checks[node.name] = tuple(
-            _plan_check(node, spec, c, ctx, f"{where}.checks[{j}]") for j, c in enumerate(spec.checks)
+            _plan_check(node, spec, c, ctx, lambda *p, j=j: at("checks", j, *p))
+            for j, c in enumerate(spec.checks)
         )
     return PlannedStep(
         id=spec.id,
         title=spec.title,
-        explanation=render_text(spec.explanation, publish_ctx, f"{where}.explanation"),
+        explanation=render_text(spec.explanation, publish_ctx, at("explanation")),
         when_file_exists=spec.when.file_exists if spec.when else None,
         admonitions=tuple(
             Admonition(
                 kind=a.kind,
                 title=a.title,
-                text=render_text(a.text, publish_ctx, f"{where}.admonitions[{k}]"),
+                text=render_text(a.text, publish_ctx, at("admonitions", k, "text")),
             )
             for k, a in enumerate(spec.admonitions)
         ),
@@ -285,19 +293,37 @@ def _plan_step(site: Site, spec: StepSpec, index: int) -> PlannedStep:
     )
 
 
-def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict, where: str) -> Action:
+def _command(text: str, ctx: dict, where: str) -> str:
+    """A rendered shell command: never empty, never holding a secret (it would show in `ps`)."""
+    command = render_text(text, ctx, where).strip()
+    if not command:
+        raise PlanError(f"{where}: la orden generada está vacía")
+    if "@@SECRETO_" in command:
+        raise PlanError(f"{where}: un secreto no puede ir en una orden (se vería en la lista de procesos); "
+                        "úselo solo en ficheros")
+    return command
+
+
+def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict, at) -> Action:
     if isinstance(spec, RunSpec):
         return RunAction(
             node=node.name,
             step=step.id,
-            command=render_text(spec.run, ctx, f"{where}.run").strip(),
-            unless=render_text(spec.unless, ctx, f"{where}.unless").strip() if spec.unless else None,
+            command=_command(spec.run, ctx, at("run")),
+            unless=_command(spec.unless, ctx, at("unless")) if spec.unless else None,
             note=spec.note,
         )
-    path = render_text(spec.file, ctx, f"{where}.file").strip()
-    if not ABS_PATH_RE.match(path):
-        raise PlanError(f"{where}.file: la ruta generada {path!r} no es válida")
-    content = render_template(spec.template, ctx, f"{where}.template")
+    path = render_text(spec.file, ctx, at("file")).strip()
+    problem = path_problem(path)
+    if problem:
+        raise PlanError(f"{at('file')}: la ruta generada {path!r} no es válida: {problem}")
+    content = render_template(spec.template, ctx, at("template"))
+    if secret_names(content) and int(spec.mode, 8) & 0o007:
+        raise PlanError(f"{at('mode')}: {path} lleva secretos: su modo {spec.mode} no puede dar permisos "
+                        "a los demás usuarios (use p. ej. 0640)")
+    for part, text in (("validate", spec.validate_with), ("apply", spec.apply)):
+        if text is not None and "@@SECRETO_" in text:
+            raise PlanError(f"{at(part)}: un secreto no puede ir en una orden; úselo solo en ficheros")
     on_change, service = spec.apply, None
     if spec.service is not None:
         service = spec.service.name
@@ -319,28 +345,44 @@ def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict
     )
 
 
-def _plan_check(node: Node, step: StepSpec, spec: CheckSpec, ctx: dict, where: str) -> Check:
-    def r(text: str | None, part: str) -> str | None:
-        return None if text is None else render_text(text, ctx, f"{where}.{part}")
+def _plan_check(node: Node, step: StepSpec, spec: CheckSpec, ctx: dict, at) -> Check:
+    def r(text: str | None, *part) -> str | None:
+        return None if text is None else render_text(text, ctx, at(*part))
 
-    regex = r(spec.expect.stdout_regex, "expect.stdout_regex")
+    regex = r(spec.expect.stdout_regex, "expect", "stdout_regex")
     if regex is not None:
         try:
             re.compile(regex)
         except re.error as exc:
-            raise PlanError(f"{where}.expect.stdout_regex: expresión no válida: {exc}") from None
+            where = at("expect", "stdout_regex")
+            pos = f" (posición {exc.pos})" if exc.pos is not None else ""
+            raise PlanError(f"{where}: la expresión generada no es válida{pos}") from None
     return Check(
         node=node.name,
         step=step.id,
         id=spec.id,
         title=spec.title,
-        command=render_text(spec.command, ctx, f"{where}.command").strip(),
+        command=_command(spec.command, ctx, at("command")),
         exit_code=spec.expect.exit_code,
-        stdout_contains=r(spec.expect.stdout_contains, "expect.stdout_contains"),
+        stdout_contains=r(spec.expect.stdout_contains, "expect", "stdout_contains"),
         stdout_regex=regex,
-        description=render_text(spec.expect.description, ctx, f"{where}.expect.description").strip(),
+        description=r(spec.expect.description, "expect", "description").strip(),
         explanation=spec.explanation,
     )
+
+
+def _check_plan(plan: Plan, procedure: Procedure, where: Where) -> None:
+    """Rules about the plan as a whole: one action per managed path and node."""
+    for node in plan.node_names:
+        seen: dict[str, str] = {}
+        for i, step in enumerate(plan.steps):
+            for j, action in enumerate(step.actions[node]):
+                if not isinstance(action, FileAction):
+                    continue
+                if action.path in seen:
+                    raise PlanError(f"{where(('steps', i, 'actions', j, 'file'))} (paso {step.id}): "
+                                    f"{action.path} ya lo gestiona el paso {seen[action.path]}")
+                seen[action.path] = step.id
 
 
 def secret_names(text: str) -> set[str]:
@@ -351,4 +393,4 @@ def load_plan(site_name: str | None = None) -> Plan:
     """Convenience for callers: load the data and build the plan."""
     from .load import PUBLISHED_SITE, load_procedure, load_site
 
-    return build_plan(load_site(site_name or PUBLISHED_SITE), load_procedure())
+    return build_plan(load_site(PUBLISHED_SITE if site_name is None else site_name), load_procedure())

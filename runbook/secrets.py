@@ -1,8 +1,8 @@
 """Secret values: read from the environment or a file outside the repo.
 
 The plan only ever holds markers (`@@SECRETO_name@@`); these helpers swap
-the real value in right before a file is written to a node, and swap it out
-of anything that is shown or logged.
+the real value in right before a file is written to a node. Taking secrets
+out of anything shown or logged is masking.py's job.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .load import REPO_ROOT
 from .model import Site
-from .plan import SECRET_MARKER, SECRET_MARKER_RE
+from .plan import SECRET_MARKER_RE
 
 # Characters that are safe unquoted in haproxy.cfg (`stats auth user:pass`).
 SAFE_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!%^*+=-]{8,128}$")
@@ -69,11 +69,3 @@ def materialize(text: str, secrets: dict[str, str]) -> str:
         return secrets[name]
 
     return SECRET_MARKER_RE.sub(swap, text)
-
-
-def redact(text: str, secrets: dict[str, str]) -> str:
-    """Replace every secret value by its marker: for output, diffs and logs."""
-    for name, value in secrets.items():
-        if value:
-            text = text.replace(value, SECRET_MARKER.format(name=name))
-    return text

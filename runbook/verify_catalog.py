@@ -76,8 +76,10 @@ def _file_checks(plan: Plan) -> list[CheckDoc]:
                 scope="nodo",
                 description=(
                     f"El contenido de `{action.path}` en el nodo es idéntico al generado para ese "
-                    f"nodo (modo {action.mode}, {action.owner}:{action.group}); si no, se muestra "
-                    "la diferencia (nodo frente a sitio)."
+                    f"nodo (modo {action.mode}, {action.owner}:{action.group}) y ninguna copia que "
+                    "guarde el despliegue (`.runbook-bak`, `.runbook-tmp`) tiene permisos más "
+                    "abiertos; si no, se muestra la diferencia (nodo frente a sitio), con los "
+                    "secretos ocultos."
                 ),
                 step=action.step,
             )

@@ -7,7 +7,8 @@ from site_fixtures import *  # noqa
 # tampering catalogue breaks and heals it (its `lab_converged` fixture
 # deploys when needed, but must not run before the fresh-node tests): run
 # them in that order whatever their file names say.
-_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_tampering_lab.py")
+_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_secrets_lab.py",
+              "test_tampering_lab.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

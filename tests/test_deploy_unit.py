@@ -21,7 +21,7 @@ import pytest
 
 from runbook import transport
 from runbook.deploy import DeployOptions, LockBusy, deploy
-from runbook.deploy.diff import mask_stale_secrets, predict_action, predict_step, unified_diff
+from runbook.deploy.diff import predict_action, predict_step, unified_diff
 from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verdict
 from runbook.deploy.facts import Facts, FactsError, FactsQuery, FileFact, gather, parse, script
 from runbook.deploy.lock import deploy_lock
@@ -29,6 +29,7 @@ from runbook.deploy.outcome import CHANGED, FAILED, OK, SKIPPED, ActionFailed
 from runbook.deploy.rolling import rolling_order
 from runbook.deploy.transcript import Transcript
 from runbook.load import load_site
+from runbook.masking import SecretMask
 from runbook.plan import FileAction, Plan, PlannedStep, RunAction
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,7 +152,7 @@ def test_step_with_missing_condition_file_is_skipped():
 def test_diff_shows_markers_never_secret_values():
     current = f"stats auth admin:{SECRET}\nold line\n".encode()
     desired = f"stats auth admin:{MARKER}\nnew line\n"
-    diff = unified_diff("/etc/haproxy/haproxy.cfg", current, desired, SECRETS)
+    diff = unified_diff("/etc/haproxy/haproxy.cfg", current, desired, SecretMask(SECRETS, [desired]))
     assert SECRET not in diff
     assert "-old line" in diff and "+new line" in diff
     assert "stats auth" not in "".join(line for line in diff.splitlines() if line[:1] in "+-" and "---" not in line
@@ -161,10 +162,11 @@ def test_diff_shows_markers_never_secret_values():
 def test_diff_hides_a_previous_password_too():
     old = "stats auth admin:Old-Password-1\n"
     desired = f"stats auth admin:{MARKER}\n"
-    masked = mask_stale_secrets(old, desired)
+    mask = SecretMask(SECRETS, [desired])
+    masked = mask.file_text(old, desired)
     assert "Old-Password-1" not in masked
     assert masked == "stats auth admin:@@SECRETO_stats_password_anterior@@\n"
-    diff = unified_diff("/f", old.encode(), desired, SECRETS)
+    diff = unified_diff("/f", old.encode(), desired, mask)
     assert "Old-Password-1" not in diff and "_anterior@@" in diff
 
 

@@ -149,7 +149,7 @@ def test_duplicate_yaml_key_is_an_error(tmp_path):
 
 def test_broken_yaml_syntax(tmp_path):
     (tmp_path / "lab.yaml").write_text("name: lab\nnodes: [\n")
-    with pytest.raises(DataError, match=r"lab.yaml, línea \d+: YAML no válido"):
+    with pytest.raises(DataError, match=r"lab.yaml, línea \d+: campo 'nodes': YAML no válido"):
         load_site("lab", tmp_path)
 
 

@@ -65,8 +65,13 @@ def test_service_reloads_are_rolling_steps():
 def test_undefined_variable_is_a_clear_plan_error(tmp_path):
     text = (REPO_ROOT / "site_data" / "procedure.yaml").read_text(encoding="utf-8")
     (tmp_path / "procedure.yaml").write_text(text.replace("ifup {{ lan.interface | q }}", "ifup {{ lan.iface }}"))
-    with pytest.raises(PlanError, match=r"steps\[0\] \(interfaz-lan\)\.actions\[1\]\.run.*variable no definida"):
+    line = next(n for n, text in enumerate(text.splitlines(), 1) if "ifup {{ lan.interface | q }}" in text)
+    with pytest.raises(PlanError) as info:
         build_plan(load_site("lab"), load_procedure(tmp_path))
+    assert str(info.value).startswith(
+        f"{tmp_path}/procedure.yaml, línea {line}: campo 'steps[0].actions[1].run' (paso interfaz-lan): "
+    )
+    assert "variable no definida: «Lan» no tiene el atributo «iface»" in str(info.value)
 
 
 def test_cli_plan_json_equals_plan_object():

@@ -108,8 +108,8 @@ if TOOL == "npm" and args[:1] == ["pack"]:
         info.size = len(data)
         tgz.addfile(info, io.BytesIO(data))
     sys.exit(0)
-if TOOL == "invoke":
-    print("invoke:", " ".join(args))
+if TOOL == "venv-python" and args[:2] == ["-m", "runbook.cli"]:
+    print("invoke:", " ".join(args[2:]))  # ./rb runs invoke through runbook.cli
 sys.exit(0)
 '''
 
@@ -197,7 +197,7 @@ def test_fresh_machine_gets_every_package_the_venv_and_mermaid_then_runs_the_tas
         "pip install -q --disable-pip-version-check -e .[test]",
         apt_install("npm"),  # apt's lists are already fresh: no second update
         "npm pack -q mermaid@11.4.1",
-        "invoke demo",
+        "venv-python -m runbook.cli demo",
     ]
     assert proc.stderr.splitlines() == [
         "rb: instalando paquetes de Debian: " + " ".join(PACKAGES),
@@ -212,7 +212,7 @@ def test_fresh_machine_gets_every_package_the_venv_and_mermaid_then_runs_the_tas
 
     again = machine.rb("test", "--fast")
     assert again.returncode == 0 and again.stderr == ""
-    assert machine.calls() == [DPKG_QUERY, "invoke test --fast"]
+    assert machine.calls() == [DPKG_QUERY, "venv-python -m runbook.cli test --fast"]
 
 
 def test_only_what_is_missing_is_installed_and_a_removed_package_counts_as_missing(machine):
@@ -258,7 +258,7 @@ def test_without_root_missing_packages_are_named_not_installed(machine):
         "o «sudo apt-get install chromium»"
     )
     assert not any(c.startswith(("apt-get", "systemctl")) for c in machine.calls())
-    assert machine.calls()[-1] == "invoke plan"
+    assert machine.calls()[-1] == "venv-python -m runbook.cli plan"
 
 
 def fails_once(machine: Machine, fail: str, line: str) -> subprocess.CompletedProcess:
@@ -282,7 +282,7 @@ def test_pip_failure_is_one_spanish_line_and_is_retried_next_time(machine):
     fails_once(machine, "pip", "rb: pip no pudo instalar el proyecto en .venv (código 1): revise el acceso a PyPI "
                "(o la configuración de pip) y vuelva a ejecutar ./rb")
     assert machine.calls()[1:] == ["pip install -q --disable-pip-version-check -e .[test]",
-                                   "npm pack -q mermaid@11.4.1", "invoke plan"]
+                                   "npm pack -q mermaid@11.4.1", "venv-python -m runbook.cli plan"]
 
 
 def test_mermaid_download_failure_is_a_warning_and_the_task_still_runs(machine):

@@ -166,7 +166,8 @@ def healthy_facts(plan, node: str) -> NodeFacts:
     for action in plan.actions(node):
         if getattr(action, "path", None):
             probes[f"fichero:{action.path}"] = Probe(0, materialize(action.content, SECRETS))
-            probes[f"permisos:{action.path}"] = Probe(0, "644 root root\n")
+            probes[f"permisos:{action.path}"] = Probe(0, f"{int(action.mode, 8):o} {action.owner} {action.group}\n")
+            probes[f"copias:{action.path}"] = Probe(0, "")
     probes[UNITS_PROBE] = Probe(0, _units("active", "enabled", "active", "enabled"))
     probes[SYSCTL_PROBE] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
     state = "MASTER" if holder else "BACKUP"

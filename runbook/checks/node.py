@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..copies import stat_copies_command, too_open
+from ..masking import SecretMask
 from . import parse
 from .base import NodeCheck, NodeFacts, Outcome, missing_probe
 
@@ -58,12 +58,21 @@ def stat_probe(path: str) -> str:
     return f"permisos:{path}"
 
 
+def copies_probe(path: str) -> str:
+    return f"copias:{path}"
+
+
 # --------------------------------------------------------------------- files
 
 
 @dataclass
 class FileMatches(NodeCheck):
-    """A managed file on the node is byte for byte the one the site renders for it."""
+    """A managed file on the node is byte for byte the one the site renders for it.
+
+    Also its mode and owner, and those of the copies deploy keeps of it (backup,
+    temporary file): none may be more open than the file, since they hold the same
+    content (haproxy.cfg: the stats password).
+    """
 
     id: str
     title: str
@@ -75,13 +84,14 @@ class FileMatches(NodeCheck):
     expected: dict[str, str]  # node -> content with real secrets (never shown)
     shown: dict[str, str]  # node -> content with secret markers (for diffs)
     secret_error: str | None = None
-    redact: Callable[[str], str] = str  # hides secret values in diffs (identity by default)
+    mask: SecretMask = field(default_factory=lambda: SecretMask({}))  # hides secrets in diffs
 
     def probes(self, node: str) -> dict[str, str]:
         quoted = shlex.quote(self.path)
         return {
             file_probe(self.path): f"cat -- {quoted}",
             stat_probe(self.path): f"stat -c '%a %U %G' -- {quoted}",
+            copies_probe(self.path): stat_copies_command(self.path),
         }
 
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
@@ -99,23 +109,30 @@ class FileMatches(NodeCheck):
         want = f"{int(self.mode, 8):o} {self.owner} {self.group}"
         if perms.output.strip() != want:
             problems.append(f"permisos {perms.output.strip()!r}, se esperaba {want!r}")
+        problems += self._open_copies(facts)
         if not problems:
             return Outcome.ok(f"idéntico al del sitio ({want})")
         diff = ""
         if content.output != self.expected[node]:
-            diff = unified_diff(self.redact(content.output), self.shown[node], node, self.path)
+            # '-' lines are on the node, '+' lines in the site; secrets masked as deploy masks them.
+            diff = self.mask.file_diff(content.output, self.shown[node], f"{node}:{self.path}",
+                                       f"sitio:{self.path}")
         return Outcome.fail(f"{self.path}: " + "; ".join(problems), diff)
 
-
-def unified_diff(node_text: str, site_text: str, node: str, path: str) -> str:
-    """Diff from the node's file to the site's: '-' lines are on the node, '+' lines in the site."""
-    lines = difflib.unified_diff(
-        node_text.splitlines(keepends=True),
-        site_text.splitlines(keepends=True),
-        fromfile=f"{node}:{path}",
-        tofile=f"sitio:{path}",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+    def _open_copies(self, facts: NodeFacts) -> list[str]:
+        probe = facts.probe(copies_probe(self.path))
+        if probe is None:
+            return [f"no se obtuvieron los permisos de las copias de {self.path}"]
+        problems = []
+        for line in probe.output.splitlines():
+            parts = line.split()
+            if len(parts) != 4 or not parts[1].isdigit():
+                continue
+            path, mode, owner, group = parts[0], int(parts[1], 8), parts[2], parts[3]
+            if too_open(mode, owner, group, int(self.mode, 8), self.owner, self.group):
+                problems.append(f"la copia {path} tiene permisos {mode:o} {owner} {group}, más abiertos "
+                                f"que los del fichero ({int(self.mode, 8):o} {self.owner} {self.group})")
+        return problems
 
 
 # --------------------------------------------------------------------- units

@@ -51,7 +51,8 @@ class Registry:
 def build_registry(
     plan: Plan, secrets: dict[str, str] | None = None, secret_error: str | None = None
 ) -> Registry:
-    from ..secrets import materialize, redact
+    from ..masking import SecretMask
+    from ..secrets import materialize
 
     site = plan.site
     docs = {d.id: d for d in catalog(site, plan)}
@@ -62,8 +63,7 @@ def build_registry(
             raise KeyError(f"la comprobación {check_id} no está en el catálogo de verify")
         return docs[check_id]
 
-    def hide(text: str) -> str:
-        return redact(text, secrets)
+    mask = SecretMask.for_plan(plan, secrets)
 
     def contents(path: str) -> dict[str, FileAction]:
         return {
@@ -84,7 +84,7 @@ def build_registry(
                     step=step.id,
                     checks={n: step.checks[n][index] for n in plan.node_names},
                     when_file_exists=step.when_file_exists,
-                    redact=hide,
+                    redact=mask.text,
                 )
             )
 
@@ -104,7 +104,7 @@ def build_registry(
                 expected={n: _materialize(a.content, secrets, materialize) for n, a in per_node.items()},
                 shown={n: a.content for n, a in per_node.items()},
                 secret_error=secret_error,
-                redact=hide,
+                mask=mask,
             )
         )
     for unit in UNITS:

@@ -24,7 +24,8 @@ def plan_or_exit(site_name: str | None) -> Plan:
     Called before any connection is opened, so bad data never touches a node.
     """
     try:
-        site = load_site(site_name) if site_name else load_site()
+        # `--site ''` names no site: an error, not the default one.
+        site = load_site() if site_name is None else load_site(site_name)
         return build_plan(site, load_procedure())
     except (DataError, PlanError) as exc:
         raise fail(str(exc)) from None

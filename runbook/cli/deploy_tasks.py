@@ -16,11 +16,9 @@ from invoke import task
 from invoke.exceptions import Exit
 from rich.console import Console
 
-from ..deploy import DeployOptions, LockBusy
-from ..deploy import deploy as run_deploy
-from ..deploy.report import ConsoleReporter, print_recap
 from ..load import LAB_SITE
 from ..secrets import SecretError, read_secrets
+from ..verbatim import emit
 from .common import BAD_INPUT, FAILED, check_node, fail, out, plan_or_exit
 
 
@@ -35,7 +33,12 @@ from .common import BAD_INPUT, FAILED, check_node, fail, out, plan_or_exit
 )
 def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     """Aplica en los nodos el plan que muestra el sitio (por SSH)."""
-    the_plan = plan_or_exit(site or LAB_SITE)
+    # Imported here: SSH libraries cost a quarter of a second every other task need not pay.
+    from ..deploy import DeployOptions, LockBusy
+    from ..deploy import deploy as run_deploy
+    from ..deploy.report import ConsoleReporter, print_recap
+
+    the_plan = plan_or_exit(LAB_SITE if site is None else site)  # `--site ""` is an error, not the lab
     check_node(the_plan, node)
     step_ids = [s.id for s in the_plan.steps]
     if step is not None and step not in step_ids:
@@ -52,7 +55,7 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
             result = run_deploy(the_plan, secrets, options)
         else:
             verb = "Comprobando (--check)" if check else "Desplegando"
-            console.print(f"[bold]{verb} el sitio {the_plan.site.name}[/] ({the_plan.site.title})")
+            emit(console, (f"{verb} el sitio {the_plan.site.name}", "bold"), f" ({the_plan.site.title})")
             with ConsoleReporter(console, nodes, check) as reporter:
                 result = run_deploy(the_plan, secrets, options, reporter=reporter)
     except LockBusy as exc:

@@ -1,36 +1,93 @@
-"""`invoke docs`: the Spanish site, built from the plan (see runbook/mkdocs_plugin.py)."""
+"""`invoke docs`: the Spanish site, built from the plan (see runbook/mkdocs_plugin.py).
+
+The site is built into a fresh directory beside `site/` and swapped in only
+when the build succeeded: a failed build leaves the last good site in place.
+Exit codes: 2 bad data (checked before MkDocs starts, nothing is written),
+1 any other failure of the build.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shlex
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from invoke import task
 
-from ..load import REPO_ROOT
+from ..load import LAB_SITE, REPO_ROOT, DataError, load_site
 from .common import FAILED, fail, plan_or_exit
 
 MKDOCS = os.path.join(os.path.dirname(sys.executable), "mkdocs")
 CONFIG = REPO_ROOT / "mkdocs.yml"
 # Material prints a long banner about its future on every build; it is noise here.
 QUIET = {"NO_MKDOCS_2_WARNING": "1"}
+RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def check_data() -> None:
+    """Everything the MkDocs plugin reads, checked first: bad data is exit 2, before any write."""
+    plan_or_exit(None)
+    try:
+        load_site(LAB_SITE)  # the lab page shows the lab's own values
+    except DataError as exc:
+        raise fail(str(exc)) from None
 
 
 @task(default=True, help={"dest": "carpeta de salida (por defecto, site/)"})
 def build(c, dest=None):
     """Construye la web con --strict: cualquier aviso o desajuste con el plan es un error."""
-    plan_or_exit(None)  # bad data: one Spanish line and exit code 2, before MkDocs starts
-    out_dir = dest or str(REPO_ROOT / "site")
-    result = c.run(
-        f"{shlex.quote(MKDOCS)} build --strict --clean -f {shlex.quote(str(CONFIG))} "
-        f"-d {shlex.quote(out_dir)}",
-        env=QUIET,
-        pty=False,
-        warn=True,
-    )
-    if not result.ok:
-        raise fail("la web no se pudo construir (el motivo está en los mensajes de MkDocs)", FAILED)
+    check_data()
+    target = Path(dest) if dest else REPO_ROOT / "site"
+    if not target.parent.is_dir():
+        raise fail(f"no existe la carpeta {target.parent}")
+    if target.exists() and not target.is_dir():
+        raise fail(f"{target} existe y no es una carpeta")
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-nuevo-", dir=target.parent))
+    try:
+        result = c.run(
+            f"{shlex.quote(MKDOCS)} build --strict --clean -f {shlex.quote(str(CONFIG))} "
+            f"-d {shlex.quote(str(staging))}",
+            env=QUIET,
+            pty=False,
+            warn=True,
+            in_stream=False,  # MkDocs reads nothing from us
+        )
+        if not result.ok:
+            kept = f"; se conserva la web anterior en {target}" if target.is_dir() else ""
+            raise fail(f"la web no se pudo construir (el motivo está en los mensajes de MkDocs){kept}",
+                       FAILED)
+        os.chmod(staging, 0o755)  # mkdtemp made it private; the site is meant to be served
+        swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_in(new: Path, target: Path) -> None:
+    """Put `new` where `target` is, atomically when the kernel can (renameat2 RENAME_EXCHANGE)."""
+    if not target.exists():
+        os.rename(new, target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new)  # now holds the old site
+        return
+    old = target.with_name(f".{target.name}-anterior-{os.getpid()}")
+    os.rename(target, old)
+    os.rename(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), RENAME_EXCHANGE) == 0
 
 
 @task(help={"port": "puerto en 127.0.0.1 (por defecto, 8000)"})

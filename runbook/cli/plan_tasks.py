@@ -1,4 +1,9 @@
-"""`invoke plan`: the exact actions deploy would perform, in order."""
+"""`invoke plan`: the exact actions deploy would perform, in order.
+
+Every command, guard, path and title is printed verbatim and whole (see
+verbatim.py): at any terminal width the plain output holds, character for
+character, what `--json` holds and what deploy runs.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import json
 
 from invoke import task
 from rich.console import Console
-from rich.syntax import Syntax
 
 from ..plan import FileAction
+from ..verbatim import emit
 from .common import check_node, out, plan_or_exit
 
 
@@ -26,26 +31,27 @@ def plan(c, site=None, node=None, json_=False):
     if json_:
         out(json.dumps(the_plan.to_json(node), ensure_ascii=False, indent=2))
         return
-    console = Console()
-    console.print(f"[bold]Plan del sitio {the_plan.site.name}[/] ({the_plan.site.title})")
+    console = Console(highlight=False)
+    emit(console, ("Plan del sitio ", "bold"), (the_plan.site.name, "bold"), f" ({the_plan.site.title})")
     for step in the_plan.steps:
-        console.print(f"\n[bold cyan]{step.id}[/] · {step.title}")
+        emit(console)
+        emit(console, (step.id, "bold cyan"), " · ", step.title)
         if step.when_file_exists:
-            console.print(f"  [dim]solo donde exista {step.when_file_exists}[/]")
+            emit(console, ("  solo donde exista ", "dim"), step.when_file_exists)
         for name in the_plan.node_names:
             if node is not None and name != node:
                 continue
             for action in step.actions[name]:
                 if isinstance(action, FileAction):
-                    console.print(f"  [green]{name}[/] fichero {action.path} ({action.mode})")
+                    emit(console, "  ", (name, "green"), " · fichero ", action.path,
+                         f" ({action.mode} {action.owner}:{action.group})")
                     if action.validate:
-                        console.print(f"      valida: {action.validate}")
+                        emit(console, ("      valida: ", "dim"), action.validate)
                     if action.on_change:
-                        console.print(f"      si cambia: {action.on_change}")
+                        emit(console, ("      si cambia: ", "dim"), action.on_change)
                     if action.unless:
-                        console.print(f"      también si no está en vigor, salvo si: {action.unless}")
+                        emit(console, ("      también si no está en vigor, salvo si: ", "dim"), action.unless)
                 else:
-                    console.print(f"  [green]{name}[/] ejecuta:")
-                    console.print(Syntax(action.command, "bash", word_wrap=True), soft_wrap=True)
+                    emit(console, "  ", (name, "green"), " · ejecuta: ", action.command)
                     if action.unless:
-                        console.print(f"      [dim]salvo si: {action.unless}[/]")
+                        emit(console, ("      salvo si: ", "dim"), action.unless)

@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from .. import transport
+from ..masking import SecretMask
 from ..plan import FileAction, Plan
 from ..secrets import materialize
 from .health import Health
@@ -52,7 +53,8 @@ def deploy(
     preflight(plan, secrets)
     guard = nullcontext() if options.check else deploy_lock(plan.site.name)
     with guard:
-        transcript = Transcript(plan.site.name, secrets, check=options.check, directory=runs_directory)
+        transcript = Transcript(plan.site.name, secrets, check=options.check, directory=runs_directory,
+                                mask=SecretMask.for_plan(plan, secrets))
         connect = connect or transport.connect  # looked up now, so tests can stand in for SSH
         return Deployment(plan, secrets, options, transcript, reporter, connect, health).run()
 

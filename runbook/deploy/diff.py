@@ -7,13 +7,13 @@ exit status, exactly as the guard is shown on the site.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import re
 from dataclasses import dataclass
 
-from ..plan import SECRET_MARKER_RE, Action, FileAction, PlannedStep, RunAction
-from ..secrets import materialize, redact
+from ..copies import too_open
+from ..masking import SecretMask
+from ..plan import Action, FileAction, PlannedStep, RunAction
+from ..secrets import materialize
 from .facts import Facts
 from .outcome import CHANGED, OK, SKIPPED
 
@@ -24,7 +24,7 @@ class Prediction:
     status: str  # OK, CHANGED or SKIPPED
     reason: str  # Spanish, shown in progress lines and --check
     content_changed: bool = False  # files: the bytes differ (write, validate, activate)
-    meta_changed: bool = False  # files: only mode/owner/group differ (chmod/chown)
+    meta_changed: bool = False  # files: only mode/owner/group differ (chmod/chown), or a copy's
     reapply: bool = False  # files: same bytes, but not in effect (its `unless` failed): activate again
 
 
@@ -63,6 +63,9 @@ def _predict_file(action: FileAction, facts: Facts, secrets: dict[str, str]) -> 
         meta.append(f"modo {fact.mode:04o} → {wanted_mode:04o}")
     if (fact.owner, fact.group) != (action.owner, action.group):
         meta.append(f"propietario {fact.owner}:{fact.group} → {action.owner}:{action.group}")
+    for path, mode, owner, group in fact.copies:
+        if too_open(mode, owner, group, wanted_mode, action.owner, action.group):
+            meta.append(f"la copia {path} ({mode:04o} {owner}:{group}) está más abierta que el fichero")
     reapply = not content and action.unless is not None and facts.guards[action.unless] != 0
     if not content and not meta and not reapply:
         return Prediction(action, OK, "sin cambios")
@@ -84,51 +87,13 @@ def predict_step(step: PlannedStep, node: str, facts: Facts, secrets: dict[str, 
     return [predict_action(a, facts, secrets) for a in actions]
 
 
-def unified_diff(path: str, current: bytes | None, desired: str, secrets: dict[str, str]) -> str:
-    """A unified diff for people: secrets appear only as their markers.
+def unified_diff(path: str, current: bytes | None, desired: str, mask: SecretMask) -> str:
+    """A unified diff for people: secrets appear only as their markers, old ones included.
 
     `desired` is the plan's content (it already holds markers); the current
-    file from the node holds real values, so it is redacted before diffing.
+    file from the node holds real values, today's or older ones: the shared
+    mask hides both, by value and by position.
     """
-    old = "" if current is None else redact(current.decode("utf-8", errors="replace"), secrets)
-    old = mask_stale_secrets(old, desired)
-    lines = difflib.unified_diff(
-        old.splitlines(keepends=True),
-        desired.splitlines(keepends=True),
-        fromfile=f"{path} (en el nodo)" if current is not None else "/dev/null",
-        tofile=f"{path} (según el plan)",
-    )
-    text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-    return text
-
-
-def mask_stale_secrets(old: str, desired: str) -> str:
-    """Hide values that sit where the plan puts a secret (e.g. an old password).
-
-    `redact` only knows today's values; a node may still hold a previous
-    password. Any line of the node's file shaped like a plan line that carries
-    a marker gets the value at the marker's place replaced by
-    `@@SECRETO_<name>_anterior@@`, so the diff still shows that it changes.
-    """
-    patterns = []
-    for line in desired.splitlines():
-        if not SECRET_MARKER_RE.search(line):
-            continue
-        parts = SECRET_MARKER_RE.split(line)  # text, name, text, name, ..., text
-        regex = "".join(
-            re.escape(part) if i % 2 == 0 else f"(?P<s{i}>.+?)" for i, part in enumerate(parts)
-        )
-        patterns.append((re.compile(f"^{regex}$"), parts))
-    if not patterns:
-        return old
-    out = []
-    for line in old.splitlines(keepends=True):
-        body, end = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        for regex, parts in patterns:
-            if regex.match(body) and not SECRET_MARKER_RE.search(body):
-                body = "".join(
-                    part if i % 2 == 0 else f"@@SECRETO_{part}_anterior@@" for i, part in enumerate(parts)
-                )
-                break
-        out.append(body + end)
-    return "".join(out)
+    old = None if current is None else current.decode("utf-8", errors="replace")
+    fromfile = f"{path} (en el nodo)" if current is not None else "/dev/null"
+    return mask.file_diff(old, desired, fromfile, f"{path} (según el plan)")

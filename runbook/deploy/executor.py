@@ -6,14 +6,18 @@ SSH, a local mode and the tests.
 
 Safe activation of a file whose content changes:
 
-1. upload the new bytes to a hidden temporary file in the same directory
-   (same filesystem, so the final `mv` is atomic), then chown/chmod it;
+1. create a hidden temporary file in the same directory (same filesystem,
+   so the final `mv` is atomic), empty and already with the file's owner and
+   mode, then upload the new bytes into it: a file holding a secret is never,
+   not even for a moment, more open than its final mode;
 2. validate it with the real binary and READ ITS OUTPUT: exit 0 is not
    enough (keepalived -t may exit 0 while complaining, haproxy -c puts
    warnings on stderr); any line other than a known success line fails;
 3. keep the current file as a hidden backup `.<name>.runbook-bak` (hidden so
    that directories read with a glob — interfaces.d/*, sysctl.d/*.conf —
-   never pick it up), then `mv` the new file into place;
+   never pick it up), created private and given the file's owner and mode
+   (never `cp -p`: an old 0644 must not make the backup readable), then `mv`
+   the new file into place;
 4. run the on-change command (reload/restart/apply). If it fails, put the
    backup back and re-run the command so the old configuration is the live
    one again; with no old file, remove the new one.
@@ -33,8 +37,9 @@ from pathlib import Path
 import paramiko
 from invoke.exceptions import CommandTimedOut
 
+from ..copies import backup_path, temp_path
+from ..masking import SecretMask
 from ..plan import FileAction, RunAction
-from ..secrets import redact
 from .diff import Prediction, desired_bytes
 from .outcome import ActionFailed
 from .transcript import Transcript
@@ -51,10 +56,12 @@ q = shlex.quote
 class Shell:
     """One node's door: `run` and `put`, each recorded (redacted) in the transcript."""
 
-    def __init__(self, ctx, node: str, secrets: dict[str, str], transcript: Transcript | None = None):
+    def __init__(self, ctx, node: str, secrets: dict[str, str], transcript: Transcript | None = None,
+                 mask: SecretMask | None = None):
         self.ctx = ctx
         self.node = node
         self.secrets = secrets
+        self.mask = mask or SecretMask(secrets)
         self.transcript = transcript
         self.step: str | None = None  # the step being worked on, for the transcript
 
@@ -95,7 +102,7 @@ class Shell:
         """The end of a command's output (stdout then stderr), redacted, for a message."""
         text = (result.stdout + result.stderr).strip()
         lines = text.splitlines()[-MESSAGE_LINES:]
-        return redact("\n".join(lines), self.secrets) or "sin salida"
+        return self.mask.text("\n".join(lines)) or "sin salida"
 
     def _record(self, command: str, exited: int | None, started: float, stdout: str, stderr: str) -> None:
         if self.transcript is not None:
@@ -122,36 +129,38 @@ def apply_run(shell: Shell, action: RunAction) -> str:
 
 def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
     path = action.path
-    owner = q(f"{action.owner}:{action.group}")
+    tmp, backup = temp_path(path), backup_path(path)
     if not prediction.content_changed:
         done = []
         if prediction.meta_changed:
-            shell.must(f"chown {owner} -- {q(path)} && chmod {q(action.mode)} -- {q(path)}",
-                       "no se pudo ajustar propietario y modo")
+            # Mode/owner of the file, and of its backup (a left-over temporary copy goes).
+            shell.must(f"{_own(action, path)} && if [ -e {q(backup)} ]; then {_own(action, backup)}; fi"
+                       f" && rm -f -- {q(tmp)}", "no se pudo ajustar propietario y modo")
             done.append("propietario y modo ajustados")
         if prediction.reapply and action.on_change is not None:
             # The file is right, its effect is not (a value changed by hand): apply it again.
             shell.must(action.on_change, f"«{action.on_change}» falló", timeout=ACTION_TIMEOUT)
             done.append(f"aplicado de nuevo ({action.on_change})")
         return "; ".join(done)
-    directory, name = posixpath.split(path)
-    tmp = posixpath.join(directory, f".{name}.runbook-tmp")
-    backup = posixpath.join(directory, f".{name}.runbook-bak")
-
-    shell.must(f"mkdir -p -- {q(directory)}", f"no se pudo crear {directory}")
-    shell.put(desired_bytes(action, shell.secrets), tmp)
+    directory = posixpath.dirname(path)
+    shell.must(
+        f"mkdir -p -- {q(directory)} && rm -f -- {q(tmp)} && (umask 077 && : > {q(tmp)})"
+        f" && {_own(action, tmp)}",
+        f"no se pudo preparar {tmp}",
+    )
     try:
-        shell.must(f"chown {owner} -- {q(tmp)} && chmod {q(action.mode)} -- {q(tmp)}",
-                   "no se pudo ajustar propietario y modo")
+        shell.put(desired_bytes(action, shell.secrets), tmp)
         validate = action.validate_command(tmp)
         if validate is not None:
             result = shell.run(validate)
             passed, message = validator_verdict(result.exited, result.stdout + result.stderr)
             if not passed:
-                message = redact(message, shell.secrets)
+                message = shell.mask.text(message)
                 raise ActionFailed(f"la validación falló ({action.validate}):\n{message}")
         out = shell.must(
-            f"if [ -f {q(path)} ]; then cp -p -- {q(path)} {q(backup)} && echo RUNBOOK_BACKUP; fi"
+            f"if [ -f {q(path)} ]; then rm -f -- {q(backup)} && (umask 077 && cp -- {q(path)} {q(backup)})"
+            f" && {_own(action, backup)} && echo RUNBOOK_BACKUP;"
+            f" elif [ -e {q(backup)} ]; then {_own(action, backup)}; fi"
             f" && mv -f -- {q(tmp)} {q(path)}",
             f"no se pudo instalar {path}",
         )
@@ -165,6 +174,11 @@ def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
     if result.exited == 0:
         return f"escrito y aplicado ({action.on_change})"
     raise ActionFailed(_restore(shell, action, path, backup, had_old, result))
+
+
+def _own(action: FileAction, path: str) -> str:
+    """chown and chmod `path` to the managed file's owner, group and mode."""
+    return f"chown {q(f'{action.owner}:{action.group}')} -- {q(path)} && chmod {q(action.mode)} -- {q(path)}"
 
 
 def _restore(shell: Shell, action: FileAction, path: str, backup: str, had_old: bool, failed) -> str:

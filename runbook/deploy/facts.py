@@ -7,6 +7,7 @@ one parseable line per question:
     F <i> <sha256> <mode> <owner> <group>   file i exists (regular file)
     F <i> -                                 file i is absent
     F <i> !                                 path i exists but is not a regular file
+    X <i> <path> <mode> <owner> <group>     a copy deploy keeps of file i (backup, temp) exists
     G <i> <exit status>                     guard (`unless`) i, run exactly as written
     E <i> 0|1                               path i exists (a step's `when`)
     V 0|1                                   the node holds the VIP right now
@@ -20,11 +21,13 @@ except for `gather`, which only needs something with invoke's `run()`
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..copies import copy_paths
 from ..plan import FileAction, Plan, PlannedStep, RunAction
 
 FACTS_TIMEOUT = 120  # seconds; guards such as `dpkg -s` are fast, but never hang forever
@@ -34,7 +37,10 @@ _FILE_FUNCTION = (
     'rb_file() { if [ -f "$2" ]; then '
     "printf 'F %s %s %s\\n' \"$1\" \"$(sha256sum < \"$2\" | cut -d' ' -f1)\" "
     "\"$(stat -c '%a %U %G' -- \"$2\")\"; "
-    'elif [ -e "$2" ]; then echo "F $1 !"; else echo "F $1 -"; fi; }'
+    'elif [ -e "$2" ]; then echo "F $1 !"; else echo "F $1 -"; fi; '
+    # The backup and temporary copies: they must not be more open than the file.
+    'i=$1; shift 2; for c in "$@"; do if [ -e "$c" ]; then '
+    "printf 'X %s %s\\n' \"$i\" \"$(stat -c '%n %a %U %G' -- \"$c\")\"; fi; done; }"
 )
 
 
@@ -50,6 +56,7 @@ class FileFact:
     owner: str | None = None
     group: str | None = None
     not_regular: bool = False
+    copies: tuple[tuple[str, int, str, str], ...] = ()  # (path, mode, owner, group) of backup/temp
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,10 @@ def script(query: FactsQuery) -> str:
     lines = ["echo BEGIN"]
     if query.files:
         lines.append(_FILE_FUNCTION)
-        lines += [f"rb_file {i} {q(path)}" for i, path in enumerate(query.files)]
+        lines += [
+            f"rb_file {i} {q(path)} " + " ".join(q(c) for c in copy_paths(path))
+            for i, path in enumerate(query.files)
+        ]
     for i, guard in enumerate(query.guards):
         # The guard runs exactly as the site shows it, in its own shell, silenced.
         lines.append(f'bash -c {q(guard)} </dev/null >/dev/null 2>&1; echo "G {i} $?"')
@@ -134,7 +144,7 @@ def script(query: FactsQuery) -> str:
     return "\n".join(lines) + "\n"
 
 
-_LINE_RE = re.compile(r"^(F|G|E) (\d+) (.*)$")
+_LINE_RE = re.compile(r"^(F|G|E|X) (\d+) (.*)$")
 
 
 def parse(output: str, query: FactsQuery) -> Facts:
@@ -145,6 +155,7 @@ def parse(output: str, query: FactsQuery) -> Facts:
     guards: dict[str, int] = {}
     exists: dict[str, bool] = {}
     holds_vip: bool | None = None
+    copies: dict[str, list] = {}
     for line in text.splitlines():
         if line in ("V 0", "V 1"):
             holds_vip = line == "V 1"
@@ -158,6 +169,9 @@ def parse(output: str, query: FactsQuery) -> Facts:
                 files[query.files[index]] = _file_fact(rest)
             elif kind == "G":
                 guards[query.guards[index]] = int(rest)
+            elif kind == "X":
+                path, mode, owner, group = rest.split(" ")
+                copies.setdefault(query.files[index], []).append((path, int(mode, 8), owner, group))
             else:
                 exists[query.exists[index]] = rest == "1"
         except (IndexError, ValueError):
@@ -170,6 +184,8 @@ def parse(output: str, query: FactsQuery) -> Facts:
     if missing or (query.vip is not None and holds_vip is None):
         count = len(missing) + (query.vip is not None and holds_vip is None)
         raise FactsError(f"el informe del nodo no responde a todo lo preguntado ({count} sin respuesta)")
+    for path, found in copies.items():
+        files[path] = dataclasses.replace(files[path], copies=tuple(found))
     return Facts(files=files, guards=guards, exists=exists, holds_vip=holds_vip)
 
 

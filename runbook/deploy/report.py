@@ -3,6 +3,8 @@
 On a terminal a rich Live table shows each node's current step while the
 action lines scroll above it; elsewhere (CI, pipes) only the lines are
 printed. `--json` prints nothing until the final machine-readable document.
+Targets (commands, paths), messages and diffs are data: they are printed
+verbatim and whole, never through markup, never cut (cli/verbatim.py).
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import threading
 
 from rich.console import Console
 from rich.live import Live
-from rich.markup import escape
-from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
+from ..verbatim import Line, emit
 from .outcome import CHANGED, FAILED, OK, SKIPPED, SPANISH, STATUSES, Outcome
 from .result import DeployResult
 from .runner import Reporter
@@ -50,15 +52,16 @@ class ConsoleReporter(Reporter):
     def outcome(self, outcome: Outcome) -> None:
         with self._lock:
             self.counts[outcome.node][outcome.status] += 1
-            self.console.print(_line(outcome, self.check), highlight=False)
+            for line in _lines(outcome, self.check):
+                self.console.print(line, soft_wrap=True)
             if outcome.diff:
-                self.console.print(Syntax(outcome.diff, "diff", theme="ansi_dark", word_wrap=True))
+                for line in outcome.diff.splitlines():
+                    self.console.print(Line((line, _diff_style(line))), soft_wrap=True)
             self._update()
 
     def error(self, message: str) -> None:
         with self._lock:
-            # soft_wrap: a message is one line, never cut or folded at the terminal's width.
-            self.console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            emit(self.console, ("error:", "bold red"), " ", message)
 
     def _update(self) -> None:
         if self._live is not None:
@@ -66,49 +69,55 @@ class ConsoleReporter(Reporter):
 
     def _table(self) -> Table:
         table = Table(title="Despliegue en curso" if not self.check else "Comprobación (--check)")
-        table.add_column("nodo")
-        table.add_column("ahora")
+        table.add_column("nodo", overflow="fold")
+        table.add_column("ahora", overflow="fold")  # a long command folds, it is never cut
         for status in STATUSES:
-            table.add_column(SPANISH[status], justify="right", style=STYLE[status])
+            table.add_column(SPANISH[status], justify="right", style=STYLE[status], overflow="fold")
         for node in self.nodes:
-            table.add_row(node, escape(self.current[node]), *(str(self.counts[node][s]) for s in STATUSES))
+            table.add_row(node, Text(self.current[node]), *(str(self.counts[node][s]) for s in STATUSES))
         return table
 
 
-def _line(o: Outcome, check: bool) -> str:
+def _lines(o: Outcome, check: bool) -> list[Line]:
     status = SPANISH[o.status]
     if check and o.status == CHANGED:
         status = "cambiaría"
-    target = o.target if len(o.target) <= 70 else o.target[:67] + "..."
-    line = f"[bold]{o.node:<9}[/] {o.step:<14} [{STYLE[o.status]}]{status:<9}[/] {escape(target)}"
+    status_part = (f"{status:<9}", STYLE[o.status])
+    lines = [Line((f"{o.node:<9}", "bold"), f" {o.step:<14} ", status_part, " ", o.target)]
     if o.status != OK and o.message:
-        line += f"\n{'':<25}[dim]{escape(o.message)}[/]"
-    return line
+        lines.append(Line(f"{'':<25}", (o.message, "dim")))
+    return lines
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
 
 
 def print_recap(console: Console, result: DeployResult) -> None:
     table = Table(title="Resumen por nodo" + (" (--check: no se ha cambiado nada)" if result.check else ""))
-    table.add_column("nodo")
+    table.add_column("nodo", overflow="fold")  # narrow terminals fold cells; nothing is cut
     for status in STATUSES:
         label = "cambiaría" if result.check and status == CHANGED else SPANISH[status]
-        table.add_column(label, justify="right", style=STYLE[status])
-    table.add_column("estado")
+        table.add_column(label, justify="right", style=STYLE[status], overflow="fold")
+    table.add_column("estado", overflow="fold")
     recap = result.recap()
     for node in result.nodes:
         if node in result.unreachable:
-            state = "[bold red]inalcanzable[/]"
+            state = Text("inalcanzable", style="bold red")
         elif node in result.failed_nodes:
-            state = "[bold red]fallido[/]"
+            state = Text("fallido", style="bold red")
         elif node in result.stopped:
-            state = "[yellow]detenido[/]"
+            state = Text("detenido", style="yellow")
         elif any(p.node in (node, None) for p in result.remaining):
-            state = "[yellow]completo, con problemas[/]"
+            state = Text("completo, con problemas", style="yellow")
         else:
-            state = "[green]completo[/]"
+            state = Text("completo", style="green")
         table.add_row(node, *(str(recap[node][s]) for s in STATUSES), state)
     console.print(table)
     for message in result.errors:
-        console.print(f"[bold red]✗[/] {escape(message)}", highlight=False, soft_wrap=True)
+        emit(console, ("✗", "bold red"), " ", message)
     changed = sum(r[CHANGED] for r in recap.values())
     if result.check:
         summary = f"{changed} cambio(s) pendiente(s)" if changed else "todo está como dice el plan"
@@ -119,8 +128,5 @@ def print_recap(console: Console, result: DeployResult) -> None:
         )
     else:
         summary = f"{changed} cambio(s) aplicado(s)" if changed else "sin cambios: todo estaba según el plan"
-    console.print(
-        f"{summary} · {result.duration_s:.2f} s · transcripción: {result.transcript}", highlight=False,
-        soft_wrap=True,
-    )
+    emit(console, f"{summary} · {result.duration_s:.2f} s · transcripción: {result.transcript}")
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from .. import transport
 from ..model import Node
 from ..plan import Action, FileAction, Plan, PlannedStep
-from ..secrets import redact
 from .diff import Prediction, predict_action, predict_step, unified_diff
 from .executor import Shell, apply_file, apply_run
 from .facts import Facts, FactsError, fetch_contents, gather, query_for
@@ -89,6 +88,7 @@ class Deployment:
         self.plan = plan
         self.site = plan.site
         self.secrets = secrets
+        self.mask = transcript.mask  # the same masking for messages, diffs and the transcript
         self.options = options
         self.transcript = transcript
         self.reporter = reporter or Reporter()
@@ -159,7 +159,7 @@ class Deployment:
             self.reporter.node_state(state.name, "inalcanzable")
             return
         self.connections[state.name] = conn
-        state.shell = Shell(conn, state.name, self.secrets, self.transcript)
+        state.shell = Shell(conn, state.name, self.secrets, self.transcript, self.mask)
         self.reporter.node_state(state.name, "consultando estado")
         try:
             state.facts = gather(state.shell, query_for(self.plan, state.name, self.steps))
@@ -339,7 +339,7 @@ class Deployment:
                 diff = None
                 if p.content_changed:
                     path = p.action.path
-                    diff = unified_diff(path, current.get(path), p.action.content, self.secrets)
+                    diff = unified_diff(path, current.get(path), p.action.content, self.mask)
                 self._record(state, step, p.action, p.status, p.reason, diff=diff)
         self.reporter.node_state(state.name, "comparado")
 
@@ -353,7 +353,7 @@ class Deployment:
             kind=action.kind,
             target=describe(action),
             status=status,
-            message=redact(message, self.secrets),
+            message=self.mask.text(message),
             diff=diff,
             duration_s=round(time.monotonic() - started, 3) if started else 0.0,
         )
@@ -375,7 +375,7 @@ class Deployment:
         self.reporter.node_state(state.name, "detenido")
 
     def _error(self, message: str) -> None:
-        message = redact(message, self.secrets)
+        message = self.mask.text(message)
         self.result.errors.append(message)
         self.transcript.write("error", message=message)
         self.reporter.error(message)

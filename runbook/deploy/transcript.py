@@ -2,7 +2,8 @@
 
 One JSON object per line in `runs/<UTC timestamp>-<site>[-check].jsonl`
 (repo root, gitignored; `RUNBOOK_RUNS_DIR` moves it). Everything written
-passes through `sanitize`: secret values become their markers, and two
+passes through `sanitize`: secrets become their markers (by value and by
+position, see masking.py), and two
 things that would let someone recover a secret offline are dropped too:
 sha256 sums of remote files (a file's template is public, so its hash
 allows guessing the password) and file contents fetched for `--check` diffs.
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..load import REPO_ROOT
-from ..secrets import redact
+from ..masking import SecretMask
 
 _SHA_RE = re.compile(r"\b[0-9a-f]{64}\b")
 _CONTENT_LINE_RE = re.compile(r"^(C \d+ )(?!-$).+$", re.MULTILINE)
@@ -31,9 +32,11 @@ def runs_dir() -> Path:
 
 class Transcript:
     def __init__(
-        self, site: str, secrets: dict[str, str], check: bool = False, directory: Path | None = None
+        self, site: str, secrets: dict[str, str], check: bool = False, directory: Path | None = None,
+        mask: SecretMask | None = None,
     ):
         self.secrets = secrets
+        self.mask = mask or SecretMask(secrets)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         directory = directory or runs_dir()
         directory.mkdir(parents=True, exist_ok=True)
@@ -43,7 +46,7 @@ class Transcript:
         self._lock = threading.Lock()
 
     def sanitize(self, text: str) -> str:
-        text = redact(text, self.secrets)
+        text = self.mask.text(text)
         text = _SHA_RE.sub("<sha256>", text)
         return _CONTENT_LINE_RE.sub(r"\1<contenido omitido>", text)
 

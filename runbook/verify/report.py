@@ -7,11 +7,11 @@ import json
 import xml.etree.ElementTree as ET
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from ..checks import Status
+from ..verbatim import emit
 from .run import Report, Result
 
 FORMATS = ("table", "json", "junit")
@@ -38,33 +38,33 @@ def summary_line(report: Report) -> str:
 def print_table(report: Report, console: Console) -> None:
     table = Table(title=f"Verificación del sitio {report.site}", show_lines=False, expand=False)
     table.add_column("Comprobación", overflow="fold")
-    table.add_column("Nodo")
-    table.add_column("Resultado")
+    table.add_column("Nodo", overflow="fold")
+    table.add_column("Resultado", overflow="fold")
     table.add_column("Detalle", overflow="fold")
     for r in report.results:
         label = Text(r.title)
         label.append(f"\n{r.check}", style="dim")
-        table.add_row(label, r.where, Text(r.status.spanish, style=_STYLE[r.status]), r.detail)
+        table.add_row(label, r.where, Text(r.status.spanish, style=_STYLE[r.status]), Text(r.detail))
     console.print(table)
     failures = report.failures()
+    # Below the table, data is printed whole and verbatim: details, links and diffs.
     if failures:
-        console.print("\n[bold]Qué falla y dónde se explica[/]")
+        emit(console)
+        emit(console, ("Qué falla y dónde se explica", "bold"))
     for r in failures:
-        console.print(
-            f"[{_STYLE[r.status]}]✗ {escape(r.where)} · {escape(r.title)}[/] ({escape(r.check)}): "
-            f"{escape(r.detail)}"
-        )
+        style = _STYLE[r.status]
+        emit(console, (f"✗ {r.where} · ", style), (r.title, style), f" ({r.check}): ", r.detail)
         if r.step:
-            console.print(f"    paso «{escape(r.step_title or r.step)}»: {escape(r.link or '')}")
+            emit(console, "    paso «", r.step_title or r.step, "»: ", r.link or "")
         if r.outside and r.status == Status.FAILED:
-            console.print(f"    {escape(DEPLOY_CANNOT)}: {escape(r.outside)}")
+            emit(console, f"    {DEPLOY_CANNOT}: ", r.outside)
         if r.diff:
-            console.print("    diferencias (- en el nodo, + en el sitio):")
-            console.print(Text("".join(f"      {line}\n" for line in r.diff.splitlines())))
+            emit(console, "    diferencias (- en el nodo, + en el sitio):")
+            for line in r.diff.splitlines():
+                emit(console, "      ", line)
     for message in report.unreachable.values():
-        console.print(f"[bold red]✗ {escape(message)}[/]")
-    style = "green" if report.exit_code == 0 else "bold red"
-    console.print(f"[{style}]{escape(summary_line(report))}[/]")
+        emit(console, ("✗ ", "bold red"), (message, "bold red"))
+    emit(console, (summary_line(report), "green" if report.exit_code == 0 else "bold red"))
 
 
 def to_json(report: Report) -> str:
