@@ -11,9 +11,11 @@ cd "$here"
 
 say() { printf 'rb: %s\n' "$*" >&2; }
 
-# Debian packages the lab, the validators and the browser test need.
+# Debian packages the lab, the validators and the browser test need (nginx and
+# memcached: the lab's backends, run in their own namespaces).
 apt_packages=(python3-venv haproxy keepalived systemd-container debootstrap chromium
-              netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client)
+              netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client
+              nginx memcached)
 if [ "$(id -u)" = 0 ] && command -v dpkg-query >/dev/null; then
   # One dpkg-query for all packages: this runs on every ./rb call.
   installed="$( (dpkg-query -W -f='${Package} ${Status}\n' "${apt_packages[@]}" 2>/dev/null || true) \
@@ -28,7 +30,7 @@ if [ "$(id -u)" = 0 ] && command -v dpkg-query >/dev/null; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The packages' own services are not wanted on the control machine.
-    for svc in haproxy keepalived; do
+    for svc in haproxy keepalived nginx memcached; do
       systemctl disable --now "$svc" >/dev/null 2>&1 || true
     done
   fi
