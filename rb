@@ -29,8 +29,11 @@ if [ "$(id -u)" = 0 ] && command -v dpkg-query >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # The packages' own services are not wanted on the control machine.
+    # The packages' own services are not wanted on the control machine (the
+    # lab runs its own instances); a service that was already installed is
+    # the machine owner's and is left alone.
     for svc in haproxy keepalived nginx memcached; do
+      [[ " ${missing[*]} " == *" $svc "* ]] || continue
       systemctl disable --now "$svc" >/dev/null 2>&1 || true
     done
   fi
