@@ -436,7 +436,6 @@ def test_a_dead_backend_daemon_is_reported_and_up_recreates_the_lab(lab):
     # Readiness asks the daemons themselves, from the LAN: it names the one that does not answer.
     with pytest.raises(lab_api.LabError, match=r"el backend zeus no responde \(memcached-11211 no está en marcha\)"):
         backends.wait_ready(layout(lab.site), pids, timeout=0.5)
-    assert zeus.name in pids
     lab.status = lab_api.up(lab.site)
     assert lab.status["running"] and not lab.status["already_running"]
     proc = lab_api.client_run(lab.site, ["nc", "-q", "1", "-w", "3", str(zeus.address.ip), "11211"],
