@@ -17,11 +17,14 @@ die() { say "$*"; exit 1; }
 # A failure nobody foresaw still says where it happened instead of ending in silence.
 trap 'rc=$?; say "error inesperado (código $rc) en la línea $LINENO: «$BASH_COMMAND»; vuelva a ejecutar con «bash -x ./rb …» para ver el detalle"; exit $rc' ERR
 
-# Debian packages the lab, the validators and the browser test need.
+# Debian packages the lab, the validators and the browser test need (nginx and
+# memcached: the lab's backends, run in their own namespaces).
 apt_packages=(python3-venv haproxy keepalived systemd-container debootstrap chromium
-              netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client)
-# Their own services are not wanted on the control machine.
-control_machine_off=(haproxy keepalived)
+              netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client
+              nginx memcached)
+# Their own services are not wanted on the control machine (the lab starts
+# its own nginx and memcached instances in the backends' namespaces).
+control_machine_off=(haproxy keepalived nginx memcached)
 
 missing_packages() {
   # One dpkg-query for all packages (this runs on every call). It exits 1 when

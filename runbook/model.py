@@ -9,10 +9,11 @@ site that cannot work.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from .fields import (
     NAME_RE,
@@ -29,6 +30,52 @@ from .fields import (
     host_problem,
     path_problem,
 )
+
+STATUS_ITEM_RE = re.compile(r"^([1-5][0-9]{2})(?:-([1-5][0-9]{2}))?$")
+
+
+def status_ranges(codes: str) -> list[tuple[int, int]]:
+    """`200-399,404` -> [(200, 399), (404, 404)]; the syntax of HAProxy's `expect status`."""
+    ranges = []
+    for item in codes.split(","):
+        match = STATUS_ITEM_RE.match(item.strip())
+        if match is None:
+            raise ValueError(item)
+        low = int(match.group(1))
+        high = int(match.group(2) or low)
+        if high < low:
+            raise ValueError(item)
+        ranges.append((low, high))
+    return ranges
+
+
+def _status_codes(value: object) -> str:
+    # An int (302) is the common case in YAML; a string allows ranges and lists.
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        if not isinstance(text, str):
+            raise ValueError(text)
+        ranges = status_ranges(text)
+    except ValueError:
+        raise ValueError(
+            f"códigos de estado no válidos {value!r}: escriba un código (302), un rango "
+            "(200-399) o una lista separada por comas (200,302), entre 100 y 599"
+        ) from None
+    return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def describe_status_codes(codes: str) -> str:
+    """Spanish reading of a status list: `200-399` -> `2xx o 3xx`, `200,302` -> `200 o 302`."""
+    parts = []
+    for low, high in status_ranges(codes):
+        if low % 100 == 0 and high % 100 == 99:
+            parts += [f"{c}xx" for c in range(low // 100, high // 100 + 1)]
+        else:
+            parts.append(str(low) if low == high else f"{low}-{high}")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " o " + parts[-1]
+
+
+StatusCodes = Annotated[str, BeforeValidator(_status_codes)]
 
 # --------------------------------------------------------------------------- site
 
@@ -97,6 +144,18 @@ class Stats(Strict):
     user: SafeName = "admin"
 
 
+class Haproxy(Strict):
+    # `global maxconn`: connections the whole process accepts at once, every
+    # service together; a service's own maxconn can only be lower.
+    maxconn: Annotated[int, Field(ge=1)] = 4000
+
+
+class Haproxy(Strict):
+    # `global maxconn`: connections the whole process accepts at once, every
+    # service together; a service's own maxconn can only be lower.
+    maxconn: Annotated[int, Field(ge=1)] = 4000
+
+
 class Node(Strict):
     name: SafeName
     lan_address: IPv4
@@ -112,7 +171,18 @@ class Controller(Strict):
 
 class HealthCheck(Strict):
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")] = "/"
-    expect_status: Annotated[int, Field(ge=100, le=599)] = 200
+    # The statuses that mean "healthy", in HAProxy's own syntax (codes and
+    # ranges, comma-separated). The default is what `option httpchk` accepts
+    # without any `http-check expect`: 2xx and 3xx. A web application that
+    # sends anonymous users to its login page (Horizon: 302) is healthy.
+    expect_status: StatusCodes = "200-399"
+
+    def accepts(self, status: int) -> bool:
+        return any(low <= status <= high for low, high in status_ranges(self.expect_status))
+
+    @property
+    def expect_description(self) -> str:
+        return describe_status_codes(self.expect_status)
 
 
 class Backend(Strict):
@@ -176,6 +246,7 @@ class Site(Strict):
     ssh: Ssh = Ssh()
     secrets: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], SecretSource] = {}
     stats: Stats = Stats()
+    haproxy: Haproxy = Haproxy()
     nodes: Annotated[list[Node], Field(min_length=2, max_length=64)]
     controllers: Annotated[list[Controller], Field(max_length=64)] = []
     services: Annotated[list[Service], Field(min_length=1, max_length=64)]
@@ -211,6 +282,14 @@ class Site(Strict):
         index = duplicate_index([s.port for s in self.services])
         if index is not None:
             raise FieldError(("services", index, "port"), "el puerto ya lo usa otro servicio")
+        for i, svc in enumerate(self.services):
+            if svc.maxconn is not None and svc.maxconn > self.haproxy.maxconn:
+                raise FieldError(
+                    ("services", i, "maxconn"),
+                    f"{svc.maxconn} supera el límite de todo HAProxy (haproxy.maxconn: "
+                    f"{self.haproxy.maxconn}): nunca habría más de {self.haproxy.maxconn} "
+                    "conexiones a la vez",
+                )
         if self.stats.port in {s.port for s in self.services}:
             raise FieldError(("stats", "port"), "el puerto ya lo usa un servicio")
         for path, port in [(("services", i, "port"), s.port) for i, s in enumerate(self.services)] + [

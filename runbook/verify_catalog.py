@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .model import Site
+from .model import HealthCheck, Site
 from .plan import FileAction, Plan
 
 Scope = Literal["nodo", "clúster"]
@@ -163,9 +163,12 @@ def _cluster_checks(site: Site) -> list[CheckDoc]:
     ]
     for svc in site.services:
         if svc.mode == "http":
-            path = svc.health_check.path if svc.health_check else "/"
-            status = svc.health_check.expect_status if svc.health_check else 200
-            what = f"`GET http://{site.vip}:{svc.port}{path}` responde {status}"
+            check = svc.health_check or HealthCheck()
+            what = (
+                f"`GET http://{site.vip}:{svc.port}{check.path}` responde {check.expect_description} "
+                "(lo que acepta su comprobación de salud) y, siguiendo las redirecciones como un "
+                "navegador, acaba en una página que no redirige"
+            )
         else:
             what = f"la orden `version` de memcached a {site.vip}:{svc.port} recibe `VERSION …`"
         out.append(

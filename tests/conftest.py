@@ -3,12 +3,12 @@ from site_fixtures import *  # noqa
 
 # Lab modules share one lab per session. The lab's own tests look at fresh
 # nodes ("eth1 down before deploy"), deploy's start from fresh nodes and
-# leave a converged cluster, verify's need that converged cluster, the
-# tampering catalogue breaks and heals it (its `lab_converged` fixture
-# deploys when needed, but must not run before the fresh-node tests): run
-# them in that order whatever their file names say.
-_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_secrets_lab.py",
-              "test_tampering_lab.py")
+# leave a converged cluster, verify's and the backends' (through HAProxy) need
+# that converged cluster, the tampering catalogue breaks and heals it (its
+# `lab_converged` fixture deploys when needed, but must not run before the
+# fresh-node tests): run them in that order whatever their file names say.
+_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_backends_lab.py",
+              "test_secrets_lab.py", "test_tampering_lab.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -82,19 +82,24 @@ def vip_holders(lab) -> list[str]:
 
 
 def get(lab, path: str, source: str) -> str:
+    """Which backend served a browser's visit (redirects followed, cookies kept) from `source`."""
     proc = lab_api.client_run(
-        lab.site, ["curl", "-sS", "-m", "5", "--interface", source, f"http://{lab.site.vip}{path}"], timeout=15
+        lab.site, ["curl", "-sS", "-m", "5", "-L", "-b", "", "-o", "/dev/null", "-w", "%{http_code} %header{x-backend}",
+                   "--interface", source, f"http://{lab.site.vip}{path}"], timeout=15
     )
     assert proc.returncode == 0, f"{source}: {proc.stderr}"
-    return proc.stdout.strip()
+    code, backend = proc.stdout.split(" ", 1)
+    assert code == "200", f"{source}: {proc.stdout}"
+    return backend
 
 
 def wait_served(lab, timeout: float = 20.0) -> None:
-    """The VIP answers (right after a reload the backends' health checks need ~2 s)."""
+    """The VIP answers: Horizon's login page, after its redirect (right after a reload the
+    backends' health checks need ~2 s)."""
     source = str(lab.site.lab.client.addresses[0])
     deadline = time.monotonic() + timeout
     while True:
-        proc = lab_api.client_run(lab.site, ["curl", "-sS", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
+        proc = lab_api.client_run(lab.site, ["curl", "-sS", "-m", "3", "-L", "-o", "/dev/null", "-w", "%{http_code}",
                                              "--interface", source, f"http://{lab.site.vip}/horizon"], timeout=10)
         if proc.stdout == "200" or time.monotonic() > deadline:
             assert proc.stdout == "200", f"la VIP no responde: {proc.stdout} {proc.stderr}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import re
 import signal
 import subprocess
@@ -20,7 +21,9 @@ import paramiko
 import pytest
 
 from runbook import lab as lab_api
-from runbook.lab.sysutil import alive, netns_list
+from runbook.lab import backends
+from runbook.lab.layout import BACKEND_KEY, layout
+from runbook.lab.sysutil import alive, netns_list, netns_pids
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[1]
@@ -229,23 +232,83 @@ def test_no_lab_namespace_has_a_way_out(lab):
     assert "mcast_snooping 0" in snooping
 
 
-def test_backends_answer_from_the_client_namespace(lab):
+def _processes(netns: str) -> list[dict]:
+    """Every process in a network namespace: name, user, executable and command line."""
+    found = []
+    for pid in netns_pids(netns):
+        proc = Path(f"/proc/{pid}")
+        uid = int(next(line.split()[1] for line in (proc / "status").read_text().splitlines()
+                       if line.startswith("Uid:")))
+        found.append({"pid": pid, "comm": (proc / "comm").read_text().strip(), "user": pwd.getpwuid(uid).pw_name,
+                      "exe": os.readlink(proc / "exe"),
+                      "cmdline": (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()})
+    return found
+
+
+def test_backends_are_real_nginx_and_memcached(lab):
+    status = {b["name"]: b for b in lab.refresh()["backends"]}
+    for backend in layout(lab.site).backends:
+        procs = _processes(backend.netns)
+        masters = [p for p in procs if p["cmdline"].startswith("nginx: master process")]
+        workers = [p for p in procs if p["cmdline"] == "nginx: worker process"]
+        memcached = [p for p in procs if p["comm"] == "memcached"]
+        assert len(masters) == 1 and masters[0]["exe"] == "/usr/sbin/nginx" and masters[0]["user"] == "root"
+        assert workers and {p["user"] for p in workers} == {"www-data"}
+        assert len(memcached) == 1 and memcached[0]["exe"] == "/usr/bin/memcached"
+        assert memcached[0]["user"] == "memcache"  # it refuses to run as root
+        assert len(procs) == 1 + len(workers) + 1, procs  # nothing else: no stand-in script
+        # lab.status knows the same daemons, running, with those pids.
+        daemons = {d["label"]: d for d in status[backend.name]["daemons"]}
+        assert status[backend.name]["state"] == "running"
+        assert daemons["nginx"]["pid"] == masters[0]["pid"] and daemons["nginx"]["ports"] == [80]
+        assert daemons["memcached-11211"]["pid"] == memcached[0]["pid"]
+
+
+def _curl_chain(lab, url: str) -> list[tuple[int, dict[str, str]]]:
+    """(status, headers) of every response curl sees following redirects, as a browser would."""
+    proc = lab_api.client_run(lab.site, ["curl", "-sS", "-m", "3", "-L", "-D", "-", "-o", "/dev/null", url])
+    assert proc.returncode == 0, proc.stderr
+    chain = []
+    for block in proc.stdout.replace("\r\n", "\n").strip().split("\n\n"):
+        first, *lines = block.strip().split("\n")
+        headers = dict(line.split(": ", 1) for line in lines)
+        chain.append((int(first.split()[1]), {k.lower(): v for k, v in headers.items()}))
+    return chain
+
+
+def test_web_backends_answer_like_horizon_from_the_client_namespace(lab):
     for service in lab.site.services:
+        if service.mode != "http":
+            continue
         for backend in service.backends:
-            if service.mode == "http":
-                path = service.health_check.path if service.health_check else "/"
-                proc = lab_api.client_run(lab.site, [
-                    "curl", "-s", "-m", "3", "-w", "\n%{http_code}",
-                    f"http://{backend.address}:{backend.port}{path}"])
-                body, code = proc.stdout.rsplit("\n", 1)
-                assert code == "200" and backend.name in body
-            else:
-                proc = lab_api.client_run(
-                    lab.site, ["nc", "-q", "1", "-w", "3", str(backend.address), str(backend.port)],
-                    input=b"version\r\nset k 0 0 2\r\nhi\r\nget k\r\nquit\r\n", text=False,
-                )
-                assert f"VERSION 1.6.0-lab-{backend.name}\r\n".encode() in proc.stdout
-                assert b"STORED\r\n" in proc.stdout and b"VALUE k 0 2\r\nhi\r\nEND" in proc.stdout
+            chain = _curl_chain(lab, f"http://{backend.address}:{backend.port}{service.health_check.path}")
+            # An anonymous visitor is sent to the login page (302, as Django), which answers 200 with HTML.
+            assert [status for status, _ in chain] == [302, 200]
+            assert chain[0][1]["location"] == "/horizon/auth/login/?next=/horizon/"
+            assert chain[1][1]["content-type"] == "text/html; charset=utf-8"
+            assert {h["x-backend"] for _, h in chain} == {backend.name}
+            assert chain[0][1]["server"].startswith("nginx/")
+            # The health check as the site's data wrote it would pass; a strict 200 would not.
+            assert service.health_check.accepts(chain[0][0]) and chain[0][0] != 200
+            page = lab_api.client_run(lab.site, ["curl", "-sS", "-m", "3", "-L",
+                                                 f"http://{backend.address}/horizon"]).stdout
+            assert "<title>Iniciar sesión - OpenStack Dashboard</title>" in page
+
+
+def test_memcached_backends_say_who_they_are(lab):
+    for service in lab.site.services:
+        if service.mode != "tcp":
+            continue
+        for backend in service.backends:
+            proc = lab_api.client_run(
+                lab.site, ["nc", "-q", "1", "-w", "3", str(backend.address), str(backend.port)],
+                input=f"version\r\nget {BACKEND_KEY}\r\nset k 0 0 2\r\nhi\r\nget k\r\nquit\r\n".encode(),
+                text=False,
+            )
+            assert re.match(rb"VERSION 1\.6\.\d+\r\n", proc.stdout), proc.stdout  # Debian's, not a stand-in
+            who = backend.name.encode()
+            assert f"VALUE {BACKEND_KEY} 0 {len(who)}\r\n".encode() + who + b"\r\nEND\r\n" in proc.stdout
+            assert b"STORED\r\n" in proc.stdout and b"VALUE k 0 2\r\nhi\r\nEND" in proc.stdout
 
 
 def test_client_namespace_has_all_client_addresses(lab):
@@ -297,8 +360,9 @@ def test_cli_ssh_and_client(lab):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["a  b", name]
     backend = lab.site.services[0].backends[0]
-    proc = invoke("lab.client", "--", "curl", "-s", "-m", "3", f"http://{backend.address}/")
-    assert proc.returncode == 0 and backend.name in proc.stdout
+    proc = invoke("lab.client", "--", "curl", "-sS", "-m", "3", "-D", "-", "-o", "/dev/null",
+                  f"http://{backend.address}/horizon")
+    assert proc.returncode == 0 and f"X-Backend: {backend.name}\n" in proc.stdout
     proc = invoke("lab.ssh", "no-such-node", "--", "true")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
@@ -353,7 +417,12 @@ def test_missing_prerequisite_is_a_clear_error_without_traceback():
 # ---------------------------------------------------- lifecycle (last)
 
 
-def _leftovers(lab) -> list[str]:
+def _netns_inodes(lab) -> set[int]:
+    """The identities of the lab's network namespaces, to find processes that outlive their name."""
+    return {os.stat(f"/run/netns/{ns}").st_ino for ns in netns_list() if ns.startswith(lab.site.lab.namespace)}
+
+
+def _leftovers(lab, inodes: set[int] = frozenset()) -> list[str]:
     ns_prefix = lab.site.lab.namespace
     state_dir = lab.paths["state_dir"]
     found = [f"netns {ns}" for ns in netns_list() if ns.startswith(ns_prefix)]
@@ -365,16 +434,41 @@ def _leftovers(lab) -> list[str]:
             continue
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            netns = os.stat(f"/proc/{pid}/ns/net").st_ino
         except OSError:
             continue
-        if ("nspawn" in argv and str(state_dir) in argv) or "runbook/lab/backend.py" in argv:
+        # nginx's workers and memcached name no lab path: their namespace gives them away.
+        if ("nspawn" in argv and str(state_dir) in argv) or netns in inodes:
             found.append(f"process {pid}: {argv.replace(chr(0), ' ')[:80]}")
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     found += [f"link {w}" for w in ("br-lan", "br-mgmt") if w in links]
     for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup"):
         if Path(root, ns_prefix).exists():
             found.append(f"cgroup {root}/{ns_prefix}")
+    if (state_dir / "run").exists():
+        found.append(f"directory {state_dir / 'run'}")
     return found
+
+
+def test_a_dead_backend_daemon_is_reported_and_up_recreates_the_lab(lab):
+    zeus = next(b for b in layout(lab.site).backends if b.name == "zeus")
+    pids = {b["name"]: {d["label"]: d["pid"] for d in b["daemons"]} for b in lab.refresh()["backends"]}
+    os.kill(pids["zeus"]["memcached-11211"], signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while alive(pids["zeus"]["memcached-11211"]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    st = lab.refresh()
+    backend = next(b for b in st["backends"] if b["name"] == "zeus")
+    assert not st["running"] and backend["state"] == "stopped"
+    assert {d["label"]: d["state"] for d in backend["daemons"]} == {"nginx": "running", "memcached-11211": "stopped"}
+    # Readiness asks the daemons themselves, from the LAN: it names the one that does not answer.
+    with pytest.raises(lab_api.LabError, match=r"el backend zeus no responde \(memcached-11211 no está en marcha\)"):
+        backends.wait_ready(layout(lab.site), pids, timeout=0.5)
+    lab.status = lab_api.up(lab.site)
+    assert lab.status["running"] and not lab.status["already_running"]
+    proc = lab_api.client_run(lab.site, ["nc", "-q", "1", "-w", "3", str(zeus.address.ip), "11211"],
+                              input=f"get {BACKEND_KEY}\r\nquit\r\n".encode(), text=False)
+    assert f"VALUE {BACKEND_KEY} 0 4\r\nzeus\r\n".encode() in proc.stdout
 
 
 def test_up_is_idempotent(lab):
@@ -387,8 +481,12 @@ def test_up_is_idempotent(lab):
 def test_down_leaves_nothing_and_nodes_come_back_fresh(lab):
     name = node_names(lab)[0]
     assert lab_api.node_run(lab.site, name, ["touch", "/root/used-before"]).returncode == 0
+    inodes = _netns_inodes(lab)
+    daemons = {p["pid"] for b in layout(lab.site).backends for p in _processes(b.netns)}
+    assert len(daemons) >= 2 * len(layout(lab.site).backends)  # nginx master + worker, memcached...
     lab_api.down(lab.site)
-    assert _leftovers(lab) == []
+    assert _leftovers(lab, inodes) == []
+    assert not [pid for pid in daemons if alive(pid)]
     lab.status = lab_api.up(lab.site)
     proc = lab_api.node_run(lab.site, name, ["test", "-e", "/root/used-before"])
     assert proc.returncode == 1, "the node kept state from the previous lab"

@@ -75,6 +75,12 @@ BAD_SITES = [
     ("duplicate-backend", _set("services.0.backends.1.name", "zeus"), "services[0].backends[1].name"),
     ("tcp-with-http-check", _set("services.1.health_check", {"path": "/"}), "services[1].health_check"),
     ("health-path-unsafe", _set("services.0.health_check.path", "/x'; reboot"), "services[0].health_check.path"),
+    ("expect-status-wildcard", _set("services.0.health_check.expect_status", "2xx"), "services[0].health_check.expect_status"),
+    ("expect-status-reversed", _set("services.0.health_check.expect_status", "399-200"), "services[0].health_check.expect_status"),
+    ("expect-status-out-of-range", _set("services.0.health_check.expect_status", 600), "services[0].health_check.expect_status"),
+    ("expect-status-list-in-yaml", _set("services.0.health_check.expect_status", [200, 302]), "services[0].health_check.expect_status"),
+    ("service-maxconn-above-global", _set("services.1.maxconn", 4001), "services[1].maxconn"),
+    ("global-maxconn-zero", _set("haproxy.maxconn", 0), "haproxy.maxconn"),
     ("gateway-outside-lan", _set("network.lan.gateway", "198.51.101.1"), "network.lan.gateway"),
     ("same-interfaces", _set("network.management.interface", "eth1"), "network.management.interface"),
     ("subnet-not-network", _set("network.lan.subnet", "198.51.100.0/33"), "network.lan.subnet"),
@@ -163,6 +169,41 @@ def test_bad_procedure_step(tmp_path):
     (tmp_path / "procedure.yaml").write_text(text.replace("validate: haproxy", "validar: haproxy"))
     with pytest.raises(DataError, match=r"procedure.yaml, línea \d+: campo 'steps\[5\].actions\[0\].validar'"):
         load_procedure(tmp_path)
+
+
+def test_service_maxconn_above_the_global_one_is_explained(tmp_path):
+    data = copy.deepcopy(LAB)
+    data["services"][1]["maxconn"] = 10000  # the original tutorial's value, under global maxconn 4000
+    with pytest.raises(DataError) as info:
+        load_site("lab", _write(tmp_path, data))
+    assert "10000 supera el límite de todo HAProxy (haproxy.maxconn: 4000)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "reading", "accepted", "refused"),
+    [
+        (302, "302", "302", [302], [200, 301]),
+        ("200-399", "200-399", "2xx o 3xx", [200, 302, 399], [199, 400, 503]),
+        ("200-204, 302", "200-204,302", "200-204 o 302", [204, 302], [205, 301]),
+        ("200,401", "200,401", "200 o 401", [401], [302]),
+    ],
+)
+def test_expect_status_forms(tmp_path, given, stored, reading, accepted, refused):
+    data = copy.deepcopy(LAB)
+    data["services"][0]["health_check"]["expect_status"] = given
+    check = load_site("lab", _write(tmp_path, data)).services[0].health_check
+    assert check.expect_status == stored
+    assert check.expect_description == reading
+    assert all(check.accepts(code) for code in accepted)
+    assert not any(check.accepts(code) for code in refused)
+
+
+def test_health_check_defaults_to_what_httpchk_accepts(tmp_path):
+    # `option httpchk` without `http-check expect` takes 2xx and 3xx as healthy.
+    data = copy.deepcopy(LAB)
+    del data["services"][0]["health_check"]["expect_status"]
+    check = load_site("lab", _write(tmp_path, data)).services[0].health_check
+    assert check.expect_status == "200-399"
 
 
 def test_shipped_data_is_valid():

@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("python3-venv haproxy keepalived systemd-container debootstrap chromium netcat-openbsd psmisc "
-            "apt-utils iproute2 ifupdown curl openssh-client").split()
+            "apt-utils iproute2 ifupdown curl openssh-client nginx memcached").split()
 REAL_TOOLS = ("bash", "sha256sum", "cut", "awk", "grep", "mkdir", "mktemp", "rm", "touch", "cp", "tar",
               "gzip", "dirname")
 UNSHARE = shutil.which("unshare")
@@ -193,6 +193,8 @@ def test_fresh_machine_gets_every_package_the_venv_and_mermaid_then_runs_the_tas
         apt_install(*PACKAGES),
         "systemctl disable --now haproxy",
         "systemctl disable --now keepalived",
+        "systemctl disable --now nginx",
+        "systemctl disable --now memcached",
         "python3 -m venv .venv",
         "pip install -q --disable-pip-version-check -e .[test]",
         apt_install("npm"),  # apt's lists are already fresh: no second update

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from runbook.load import site_names
-from runbook.plan import FileAction, load_plan
+from runbook.load import load_procedure, load_site, site_names
+from runbook.model import HealthCheck
+from runbook.plan import FileAction, build_plan, load_plan
 from runbook.secrets import materialize
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -81,6 +82,42 @@ def test_haproxy_check_catches_the_original_2014_syntax(tmp_path):
     result = _haproxy_check(tmp_path, broken)
     assert result.returncode != 0
     assert "contimeout" in result.stdout + result.stderr
+
+
+def _haproxy_cfg_with_expect(codes: str) -> str:
+    """The lab's haproxy.cfg with the Horizon check's statuses replaced (through the model)."""
+    site = load_site("lab")
+    horizon, *rest = site.services
+    check = HealthCheck(path=horizon.health_check.path, expect_status=codes)
+    site = site.model_copy(update={"services": [horizon.model_copy(update={"health_check": check}), *rest]})
+    plan = build_plan(site, load_procedure())
+    return next(a.content for a in plan.actions("hera") if getattr(a, "path", None) == "/etc/haproxy/haproxy.cfg")
+
+
+@needs_haproxy
+@pytest.mark.parametrize("codes", ["302", "200-399", "200-204, 302,401"])
+def test_haproxy_reads_every_status_form_the_model_writes(tmp_path, codes):
+    text = _haproxy_cfg_with_expect(codes)
+    assert f"    http-check expect status {codes.replace(' ', '')}\n" in text
+    result = _haproxy_check(tmp_path, materialize(text, FAKE_SECRETS))
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stdout + result.stderr
+
+
+@needs_haproxy
+def test_haproxy_refuses_the_status_wildcard_the_model_refuses(tmp_path):
+    # "2xx" reads naturally but is not HAProxy syntax: the model stops it before deploy would.
+    text = _haproxy_cfg_with_expect("200-399").replace("expect status 200-399", "expect status 2xx")
+    result = _haproxy_check(tmp_path, materialize(text, FAKE_SECRETS))
+    assert result.returncode != 0
+    assert "invalid character 'x' in the list of status codes" in result.stdout + result.stderr
+
+
+def test_global_maxconn_caps_every_service():
+    for name, plan in PLANS.items():
+        text = next(a.content for a in plan.actions() if isinstance(a, FileAction) and a.path.endswith("haproxy.cfg"))
+        limits = [int(line.split()[1]) for line in text.splitlines() if line.strip().startswith("maxconn ")]
+        assert limits[0] == plan.site.haproxy.maxconn, name  # the global section comes first
+        assert all(limit <= limits[0] for limit in limits[1:]), (name, limits)
 
 
 class ScratchNetns:

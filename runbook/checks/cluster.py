@@ -127,7 +127,9 @@ class ServiceResponds(ClusterCheck):
         served = Counter(a.get("backend") or "?" for a in answers)
         spread = ", ".join(f"{name} {count}" for name, count in sorted(served.items()))
         total = len(answers)
-        return Outcome.ok(f"{total} de {total} peticiones a {self.address} correctas ({spread})")
+        typical = Counter(a.get("answer") for a in answers if a.get("answer")).most_common(1)
+        seen = f" ({typical[0][0]})" if typical else ""
+        return Outcome.ok(f"{total} de {total} peticiones a {self.address} correctas{seen}: {spread}")
 
 
 @dataclass

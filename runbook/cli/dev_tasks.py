@@ -54,19 +54,30 @@ def demo(c):
 
 
 def _show_vip_answering(console) -> None:
-    """A few requests through the VIP from the lab's client, one per client address."""
-    from .. import lab
+    """Requests through the VIP from the lab's client, one per client address, and who answered.
+
+    The same requests verify makes (a browser's for Horizon: the redirect to
+    the login page is followed; memcached's `get` of the key naming its server).
+    """
     from ..load import LAB_SITE, load_site
+    from ..verify.gather import gather_client
 
     site = load_site(LAB_SITE)
-    http = [s for s in site.services if s.mode == "http"]
-    for svc in http:
-        path = svc.health_check.path if svc.health_check else "/"
-        url = f"http://{site.vip}:{svc.port}{path}"
-        for source in site.lab.client.addresses[:4]:
-            argv = ["curl", "-sS", "--max-time", "3", "--interface", str(source), url]
-            result = lab.client_run(site, argv)
-            answer = (result.stdout or result.stderr).strip().splitlines()
-            console.print(f"  {source} → {url}: {answer[0] if answer else '(sin respuesta)'}")
+    client = gather_client(site)
+    if not client.available:
+        console.print(f"  (sin respuesta del cliente del laboratorio: {client.reason})")
+        return
+    shown = {str(a) for a in site.lab.client.addresses[:4]}
+    for svc in site.services:
+        seen = set()
+        for answer in client.services.get(svc.name, []):
+            if answer["source"] not in shown or answer["source"] in seen:
+                continue
+            seen.add(answer["source"])
+            error = f"({answer['error']})" if answer.get("error") else ""
+            what = " ".join(x for x in (answer.get("answer", ""), error) if x) or "(sin respuesta)"
+            who = answer.get("backend") or "?"
+            console.print(f"  {svc.name} {answer['source']} → {site.vip}:{svc.port}: {what} · atendió {who}",
+                          highlight=False, markup=False)
     console.print("\nSitio en [bold]site/index.html[/]; el laboratorio sigue en marcha.")
     console.print("Apáguelo con [bold]./rb lab.down[/].")

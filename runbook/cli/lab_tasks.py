@@ -145,11 +145,14 @@ def _print_status(st: dict) -> None:
             "sí" if n["holds_vip"] else "",
         )
     con.print(table)
-    backends = ", ".join(
-        f"{b['name']} {b['address']} ({'en marcha' if b['state'] == 'running' else 'detenido'})"
-        for b in st["backends"]
-    )
-    con.print(f"backends: {backends}")
+    for b in st["backends"]:
+        daemons = ", ".join(
+            f"{d['program']} :{','.join(map(str, d['ports']))}"
+            + ("" if d["state"] == "running" else " detenido")
+            for d in b["daemons"]
+        )
+        state = "en marcha" if b["state"] == "running" else "detenido"
+        con.print(f"backend {b['name']} {b['address']}: {state} ({daemons})", highlight=False)
     cl = st["client"]
     con.print(f"cliente «{cl['name']}» ({cl['netns']}): {', '.join(cl['addresses'])}")
     p = st["paths"]

@@ -21,6 +21,9 @@ CACHE_DIR = Path("/var/cache/runbook")
 IFNAMSIZ = 15
 BRIDGE_MGMT = "br-mgmt"
 BRIDGE_LAN = "br-lan"
+# The memcached key through which a backend says who it is (its value: the
+# backend's name); the lab sets it when memcached starts, verify reads it.
+BACKEND_KEY = "runbook:backend"
 
 
 def ifname(prefix: str, name: str) -> str:
@@ -56,10 +59,10 @@ class BackendLayout:
     address: IPv4Interface
     netns: str
     peer: str
-    http: tuple[tuple[int, str], ...]  # (port, health path) of http services
-    tcp: tuple[int, ...]  # ports of tcp services (memcached-like responder)
-    log: Path
-    ready: Path
+    http: tuple[tuple[int, str], ...]  # (port, health path) of http services: nginx
+    tcp: tuple[int, ...]  # ports of tcp services: one memcached each
+    log: Path  # every daemon's own log (nginx's error log, memcached's output)
+    dir: Path  # configs, pid file, pages, nginx's access log; removed by lab.down
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,7 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
                 http=tuple(sorted(set(entry["http"]))),
                 tcp=tuple(sorted(set(entry["tcp"]))),
                 log=state / "logs" / f"backend-{name}.log",
-                ready=state / "run" / f"backend-{name}.ready",
+                dir=state / "run" / "backends" / name,
             )
         )
     return tuple(result)

@@ -33,6 +33,8 @@ TOOLS = {
     "ssh": "openssh-client",
     "ssh-keygen": "openssh-client",
     "mount": "mount",
+    "nginx": "nginx",  # the backends' web server (Horizon's shape)
+    "memcached": "memcached",
 }
 
 
@@ -91,9 +93,11 @@ def _is_running(lay: LabLayout, state: dict) -> bool:
     if not set(lay.all_netns) <= existing:
         return False
     pids = [n.get("pid", 0) for n in state.get("nodes", {}).values()]
-    pids += list(state.get("backends", {}).values())
+    daemons = backends.pids_of(state)
+    if daemons is None or set(state.get("backends", {})) != {b.name for b in lay.backends}:
+        return False
     names = {n.name for n in lay.nodes}
-    return set(state.get("nodes", {})) == names and all(p and alive(p) for p in pids)
+    return set(state.get("nodes", {})) == names and all(p and alive(p) for p in pids + daemons)
 
 
 def up(site, log=None) -> dict:
@@ -105,6 +109,7 @@ def up(site, log=None) -> dict:
         if _is_running(lay, state):
             try:
                 ssh.wait_ready(lay, [n.name for n in lay.nodes], timeout=10)
+                backends.wait_ready(lay, state["backends"], timeout=3)
                 log("el laboratorio ya estaba en marcha")
                 return {**status(site), "already_running": True}
             except LabError:
@@ -161,12 +166,26 @@ def down(site, log=None) -> None:
     log("laboratorio detenido: sin espacios de red, montajes ni procesos")
 
 
+def _kill_everything(lay: LabLayout, namespaces: list[str]) -> list[int]:
+    """SIGKILL every process of the lab; return those that would not die.
+
+    A daemon's master (nginx) may fork a new worker between the listing and
+    its own SIGKILL: list again until nothing is left (a few rounds at most).
+    """
+    survivors: list[int] = []
+    for _ in range(5):
+        pids = network.pids(namespaces) | nodes.nspawn_pids(lay) | cgroup_pids(lay.netns)
+        pids.discard(os.getpid())
+        if not pids:
+            break
+        survivors = kill_all(pids)
+    return survivors
+
+
 def _cleanup(lay: LabLayout) -> None:
     state = _read_state(lay)
     namespaces = network.ours(lay, state.get("netns", []))
-    pids = network.pids(namespaces) | nodes.nspawn_pids(lay) | cgroup_pids(lay.netns)
-    pids.discard(os.getpid())
-    survivors = kill_all(pids)
+    survivors = _kill_everything(lay, namespaces)
     nodes.unmount_all(lay)
     network.destroy(namespaces)
     cgroup_remove(lay.netns)
@@ -210,7 +229,8 @@ def status(site) -> dict:
         })
     backend_list = []
     for b in lay.backends:
-        pid = state.get("backends", {}).get(b.name)
+        daemons = backends.daemon_states(b, state.get("backends", {}).get(b.name) or {})
+        up = b.netns in existing and all(d["state"] == "running" for d in daemons)
         backend_list.append({
             "name": b.name,
             "names": list(b.names),
@@ -218,7 +238,8 @@ def status(site) -> dict:
             "netns": b.netns,
             "http_ports": [port for port, _ in b.http],
             "tcp_ports": list(b.tcp),
-            "state": "running" if pid and alive(pid) and b.netns in existing else "stopped",
+            "daemons": daemons,
+            "state": "running" if up else "stopped",
         })
     running = state.get("phase") == "running" and all(
         n["state"] == "running" for n in node_list

@@ -5,9 +5,16 @@ Standard library only and self-contained: `verify` runs it as
 connection starts from the lab client's own addresses and can only reach
 the lab (the namespace has no route out). Prints one JSON object.
 
-Input: {"vip", "timeout", "sources": [addr...], "services": [{"name", "mode",
-"port", "path", "expect_status", "cookie", "balance", "backends": [names]}],
-"stats": [{"node", "address", "port", "uri"}]}
+HTTP requests behave like a browser: redirects on the same address and port
+are followed (a real Horizon sends an anonymous visitor to its login page),
+cookies are sent back, and the answer is good when every status is one the
+service's health check accepts and the last one is not a redirect. Who
+answered comes from the sticky cookie HAProxy inserts or from the backend's
+`X-Backend` header; for memcached, from the key the lab stores in each one.
+
+Input: {"vip", "timeout", "backend_key", "sources": [addr...], "services": [{"name",
+"mode", "port", "path", "expect": [[low, high]...], "cookie", "balance",
+"backends": [names]}], "stats": [{"node", "address", "port", "uri"}]}
 """
 
 from __future__ import annotations
@@ -17,33 +24,81 @@ import json
 import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin, urlsplit
 
 REPEAT = 2  # requests per source address under `balance source` (same backend twice?)
+MAX_REDIRECTS = 5
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def accepted(status: int, expect: list) -> bool:
+    return any(low <= status <= high for low, high in expect)
+
+
+def same_origin_target(current: str, location: str) -> str | None:
+    """The path+query to request next, or None when Location leaves this host and port."""
+    target = urlsplit(urljoin(current, location))
+    here = urlsplit(current)
+    if (target.scheme, target.netloc) != (here.scheme, here.netloc):
+        return None
+    return (target.path or "/") + (f"?{target.query}" if target.query else "")
+
+
+def cookies_from(headers: list[str]) -> dict[str, str]:
+    found = {}
+    for header in headers:
+        pair = header.split(";", 1)[0]
+        if "=" in pair:
+            name, value = pair.split("=", 1)
+            found[name.strip()] = value.strip()
+    return found
+
+
+def who_answered(set_cookies: dict[str, str], header: str | None, service: dict) -> str | None:
+    cookie = service.get("cookie")
+    backend = set_cookies.get(cookie) if cookie else None
+    backend = backend or header
+    return backend if backend in service["backends"] else None
 
 
 def http_request(cfg: dict, service: dict, source: str) -> dict:
     answer = {"source": source}
+    origin = f"http://{cfg['vip']}:{service['port']}"
+    path, jar, statuses, served_by = service["path"], {}, [], []
     conn = http.client.HTTPConnection(
         cfg["vip"], service["port"], timeout=cfg["timeout"], source_address=(source, 0)
     )
     try:
-        conn.request("GET", service["path"], headers={"Connection": "close"})
-        response = conn.getresponse()
-        body = response.read(65536).decode("utf-8", "replace")
-        backend = None
-        cookie = service.get("cookie")
-        for header in response.msg.get_all("Set-Cookie") or []:
-            if cookie and header.startswith(f"{cookie}="):
-                backend = header.split("=", 1)[1].split(";", 1)[0]
-        backend = backend or response.getheader("X-Backend")
-        if backend is None and body.strip() in service["backends"]:
-            backend = body.strip()
+        for _ in range(MAX_REDIRECTS + 1):
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read(65536)
+            statuses.append(response.status)
+            set_cookies = cookies_from(response.msg.get_all("Set-Cookie") or [])
+            jar.update(set_cookies)
+            served_by.append(who_answered(set_cookies, response.getheader("X-Backend"), service))
+            location = response.getheader("Location")
+            if response.status not in REDIRECTS or not location:
+                break
+            path = same_origin_target(origin + path, location)
+            if path is None:
+                answer["error"] = f"redirige fuera de {origin}: {location}"
+                break
+            if response.will_close:
+                conn.close()
+        chain = " → ".join(str(s) for s in statuses)
+        backends = {b for b in served_by if b}
         answer.update(
-            status=response.status,
-            ok=response.status == service["expect_status"],
-            backend=backend if backend in service["backends"] else None,
-            answer=f"HTTP {response.status}",
+            status=statuses[-1],
+            ok=all(accepted(s, service["expect"]) for s in statuses)
+            and statuses[-1] not in REDIRECTS and len(backends) <= 1 and "error" not in answer,
+            backend=served_by[0] if len(backends) <= 1 else None,
+            answer=f"GET {service['path']} → {chain}" + (f" {path}" if len(statuses) > 1 else ""),
         )
+        if len(backends) > 1:
+            answer["error"] = "la redirección la atendió otro servidor: " + " → ".join(
+                b or "?" for b in served_by)
     except (OSError, http.client.HTTPException) as exc:
         answer.update(ok=False, error=describe(exc))
     finally:
@@ -51,23 +106,32 @@ def http_request(cfg: dict, service: dict, source: str) -> dict:
     return answer
 
 
+def read_memcached(text: str, key: str) -> tuple[bool, str | None, str]:
+    """(well-formed reply to `version` + `get key`, the key's value, a short description)."""
+    lines = text.split("\r\n")
+    version = lines[0] if lines and lines[0].startswith("VERSION ") else None
+    value = None
+    if len(lines) >= 3 and lines[1].startswith(f"VALUE {key} "):
+        value = lines[2]
+    complete = version is not None and "END" in lines[1:]
+    shown = f"{version}; {key} = {value}" if value is not None else f"{version}; sin {key}"
+    return complete, value, shown if version else (text[:80] or "(vacío)")
+
+
 def memcached_request(cfg: dict, service: dict, source: str) -> dict:
     answer = {"source": source}
+    key = cfg["backend_key"]
     try:
         with socket.create_connection(
             (cfg["vip"], service["port"]), timeout=cfg["timeout"], source_address=(source, 0)
         ) as sock:
-            sock.sendall(b"version\r\n")
-            line = b""
-            while not line.endswith(b"\r\n") and len(line) < 4096:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                line += chunk
-            sock.sendall(b"quit\r\n")
-        text = line.decode("utf-8", "replace").strip()
-        backend = next((b for b in service["backends"] if text.endswith(f"-{b}")), None)
-        answer.update(ok=text.startswith("VERSION "), backend=backend, answer=text[:80] or "(vacío)")
+            sock.sendall(f"version\r\nget {key}\r\nquit\r\n".encode())
+            reply = b""
+            while len(reply) < 65536 and (chunk := sock.recv(4096)):
+                reply += chunk
+        ok, value, shown = read_memcached(reply.decode("utf-8", "replace"), key)
+        backend = value if value in service["backends"] else None
+        answer.update(ok=ok, backend=backend, answer=shown)
     except OSError as exc:
         answer.update(ok=False, error=describe(exc))
     return answer

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 from ..checks.base import ClientFacts, NodeFacts, Probe
-from ..model import LAB_RANGES, Site
+from ..lab.layout import BACKEND_KEY
+from ..model import LAB_RANGES, HealthCheck, Site, status_ranges
 from ..transport import NodeUnreachable, connect
 
 PROBE_TIMEOUT = 10  # seconds for any single probe on a node
@@ -97,13 +98,14 @@ def client_request(site: Site) -> dict:
     assert site.lab is not None
     services = []
     for svc in site.services:
+        check = svc.health_check or HealthCheck()
         services.append(
             {
                 "name": svc.name,
                 "mode": svc.mode,
                 "port": svc.port,
-                "path": svc.health_check.path if svc.health_check else "/",
-                "expect_status": svc.health_check.expect_status if svc.health_check else 200,
+                "path": check.path,
+                "expect": status_ranges(check.expect_status),
                 "cookie": svc.sticky_cookie,
                 "balance": svc.balance,
                 "backends": [b.name for b in svc.backends],
@@ -116,6 +118,7 @@ def client_request(site: Site) -> dict:
     return {
         "vip": str(site.vip),
         "timeout": CLIENT_TIMEOUT,
+        "backend_key": BACKEND_KEY,
         "sources": [str(a) for a in site.lab.client.addresses],
         "services": services,
         "stats": stats,
