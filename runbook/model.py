@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from .expected_output import check_markers
+
 # Names end up in file names, shell commands, HAProxy section names and
 # keepalived identifiers: keep them to a set that is safe in all of them.
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -345,6 +347,17 @@ class Expect(Strict):
         return value
 
 
+def _variable_marks(value: str | None) -> str | None:
+    if value is not None:
+        check_markers(value)
+    return value
+
+
+# What a reader sees after a command (Jinja2 template): an example, with the
+# parts that change from one machine to another marked ⟨like this⟩.
+ExpectedOutput = Annotated[str | None, AfterValidator(_variable_marks)]
+
+
 class CheckSpec(Strict):
     """A documented "Comprobación": a command run on the node and its outcome."""
 
@@ -353,6 +366,23 @@ class CheckSpec(Strict):
     command: str  # Jinja2 template
     expect: Expect
     explanation: str = ""
+    output: ExpectedOutput = None
+    output_partial: bool = False  # output lists lines found among others, in any order
+
+
+class ObservationSpec(Strict):
+    """A read-only command a reader runs by hand to look at the cluster, with its output.
+
+    Not run by verify: the lab tests prove its documented output on real nodes.
+    """
+
+    id: Annotated[str, Field(pattern=STEP_ID_RE.pattern)]
+    title: str
+    where: Literal["nodo", "cliente"]  # on each balancer, or on a client of the LAN
+    command: str  # Jinja2 template
+    output: ExpectedOutput
+    output_partial: bool = False
+    description: str  # one Spanish sentence: what to look at in the output
 
 
 class Condition(Strict):
@@ -380,6 +410,8 @@ class FileSpec(Strict):
     service: ServiceAction | None = None
     apply: str | None = None  # command that makes the file take effect (no service)
     note: str = ""
+    validate_output: ExpectedOutput = None  # what the validation prints when the file is good
+    apply_output: ExpectedOutput = None  # what applying it (apply or the service action) prints
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -422,12 +454,16 @@ class StepSpec(Strict):
 
 class Procedure(Strict):
     steps: Annotated[list[StepSpec], Field(min_length=1)]
+    observations: list[ObservationSpec] = []
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Procedure:
         index = _duplicate_index([s.id for s in self.steps])
         if index is not None:
             raise FieldError(("steps", index, "id"), "el id de paso aparece dos veces")
+        index = _duplicate_index([o.id for o in self.observations])
+        if index is not None:
+            raise FieldError(("observations", index, "id"), "el id de la orden aparece dos veces")
         seen: set[str] = set()
         for i, step in enumerate(self.steps):
             for j, check in enumerate(step.checks):

@@ -17,12 +17,14 @@ from typing import Literal
 
 import jinja2
 
+from .expected_output import check_markers
 from .model import (
     ABS_PATH_RE,
     Admonition,
     CheckSpec,
     FileSpec,
     Node,
+    ObservationSpec,
     Procedure,
     RunSpec,
     Site,
@@ -67,6 +69,8 @@ class FileAction:
     on_change: str | None = None  # command that makes the new file take effect
     service: str | None = None  # set when on_change reloads/restarts a service
     note: str = ""
+    validate_output: str | None = None  # what `validate` prints for a good file (⟨⟩ = varies)
+    apply_output: str | None = None  # what `on_change` prints
     kind: Literal["file"] = "file"
 
     def validate_command(self, candidate: str) -> str | None:
@@ -95,6 +99,8 @@ class Check:
     stdout_regex: str | None
     description: str
     explanation: str = ""
+    output: str | None = None  # an example of what the command prints (⟨⟩ = varies)
+    output_partial: bool = False  # output lists lines found among others, in any order
 
     def passes(self, exit_code: int, stdout: str) -> bool:
         out = stdout.strip("\n")
@@ -108,6 +114,23 @@ class Check:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A read-only command a reader runs by hand, and what it prints (not run by verify)."""
+
+    id: str
+    title: str
+    where: Literal["nodo", "cliente"]
+    # node name -> (command, output): every node for "nodo"; for "cliente", the
+    # single entry is rendered with the VIP owner as `node` (the expected holder).
+    rendered: dict[str, tuple[str, str]]
+    output_partial: bool
+    description: str
+
+    def identical(self) -> bool:
+        return len(set(self.rendered.values())) == 1
 
 
 @dataclass(frozen=True)
@@ -148,6 +171,7 @@ class Plan:
     site: Site
     steps: tuple[PlannedStep, ...]
     node_names: tuple[str, ...] = field(default=())
+    observations: tuple[Observation, ...] = field(default=())
 
     def actions(self, node: str | None = None) -> list[Action]:
         """All actions in execution order (step by step, nodes in site order)."""
@@ -171,6 +195,12 @@ class Plan:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
+
+    def observation(self, observation_id: str) -> Observation:
+        for item in self.observations:
+            if item.id == observation_id:
+                return item
+        raise KeyError(observation_id)
 
     def to_json(self, node: str | None = None) -> list[dict]:
         out = []
@@ -247,7 +277,43 @@ def _jinja_message(exc: jinja2.TemplateError) -> str:
 
 def build_plan(site: Site, procedure: Procedure) -> Plan:
     steps = tuple(_plan_step(site, spec, i) for i, spec in enumerate(procedure.steps))
-    return Plan(site=site, steps=steps, node_names=tuple(n.name for n in site.nodes))
+    observations = tuple(_observation(site, spec, i) for i, spec in enumerate(procedure.observations))
+    return Plan(
+        site=site, steps=steps, node_names=tuple(n.name for n in site.nodes), observations=observations
+    )
+
+
+def render_output(source: str | None, ctx: dict, where: str) -> str | None:
+    """An expected output rendered for one node; its ⟨variable⟩ marks must still pair up."""
+    if source is None:
+        return None
+    text = render_text(source, ctx, where).strip("\n")
+    try:
+        check_markers(text)
+    except ValueError as exc:
+        raise PlanError(f"{where}: {exc}") from None
+    return text
+
+
+def _observation(site: Site, spec: ObservationSpec, index: int) -> Observation:
+    where = f"procedure.yaml: observations[{index}] ({spec.id})"
+    nodes = site.nodes if spec.where == "nodo" else [site.vip_owner]
+    rendered = {}
+    owner_ctx = context(site, site.vip_owner)
+    for node in nodes:
+        ctx = context(site, node)
+        rendered[node.name] = (
+            render_text(spec.command, ctx, f"{where}.command").strip(),
+            render_output(spec.output, ctx, f"{where}.output") or "",
+        )
+    return Observation(
+        id=spec.id,
+        title=spec.title,
+        where=spec.where,
+        rendered=rendered,
+        output_partial=spec.output_partial,
+        description=render_text(spec.description, owner_ctx, f"{where}.description").strip(),
+    )
 
 
 def _plan_step(site: Site, spec: StepSpec, index: int) -> PlannedStep:
@@ -312,6 +378,8 @@ def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict
         on_change=on_change,
         service=service,
         note=spec.note,
+        validate_output=render_output(spec.validate_output, ctx, f"{where}.validate_output"),
+        apply_output=render_output(spec.apply_output, ctx, f"{where}.apply_output"),
     )
 
 
@@ -336,6 +404,8 @@ def _plan_check(node: Node, step: StepSpec, spec: CheckSpec, ctx: dict, where: s
         stdout_regex=regex,
         description=render_text(spec.expect.description, ctx, f"{where}.expect.description").strip(),
         explanation=spec.explanation,
+        output=render_output(spec.output, ctx, f"{where}.output"),
+        output_partial=spec.output_partial,
     )
 
 
