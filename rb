@@ -44,26 +44,30 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Mermaid is served by the site itself (the site works offline): one copy
-# taken from the npm package, kept out of git.
-mermaid="docs/assets/vendor/mermaid.min.js"
-mermaid_version="11.4.1"
-if [ ! -s "$mermaid" ] || ! grep -qs "$mermaid_version" "$mermaid.version"; then
+# Scripts the site serves itself (it works offline), taken from npm packages
+# and kept out of git: Mermaid for the diagrams, iframe-worker so that search
+# also works when the site is opened from files (file://).
+vendor() {  # package version file-in-package destination
+  local pkg="$1" version="$2" src="$3" dest="$4"
+  if [ -s "$dest" ] && grep -qsx "$version" "$dest.version"; then return; fi
   if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ]; then
-    say "instalando npm para obtener Mermaid"
+    say "instalando npm para obtener $pkg"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
   fi
-  if command -v npm >/dev/null; then
-    say "descargando Mermaid $mermaid_version (paquete npm)"
-    tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack -q "mermaid@$mermaid_version" >/dev/null 2>&1 && tar xzf mermaid-*.tgz)
-    mkdir -p "$(dirname "$mermaid")"
-    cp "$tmp/package/dist/mermaid.min.js" "$mermaid"
-    echo "$mermaid_version" > "$mermaid.version"
-    rm -rf "$tmp"
-  else
-    say "aviso: sin npm no hay copia local de Mermaid; el diagrama no se dibujará"
+  if ! command -v npm >/dev/null; then
+    say "aviso: sin npm no hay copia local de $pkg; el sitio no se podrá construir"
+    return
   fi
-fi
+  say "descargando $pkg $version (paquete npm)"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack -q "$pkg@$version" >/dev/null 2>&1 && tar xzf "$pkg"-*.tgz)
+  mkdir -p "$(dirname "$dest")"
+  cp "$tmp/package/$src" "$dest"
+  echo "$version" > "$dest.version"
+  rm -rf "$tmp"
+}
+vendor mermaid 11.4.1 dist/mermaid.min.js docs/assets/vendor/mermaid.min.js
+vendor iframe-worker 1.0.4 shim/index.js docs/assets/vendor/iframe-worker/shim.js
 
 exec .venv/bin/invoke "$@"

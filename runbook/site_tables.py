@@ -11,6 +11,7 @@ import posixpath
 from collections.abc import Callable
 
 from .model import Site
+from .plan import Plan
 from .site_steps import node_label
 
 
@@ -135,3 +136,23 @@ def verify_checks(
             body += ["", f"Paso relacionado: [{title}]({link}#{item.step})."]
         out.append(f"<div {attrs} markdown>\n\n" + "\n".join(body) + "\n\n</div>\n")
     return "\n".join(out)
+
+
+StepPage = Callable[[str], tuple[str, str] | None]  # step id -> (page, title)
+
+
+def step_checks_list(plan: Plan, step_page: StepPage, current_page: str) -> str:
+    """Every documented check as a command to run by hand, linked to its step."""
+    out = []
+    for step in plan.steps:
+        found = step_page(step.id)
+        for i, check in enumerate(step.checks[plan.node_names[0]]):
+            commands = list(dict.fromkeys(step.checks[n][i].command for n in plan.node_names))
+            if found is None:
+                raise ValueError(f"el paso {step.id!r} no está en ninguna página")
+            page, _title = found
+            link = posixpath.relpath(page, posixpath.dirname(current_page) or ".")
+            where = f" Solo donde exista `{step.when_file_exists}`." if step.when_file_exists else ""
+            shown = " / ".join(f"`{c}`" for c in commands)
+            out.append(f"- [{check.title}]({link}#{step.id}): {shown}.{where}")
+    return "\n".join(out) + "\n"
