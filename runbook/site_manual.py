@@ -88,7 +88,7 @@ def hand_commands(action: Action) -> list[HandCommand]:
         )
     else:
         lead = f"Crea {shown} con este contenido:"
-    after = " ".join(_secret_hint(s) for s in sorted(set(SECRET_MARKER_RE.findall(action.content))))
+    after = " ".join(_secret_hint(s, target) for s in sorted(set(SECRET_MARKER_RE.findall(action.content))))
     out.append(HandCommand("write", heredoc(target, action.content), lead, after=after))
     perms = _perms(action, target)
     if perms:
@@ -119,8 +119,12 @@ def hand_commands(action: Action) -> list[HandCommand]:
     return out
 
 
-def _secret_hint(secret: str) -> str:
-    hint = f"Cambia «{placeholder(secret)}» por el valor real, sin espacios ni `#`."
+def _secret_hint(secret: str, path: str) -> str:
+    hint = (
+        f"Después, cambia «{placeholder(secret)}» por el valor real (sin espacios ni `#`) con un "
+        f"editor, por ejemplo `nano {shlex.quote(path)}`: escrito en la orden de arriba, quedaría en "
+        "el historial de la terminal."
+    )
     if secret in FORGOTTEN:
         hint += f" Si se te olvida, {FORGOTTEN[secret]}."
     return hint

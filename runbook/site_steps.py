@@ -42,8 +42,10 @@ def _both(names: list[str]) -> str:
 def _tabs(per_node: dict[str, str]) -> str:
     """pymdownx.tabbed, one tab per node; linked tabs switch together on the page."""
     out = []
-    for name, body in per_node.items():
-        out.append(f'=== "{node_label(name)}"\n\n{indent(body)}\n')
+    for i, (name, body) in enumerate(per_node.items()):
+        # "===!" starts a new set: two blocks of tabs in a row must not merge into one.
+        marker = "===!" if i == 0 else "==="
+        out.append(f'{marker} "{node_label(name)}"\n\n{indent(body)}\n')
     return "\n".join(out)
 
 
