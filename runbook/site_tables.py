@@ -64,11 +64,11 @@ def topology(site: Site) -> str:
     lines = ["```mermaid", "flowchart TB"]
     lines.append('    cliente(["Clientes de la LAN"])')
     lines.append(f'    vip{{{{"IP virtual<br/>{site.vip}"}}}}')
-    lines.append(f'    subgraph lb["Balanceadores · VRRP id {site.vrrp.router_id}"]')
+    lines.append('    subgraph lb["Balanceadores"]')
     for node in site.nodes_by_priority:
         lines.append(
             f'        n_{node.name}["{node_label(node.name)}<br/>{node.lan_address}<br/>'
-            f'{_role(site, node.name)} · prioridad {node.priority}"]'
+            f'{_role(site, node.name)}<br/>prioridad {node.priority}"]'
         )
     lines.append("    end")
     backends: dict[str, str] = {}
@@ -83,7 +83,7 @@ def topology(site: Site) -> str:
     lines.append("    end")
     lines.append("    cliente --> vip")
     for node in site.nodes_by_priority:
-        style = "==>|tiene la IP|" if node.name == site.vip_owner.name else "-.->|si falla el MASTER|"
+        style = "==>|tiene la IP|" if node.name == site.vip_owner.name else '-.->|"si cae<br/>el MASTER"|'
         lines.append(f"    vip {style} n_{node.name}")
     for i, address in enumerate(backends):
         lines.append(f'    lb -->|"{"<br/>".join(services[address])}"| b{i}')
