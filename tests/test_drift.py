@@ -371,3 +371,49 @@ def test_the_comparison_notices_a_different_plan(built_site):
         assert_same(site_actions(built_site, "hera"), plan_tool_view(other), "lab")
     with pytest.raises(AssertionError):
         assert_same(site_manual(built_site, "hera"), plan_manual_view(other), "lab")
+
+
+class _Tampered:
+    """The built site with one page's HTML changed by `edit(soup)`."""
+
+    def __init__(self, site, page: str, edit):
+        self.pages, self._site, self._page = site.pages, site, page
+        soup = BeautifulSoup(site.html(page), "html.parser")
+        edit(soup)
+        self._html = str(soup)
+
+    def html(self, page: str) -> str:
+        return self._html if page == self._page else self._site.html(page)
+
+
+def _set(selector: str, text: str):
+    def edit(soup):
+        soup.select_one(selector).string = text
+    return edit
+
+
+def _insert_extra_command(soup):
+    block = soup.select_one('div.rb-manual[data-step="haproxy"]')
+    extra = BeautifulSoup('<pre><code data-field="mkdir">mkdir -p /etc/haproxy</code></pre>', "html.parser")
+    block.append(extra)
+
+
+TAMPERINGS = {
+    "copy instead of move": _set('div.rb-manual[data-step="haproxy"] code[data-field="install"]',
+                                 "cp /etc/haproxy/haproxy.cfg.nuevo /etc/haproxy/haproxy.cfg"),
+    "validate the old file": _set('div.rb-manual[data-step="haproxy"] code[data-field="validate"]',
+                                  "haproxy -c -f /etc/haproxy/haproxy.cfg"),
+    "a changed line in a file": _set('div.rb-manual[data-step="ip-no-local"] code[data-field="write"]',
+                                     "cat > /etc/sysctl.d/60-haproxy-nonlocal-bind.conf <<'EOF'\n"
+                                     "net.ipv4.ip_nonlocal_bind = 0\nEOF"),
+    "a different output": _set('div.rb-manual[data-step="haproxy"] code[data-field="validate_output"]',
+                               "Configuration file is valid (warnings)"),
+    "a command the plan does not run": _insert_extra_command,
+}
+
+
+@pytest.mark.parametrize("tampering", sorted(TAMPERINGS))
+def test_the_by_hand_comparison_notices_a_tampered_page(built_site, cli_plan, tampering):
+    site = _Tampered(built_site, "instalacion.html", TAMPERINGS[tampering])
+    with pytest.raises(AssertionError):
+        assert_same(site_manual(site, "hera"), plan_manual_view([i for i in cli_plan if i["node"] == "hera"]), "x")
