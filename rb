@@ -87,36 +87,38 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
 fi
 
-# Mermaid is served by the site itself (the site works offline): one copy
-# taken from the npm package, kept out of git.
-mermaid="docs/assets/vendor/mermaid.min.js"
-mermaid_version="11.4.1"
-
-fetch_mermaid() {
-  local tmp status=0
+# Scripts the site serves itself (it works offline), taken from npm packages
+# and kept out of git: Mermaid for the diagrams, iframe-worker so that search
+# also works when the site is opened from files (file://).
+fetch_vendor() {  # package version file-in-package destination
+  local pkg="$1" version="$2" src="$3" dest="$4" tmp status=0
   tmp="$(mktemp -d)" || return
-  (cd "$tmp" && npm pack -q "mermaid@$mermaid_version" >/dev/null 2>&1 && tar xzf mermaid-*.tgz) || status=$?
+  (cd "$tmp" && npm pack -q "$pkg@$version" >/dev/null 2>&1 && tar xzf "$pkg"-*.tgz) || status=$?
   if [ "$status" = 0 ]; then
-    mkdir -p "$(dirname "$mermaid")" && cp "$tmp/package/dist/mermaid.min.js" "$mermaid" \
-      && echo "$mermaid_version" > "$mermaid.version" || status=$?
+    mkdir -p "$(dirname "$dest")" && cp "$tmp/package/$src" "$dest" \
+      && echo "$version" > "$dest.version" || status=$?
   fi
   rm -rf "$tmp"
   return "$status"
 }
 
-if [ ! -s "$mermaid" ] || ! grep -qs "$mermaid_version" "$mermaid.version"; then
+vendor() {  # package version file-in-package destination
+  local pkg="$1" version="$2" src="$3" dest="$4"
+  if [ -s "$dest" ] && grep -qsx "$version" "$dest.version"; then return 0; fi
   if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ]; then
-    say "instalando npm para obtener Mermaid"
+    say "instalando npm para obtener $pkg"
     apt_install npm
   fi
   if ! command -v npm >/dev/null; then
-    say "aviso: sin npm no hay copia local de Mermaid y «./rb docs» fallará: instale npm (como root: apt-get install npm) y vuelva a ejecutar ./rb"
+    say "aviso: sin npm no hay copia local de $pkg y «./rb docs» fallará: instale npm (como root: apt-get install npm) y vuelva a ejecutar ./rb"
   else
-    say "descargando Mermaid $mermaid_version (paquete npm)"
-    fetch_mermaid \
-      || say "aviso: no se pudo descargar Mermaid (npm pack mermaid@$mermaid_version, código $?) y «./rb docs» fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb"
+    say "descargando $pkg $version (paquete npm)"
+    fetch_vendor "$pkg" "$version" "$src" "$dest" \
+      || say "aviso: no se pudo descargar $pkg (npm pack $pkg@$version, código $?) y «./rb docs» fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb"
   fi
-fi
+}
+vendor mermaid 11.4.1 dist/mermaid.min.js docs/assets/vendor/mermaid.min.js
+vendor iframe-worker 1.0.4 shim/index.js docs/assets/vendor/iframe-worker/shim.js
 
 [ -x .venv/bin/invoke ] \
   || die "falta .venv/bin/invoke (.venv a medias): bórrelo («rm -rf .venv») y vuelva a ejecutar ./rb"

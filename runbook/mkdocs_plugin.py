@@ -5,10 +5,12 @@ like "la IP virtual {{ vip }}" follows the data. Directives in HTML comments
 are then replaced by generated Markdown:
 
     <!-- runbook:paso ID -->                 one procedure step (heading included)
+    <!-- runbook:orden ID -->                a look-only command and its output (observations)
     <!-- runbook:tabla-nodos -->             the node table ("Ver tabla")
     <!-- runbook:topologia -->               the Mermaid topology diagram
     <!-- runbook:servicios -->               the services behind the VIP
     <!-- runbook:comprobaciones-verify -->   the extra checks `invoke verify` runs
+    <!-- runbook:comprobaciones-pasos -->    every step's documented check, as a command
 
 Every problem (bad data, a template error, an unknown directive, a step shown
 twice or never) is a PluginError, so `mkdocs build --strict` fails with a
@@ -17,6 +19,7 @@ Spanish message naming it instead of publishing a site that drifted.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -24,14 +27,17 @@ import jinja2
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 
 from .load import LAB_SITE, PUBLISHED_SITE, DataError, data_dir, load_procedure, load_site
 from .plan import Plan, PlanError, build_plan, template_dir
 from .site_blocks import BlockStash
-from .site_steps import node_label, step_markdown
-from .site_tables import node_table, services_table, topology, verify_checks
+from .site_facts import FactError, config_facts
+from .site_search import add_unaccented_fields
+from .site_steps import node_label, observation_markdown, step_markdown
+from .site_tables import node_table, services_table, step_checks_list, topology, verify_checks
 
+THEME_DIR = Path(__file__).resolve().parent / "site_theme"
 DIRECTIVE_RE = re.compile(r"<!--\s*runbook:(?P<body>.*?)\s*-->")
 STEP_DIRECTIVE_RE = re.compile(r"<!--\s*runbook:paso\s+(?P<id>\S+)\s*-->")
 
@@ -50,11 +56,17 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             self.plan: Plan = build_plan(site, load_procedure(self._data_dir))
             # The lab page describes the embedded lab with its own values.
             self._lab_site = load_site(LAB_SITE, self._data_dir)
+            self._facts = config_facts(self.plan)
         except (DataError, PlanError) as exc:
             raise PluginError(f"runbook: {exc}") from None
+        except FactError as exc:
+            raise PluginError(f"runbook: las páginas citan un valor que ya no está: {exc}") from None
+        # Our templates (the Spanish 404 page) before the theme's own.
+        config.theme.dirs.insert(0, str(THEME_DIR))
         self._pages = _page_environment()
         self._stashes: dict[str, BlockStash] = {}
         self._rendered: dict[str, str] = {}  # step id -> page that rendered it
+        self._shown_observations: set[str] = set()
         self._step_pages: dict[str, str] = {}
         return config
 
@@ -105,7 +117,21 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         missing = [s.id for s in self.plan.steps if s.id not in self._rendered]
         if missing:
             raise PluginError(f"runbook: pasos que no llegaron a mostrarse: {', '.join(missing)}")
+        unused = [o.id for o in self.plan.observations if o.id not in self._shown_observations]
+        if unused:
+            raise PluginError(f"runbook: ninguna página muestra las órdenes: {', '.join(unused)}")
         return env
+
+    @event_priority(-50)  # after the search plugin writes the index, before offline inlines it
+    def on_post_build(self, config):
+        index_file = Path(config.site_dir) / "search" / "search_index.json"
+        if not index_file.is_file():
+            return
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+        index_file.write_text(
+            json.dumps(add_unaccented_fields(index), ensure_ascii=False, separators=(",", ":")),
+            encoding="utf-8",
+        )
 
     def on_serve(self, server, config, builder):
         # Editing the data or a template rebuilds the site like editing a page.
@@ -129,6 +155,10 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "controllers": site.controllers,
             "services": site.services,
             "lab_site": self._lab_site,
+            # Values the prose quotes from the rendered configuration files.
+            "track": self._facts.track,
+            "checks": self._facts.checks,
+            "global_maxconn": self._facts.global_maxconn,
         }
         try:
             return self._pages.from_string(markdown).render(ctx)
@@ -148,6 +178,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         site = self.plan.site
         if name == "paso" and len(args) == 1:
             return self._step(args[0], src, stash)
+        if name == "orden" and len(args) == 1:
+            return self._observation(args[0], src, stash)
         if args:
             raise PluginError(f"runbook: {src}: la directiva {name!r} no admite argumentos ({body!r})")
         if name == "tabla-nodos":
@@ -158,6 +190,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             return services_table(site)
         if name == "comprobaciones-verify":
             return self._verify_checks(src)
+        if name == "comprobaciones-pasos":
+            return step_checks_list(self.plan, self._find_step, src)
         raise PluginError(f"runbook: {src}: directiva desconocida <!-- runbook:{body} -->")
 
     def _step(self, step_id: str, src: str, stash: BlockStash) -> str:
@@ -171,6 +205,16 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             )
         self._rendered[step_id] = src
         return step_markdown(self.plan, step, stash)
+
+    def _observation(self, observation_id: str, src: str, stash: BlockStash) -> str:
+        try:
+            item = self.plan.observation(observation_id)
+        except KeyError:
+            raise PluginError(
+                f"runbook: {src}: la orden {observation_id!r} no existe en procedure.yaml (observations)"
+            ) from None
+        self._shown_observations.add(observation_id)
+        return observation_markdown(item, stash)
 
     def _verify_checks(self, src: str) -> str:
         try:
@@ -193,14 +237,16 @@ def _require_local_scripts(files, config) -> None:
 
     Material fetches Mermaid from a CDN when no local copy defines it, and a
     failed fetch offline also stops search and tabs: a missing copy is an error.
+    The same for polyfills: the offline plugin would add iframe-worker from a
+    CDN when no local copy is listed.
     """
-    for script in config.extra_javascript:
+    for script in [*config.extra_javascript, *config.extra.get("polyfills", [])]:
         path = str(getattr(script, "path", script))
         if "://" in path or path.startswith("//"):
-            raise PluginError(f"runbook: extra_javascript apunta fuera del sitio: {path}")
+            raise PluginError(f"runbook: un script del sitio apunta fuera de él: {path}")
         if files.get_file_from_path(path) is None:
             raise PluginError(
-                f"runbook: falta {config.docs_dir}/{path}; ejecute ./rb para descargar la copia local"
+                f"runbook: falta {config.docs_dir}/{path}; ejecuta ./rb para descargar la copia local"
             )
 
 
@@ -214,7 +260,15 @@ def _page_environment() -> jinja2.Environment:
         comment_end_string="##}",
     )
     env.filters["etiqueta"] = node_label
+    env.filters["num"] = spanish_number
     return env
+
+
+def spanish_number(value: float, decimals: int = 2) -> str:
+    """2.6133 -> "2,61"; 3.0 -> "3": numbers as a Spanish reader writes them."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.{decimals}f}".replace(".", ",")
 
 
 def _template_line(exc: BaseException) -> str:

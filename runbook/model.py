@@ -423,6 +423,7 @@ from .procedure_model import (  # noqa: E402
     Condition,
     Expect,
     FileSpec,
+    ObservationSpec,
     Procedure,
     RunSpec,
     ServiceAction,
@@ -431,5 +432,5 @@ from .procedure_model import (  # noqa: E402
 
 __all__ = [
     "NAME_RE", "ActionSpec", "Admonition", "CheckSpec", "Condition", "Expect", "FieldError", "FileSpec",
-    "Procedure", "RunSpec", "ServiceAction", "Site", "StepSpec", "path_problem",
+    "ObservationSpec", "Procedure", "RunSpec", "ServiceAction", "Site", "StepSpec", "path_problem",
 ]

@@ -15,11 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .expected_output import check_markers
 from .model import (
     Admonition,
     CheckSpec,
     FileSpec,
     Node,
+    ObservationSpec,
     Procedure,
     RunSpec,
     Site,
@@ -75,6 +77,8 @@ class FileAction:
     # right but not in effect, and on_change runs anyway.
     unless: str | None = None
     note: str = ""
+    validate_output: str | None = None  # what `validate` prints for a good file (⟨⟩ = varies)
+    apply_output: str | None = None  # what `on_change` prints
     kind: Literal["file"] = "file"
 
     def validate_command(self, candidate: str) -> str | None:
@@ -103,6 +107,8 @@ class Check:
     stdout_regex: str | None
     description: str
     explanation: str = ""
+    output: str | None = None  # an example of what the command prints (⟨⟩ = varies)
+    output_partial: bool = False  # output lists lines found among others, in any order
 
     def passes(self, exit_code: int, stdout: str) -> bool:
         out = stdout.strip("\n")
@@ -116,6 +122,23 @@ class Check:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A read-only command a reader runs by hand, and what it prints (not run by verify)."""
+
+    id: str
+    title: str
+    where: Literal["nodo", "cliente"]
+    # node name -> (command, output): every node for "nodo"; for "cliente", the
+    # single entry is rendered with the VIP owner as `node` (the expected holder).
+    rendered: dict[str, tuple[str, str]]
+    output_partial: bool
+    description: str
+
+    def identical(self) -> bool:
+        return len(set(self.rendered.values())) == 1
 
 
 @dataclass(frozen=True)
@@ -156,6 +179,7 @@ class Plan:
     site: Site
     steps: tuple[PlannedStep, ...]
     node_names: tuple[str, ...] = field(default=())
+    observations: tuple[Observation, ...] = field(default=())
 
     def actions(self, node: str | None = None) -> list[Action]:
         """All actions in execution order (step by step, nodes in site order)."""
@@ -179,6 +203,12 @@ class Plan:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
+
+    def observation(self, observation_id: str) -> Observation:
+        for item in self.observations:
+            if item.id == observation_id:
+                return item
+        raise KeyError(observation_id)
 
     def to_json(self, node: str | None = None) -> list[dict]:
         out = []
@@ -248,12 +278,51 @@ def build_plan(site: Site, procedure: Procedure) -> Plan:
     try:
         with time_budget(PLAN_BUDGET_S):
             steps = tuple(_plan_step(site, spec, i, where) for i, spec in enumerate(procedure.steps))
+            observations = tuple(
+                _observation(site, spec, i, where) for i, spec in enumerate(procedure.observations)
+            )
     except BudgetExceeded:
         raise PlanError(f"{where(('steps',))}: el plan tarda más de {PLAN_BUDGET_S:.0f} s en generarse "
                         "(¿una plantilla con un bucle enorme?)") from None
-    plan = Plan(site=site, steps=steps, node_names=tuple(n.name for n in site.nodes))
+    plan = Plan(site=site, steps=steps, node_names=tuple(n.name for n in site.nodes),
+                observations=observations)
     _check_plan(plan, procedure, where)
     return plan
+
+
+def render_output(source: str | None, ctx: dict, where: str) -> str | None:
+    """An expected output rendered for one node; its ⟨variable⟩ marks must still pair up."""
+    if source is None:
+        return None
+    text = render_text(source, ctx, where).strip("\n")
+    try:
+        check_markers(text)
+    except ValueError as exc:
+        raise PlanError(f"{where}: {exc}") from None
+    return text
+
+
+def _observation(site: Site, spec: ObservationSpec, index: int, where: Where) -> Observation:
+    def at(*path) -> str:
+        return f"{where(('observations', index) + path)} (orden {spec.id})"
+
+    nodes = site.nodes if spec.where == "nodo" else [site.vip_owner]
+    rendered = {}
+    owner_ctx = context(site, site.vip_owner)
+    for node in nodes:
+        ctx = context(site, node)
+        rendered[node.name] = (
+            _command(spec.command, ctx, at("command")),
+            render_output(spec.output, ctx, at("output")) or "",
+        )
+    return Observation(
+        id=spec.id,
+        title=spec.title,
+        where=spec.where,
+        rendered=rendered,
+        output_partial=spec.output_partial,
+        description=render_text(spec.description, owner_ctx, at("description")).strip(),
+    )
 
 
 def _plan_step(site: Site, spec: StepSpec, index: int, where: Where) -> PlannedStep:
@@ -321,7 +390,7 @@ def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict
     if secret_names(content) and int(spec.mode, 8) & 0o007:
         raise PlanError(f"{at('mode')}: {path} lleva secretos: su modo {spec.mode} no puede dar permisos "
                         "a los demás usuarios (use p. ej. 0640)")
-    for part, text in (("validate", spec.validate_with), ("apply", spec.apply)):
+    for part, text in (("validate", spec.validate_with), ("apply", spec.apply), ("unless", spec.unless)):
         if text is not None and "@@SECRETO_" in text:
             raise PlanError(f"{at(part)}: un secreto no puede ir en una orden; úselo solo en ficheros")
     on_change, service = spec.apply, None
@@ -340,8 +409,10 @@ def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict
         validate=spec.validate_with,
         on_change=on_change,
         service=service,
-        unless=render_text(spec.unless, ctx, f"{where}.unless").strip() if spec.unless else None,
+        unless=_command(spec.unless, ctx, at("unless")) if spec.unless else None,
         note=spec.note,
+        validate_output=render_output(spec.validate_output, ctx, at("validate_output")),
+        apply_output=render_output(spec.apply_output, ctx, at("apply_output")),
     )
 
 
@@ -368,6 +439,8 @@ def _plan_check(node: Node, step: StepSpec, spec: CheckSpec, ctx: dict, at) -> C
         stdout_regex=regex,
         description=r(spec.expect.description, "expect", "description").strip(),
         explanation=spec.explanation,
+        output=render_output(spec.output, ctx, at("output")),
+        output_partial=spec.output_partial,
     )
 
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from .expected_output import check_markers
 
 from .fields import (
     STEP_ID_RE,
@@ -45,6 +56,17 @@ class Expect(Strict):
         return value
 
 
+def _variable_marks(value: str | None) -> str | None:
+    if value is not None:
+        check_markers(value)
+    return value
+
+
+# What a reader sees after a command (Jinja2 template): an example, with the
+# parts that change from one machine to another marked ⟨like this⟩.
+ExpectedOutput = Annotated[str | None, AfterValidator(_variable_marks)]
+
+
 class CheckSpec(Strict):
     """A documented "Comprobación": a command run on the node and its outcome."""
 
@@ -53,6 +75,23 @@ class CheckSpec(Strict):
     command: NonBlank  # Jinja2 template
     expect: Expect
     explanation: str = ""
+    output: ExpectedOutput = None
+    output_partial: bool = False  # output lists lines found among others, in any order
+
+
+class ObservationSpec(Strict):
+    """A read-only command a reader runs by hand to look at the cluster, with its output.
+
+    Not run by verify: the lab tests prove its documented output on real nodes.
+    """
+
+    id: Annotated[str, Field(pattern=STEP_ID_RE.pattern)]
+    title: Title
+    where: Literal["nodo", "cliente"]  # on each balancer, or on a client of the LAN
+    command: NonBlank  # Jinja2 template
+    output: ExpectedOutput
+    output_partial: bool = False
+    description: NonBlank  # one Spanish sentence: what to look at in the output
 
 
 class Condition(Strict):
@@ -79,7 +118,13 @@ class FileSpec(Strict):
     validate_with: NonBlank | None = Field(default=None, alias="validate")
     service: ServiceAction | None = None
     apply: NonBlank | None = None  # command that makes the file take effect (no service)
+    # Guard of the activation: when the file is already right but this command
+    # fails, its content is not in effect (e.g. a live sysctl flipped by hand),
+    # so deploy runs the activation anyway.
+    unless: NonBlank | None = None
     note: str = ""
+    validate_output: ExpectedOutput = None  # what the validation prints when the file is good
+    apply_output: ExpectedOutput = None  # what applying it (apply or the service action) prints
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
@@ -98,6 +143,8 @@ class FileSpec(Strict):
     def _one_activation(self) -> FileSpec:
         if self.service is not None and self.apply is not None:
             raise FieldError(("apply",), "use 'service' o 'apply', no ambos")
+        if self.unless is not None and self.service is None and self.apply is None:
+            raise FieldError(("unless",), "'unless' necesita 'apply' o 'service' (la orden que se repite)")
         if self.validate_with is not None and "%s" not in self.validate_with:
             raise FieldError(("validate",), "debe contener %s (el fichero a validar)")
         return self
@@ -133,6 +180,7 @@ class StepSpec(Strict):
 
 class Procedure(Strict):
     steps: Annotated[list[StepSpec], Field(min_length=1, max_length=200)]
+    observations: Annotated[list[ObservationSpec], Field(max_length=100)] = []
     _source: object = PrivateAttr(default=None)  # load.Source: file and line of every field
 
     @model_validator(mode="after")
@@ -140,6 +188,9 @@ class Procedure(Strict):
         index = duplicate_index([s.id for s in self.steps])
         if index is not None:
             raise FieldError(("steps", index, "id"), "el id de paso aparece dos veces")
+        index = duplicate_index([o.id for o in self.observations])
+        if index is not None:
+            raise FieldError(("observations", index, "id"), "el id de la orden aparece dos veces")
         seen: set[str] = set()
         for i, step in enumerate(self.steps):
             for j, check in enumerate(step.checks):

@@ -1,14 +1,18 @@
-"""One procedure step as page Markdown: heading, explanation, warnings, actions, checks.
+"""One procedure step as page Markdown, in the order a reader follows it by hand.
 
-Everything comes from a `PlannedStep`; the command and file blocks themselves
-are stashed HTML (see site_blocks). Per-node content tabs appear only where
-the nodes really differ, so a reader sees at a glance what is node-specific.
+Heading, explanation and warnings; then what to type on the nodes (derived
+from the plan's actions, see site_manual); then the checks with their
+expected output; last, closed until opened, what `./rb deploy` does in the
+step (guards, modes, validation and restore) and what `./rb verify` requires.
+Everything comes from a `PlannedStep`; the blocks themselves are stashed
+HTML. Per-node content tabs appear only where the nodes really differ.
 """
 
 from __future__ import annotations
 
-from .plan import FileAction, Plan, PlannedStep
-from .site_blocks import BlockStash, check_block, file_block, run_block
+from .plan import FileAction, Observation, Plan, PlannedStep
+from .site_blocks import BlockStash, criteria_block, file_block, run_block
+from .site_hand_blocks import check_block, manual_block, observation_block
 
 
 def node_label(name: str) -> str:
@@ -25,6 +29,11 @@ def admonition(kind: str, title: str, body: str) -> str:
     return f'!!! {kind} "{title}"\n\n{indent(body)}\n'
 
 
+def collapsed(kind: str, title: str, body: str) -> str:
+    """A pymdownx.details block, closed until the reader opens it."""
+    return f'??? {kind} "{title}"\n\n{indent(body)}\n'
+
+
 def _both(names: list[str]) -> str:
     labels = [node_label(n) for n in names]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " y " + labels[-1]
@@ -33,55 +42,97 @@ def _both(names: list[str]) -> str:
 def _tabs(per_node: dict[str, str]) -> str:
     """pymdownx.tabbed, one tab per node; linked tabs switch together on the page."""
     out = []
-    for name, body in per_node.items():
-        out.append(f'=== "{node_label(name)}"\n\n{indent(body)}\n')
+    for i, (name, body) in enumerate(per_node.items()):
+        # "===!" starts a new set: two blocks of tabs in a row must not merge into one.
+        marker = "===!" if i == 0 else "==="
+        out.append(f'{marker} "{node_label(name)}"\n\n{indent(body)}\n')
     return "\n".join(out)
 
 
-def _action_tokens(step: PlannedStep, names: list[str], stash: BlockStash, node: str) -> str:
-    tokens = []
-    for action in step.actions[node]:
-        if isinstance(action, FileAction):
-            block = file_block(action, names, step.when_file_exists)
-        else:
-            block = run_block(action, names, step.when_file_exists)
-        tokens.append(stash.add(block))
-    return "\n\n".join(tokens)
+def _per_node(nodes: list[str], identical: bool, tokens) -> tuple[str, bool]:
+    """One body for every node when they agree, else one tab per node: (markdown, tabbed)."""
+    if identical:
+        return tokens(nodes, nodes[0]), False
+    return _tabs({n: tokens([n], n) for n in nodes}), True
 
 
-def _check_tokens(step: PlannedStep, names: list[str], stash: BlockStash, node: str) -> str:
-    return "\n\n".join(stash.add(check_block(c, names)) for c in step.checks[node])
+def _stashed(stash: BlockStash, blocks: list[str]) -> str:
+    return "\n\n".join(stash.add(b) for b in blocks)
 
 
 def step_markdown(plan: Plan, step: PlannedStep, stash: BlockStash, level: int = 2) -> str:
+    """A step as a reader follows it by hand; the tool's details in a collapsed box at its end."""
     nodes = list(plan.node_names)
+    when = step.when_file_exists
     out = [f"{'#' * level} {step.title} {{#{step.id}}}", ""]
-    if step.when_file_exists:
+    if when:
         out.append(
             admonition(
                 "info",
                 "Paso condicional",
-                f"Deploy solo aplica este paso en los nodos donde existe "
-                f"`{step.when_file_exists}`; donde no existe, lo omite sin tocar nada.",
+                f"Haz este paso solo donde exista `{when}`; donde no exista, sáltatelo. "
+                "`./rb deploy` hace lo mismo: en esos nodos lo omite sin tocar nada.",
             )
         )
     out += [step.explanation.strip(), ""]
     for adm in step.admonitions:
         out.append(admonition(adm.kind, adm.title, adm.text.strip()))
 
-    if any(step.actions[n] for n in nodes):
-        if step.actions_identical():
-            out.append(f"**Lo que hace deploy** (igual en {_both(nodes)}):\n")
-            out.append(_action_tokens(step, nodes, stash, nodes[0]) + "\n")
-        else:
-            out.append("**Lo que hace deploy** (distinto en cada nodo):\n")
-            out.append(_tabs({n: _action_tokens(step, [n], stash, n) for n in nodes}))
+    has_actions = any(step.actions[n] for n in nodes)
+    has_checks = any(step.checks[n] for n in nodes)
+    if has_actions:
+        body, tabbed = _per_node(
+            nodes, step.actions_identical(),
+            lambda names, n: _stashed(stash, [manual_block(a, names, when) for a in step.actions[n]]),
+        )
+        lead = "**En cada nodo**, con sus propios valores:" if tabbed else f"**En {_both(nodes)}**, lo mismo:"
+        out += [lead, "", body, ""]
 
-    if any(step.checks[n] for n in nodes):
-        if step.checks_identical():
-            body = f"Igual en {_both(nodes)}.\n\n" + _check_tokens(step, nodes, stash, nodes[0])
-        else:
-            body = _tabs({n: _check_tokens(step, [n], stash, n) for n in nodes})
-        title = "Comprobación" if sum(len(step.checks[n]) for n in nodes[:1]) == 1 else "Comprobaciones"
+    if has_checks:
+        body, tabbed = _per_node(
+            nodes, step.checks_identical(),
+            lambda names, n: _stashed(stash, [check_block(c, names) for c in step.checks[n]]),
+        )
+        if not tabbed:
+            body = f"Igual en {_both(nodes)}.\n\n" + body
+        title = "Comprobación" if len(step.checks[nodes[0]]) == 1 else "Comprobaciones"
         out.append(admonition("comprobacion", title, body))
+
+    if has_actions or has_checks:
+        out.append(_tool_box(step, nodes, stash))
     return "\n".join(out) + "\n"
+
+
+def _tool_blocks(step: PlannedStep, names: list[str], node: str) -> list[str]:
+    when = step.when_file_exists
+    blocks = [
+        file_block(a, names, when) if isinstance(a, FileAction) else run_block(a, names, when)
+        for a in step.actions[node]
+    ]
+    return blocks + [criteria_block(c, names) for c in step.checks[node]]
+
+
+def _tool_box(step: PlannedStep, nodes: list[str], stash: BlockStash) -> str:
+    """The collapsed "Con ./rb" box: what deploy does in this step and what verify requires."""
+    identical = step.actions_identical() and _criteria_identical(step)
+    body, _ = _per_node(
+        nodes, identical, lambda names, n: _stashed(stash, _tool_blocks(step, names, n))
+    )
+    intro = "Lo que hace `./rb deploy` en cada nodo, en orden, y lo que exige `./rb verify`."
+    return collapsed("info", "Con `./rb`: qué hace deploy y qué exige verify", f"{intro}\n\n{body}")
+
+
+def _criteria_identical(step: PlannedStep) -> bool:
+    def criteria(node: str) -> list[tuple]:
+        return [(c.id, c.exit_code, c.stdout_contains, c.stdout_regex) for c in step.checks[node]]
+
+    first = criteria(next(iter(step.checks)))
+    return all(criteria(n) == first for n in step.checks)
+
+
+def observation_markdown(item: Observation, stash: BlockStash) -> str:
+    """A look-only command: one block when every node shows the same, else a tab per node."""
+    names = list(item.rendered)
+    if item.identical():
+        return stash.add(observation_block(item, names[0])) + "\n"
+    return _tabs({n: stash.add(observation_block(item, n)) for n in names})

@@ -11,6 +11,7 @@ import posixpath
 from collections.abc import Callable
 
 from .model import Site
+from .plan import Plan
 from .site_steps import node_label
 
 
@@ -22,29 +23,32 @@ def node_table(site: Site) -> str:
     lan, mgmt = site.network.lan, site.network.management
     rows = [
         f"| Equipo | Papel | LAN «pública» (`{lan.interface}`) | Red interna (`{mgmt.interface}`) "
-        "| Prioridad VRRP | Estado al arrancar |",
-        "|---|---|---|---|---|---|",
+        "| VRRP: prioridad, estado al arrancar |",
+        "|---|---|---|---|---|",
     ]
     for node in site.nodes_by_priority:
         rows.append(
-            f"| **{node_label(node.name)}** | balanceador (HAProxy + Keepalived) "
+            f"| **{node_label(node.name)}** | balanceador "
             f"| {node.lan_address}/{lan.subnet.prefixlen} | {node.management_address} "
-            f"| {node.priority} | {_role(site, node.name)} |"
+            f"| {node.priority}, {_role(site, node.name)} |"
         )
     for ctl in site.controllers:
         internal = str(ctl.management_address) if ctl.management_address else "—"
-        rows.append(
-            f"| {node_label(ctl.name)} | controlador (servidor detrás del balanceador) "
-            f"| {ctl.lan_address} | {internal} | — | — |"
-        )
-    rows.append(f"| *IP virtual* | recurso del clúster (VRRP id {site.vrrp.router_id}) | "
-                f"**{site.vip}** | — | — | en el MASTER |")
+        rows.append(f"| {node_label(ctl.name)} | controlador | {ctl.lan_address} | {internal} | — |")
+    rows.append(
+        f"| *IP virtual* | recurso del clúster | **{site.vip}** | — "
+        f"| id {site.vrrp.router_id}, en el MASTER |"
+    )
     facts = [f"máscara {lan.subnet.netmask}"]
     if lan.gateway:
         facts.append(f"puerta de enlace {lan.gateway}")
     if lan.dns:
         facts.append("DNS " + ", ".join(str(d) for d in lan.dns))
-    return "\n".join(rows) + f"\n\nRed LAN {lan.subnet}: " + ", ".join(facts) + ".\n"
+    return (
+        "\n".join(rows)
+        + "\n\nLos balanceadores llevan HAProxy y Keepalived; los controladores son los servidores "
+        f"que hay detrás. Red LAN {lan.subnet}: " + ", ".join(facts) + ".\n"
+    )
 
 
 def _backend_label(site: Site, address) -> str:
@@ -55,47 +59,46 @@ def _backend_label(site: Site, address) -> str:
 
 
 def topology(site: Site) -> str:
-    """A Mermaid flowchart: client → VIP → balancers → backends, per service."""
-    lines = ["```mermaid", "flowchart LR"]
+    """A Mermaid flowchart, top to bottom so that it stays readable on a phone:
+    clients → VIP → balancers → backends (one edge per backend, naming its services)."""
+    lines = ["```mermaid", "flowchart TB"]
     lines.append('    cliente(["Clientes de la LAN"])')
     lines.append(f'    vip{{{{"IP virtual<br/>{site.vip}"}}}}')
-    lines.append(f'    subgraph lb["Balanceadores · VRRP id {site.vrrp.router_id}"]')
+    lines.append('    subgraph lb["Balanceadores"]')
     for node in site.nodes_by_priority:
         lines.append(
             f'        n_{node.name}["{node_label(node.name)}<br/>{node.lan_address}<br/>'
-            f'{_role(site, node.name)} · prioridad {node.priority}"]'
+            f'{_role(site, node.name)}<br/>prioridad {node.priority}"]'
         )
     lines.append("    end")
     backends: dict[str, str] = {}
+    services: dict[str, list[str]] = {}
     for svc in site.services:
         for b in svc.backends:
             backends.setdefault(str(b.address), _backend_label(site, b.address))
+            services.setdefault(str(b.address), []).append(f"{svc.name} :{b.port}")
     lines.append('    subgraph srv["Servidores"]')
     for i, label in enumerate(backends.values()):
         lines.append(f'        b{i}["{label}"]')
     lines.append("    end")
     lines.append("    cliente --> vip")
     for node in site.nodes_by_priority:
-        style = "==>|tiene la IP|" if node.name == site.vip_owner.name else "-.->|si falla el MASTER|"
+        style = "==>|tiene la IP|" if node.name == site.vip_owner.name else '-.->|"si cae<br/>el MASTER"|'
         lines.append(f"    vip {style} n_{node.name}")
-    keys = list(backends)
-    for svc in site.services:
-        for b in svc.backends:
-            lines.append(f"    lb -->|{svc.name} :{b.port}| b{keys.index(str(b.address))}")
+    for i, address in enumerate(backends):
+        lines.append(f'    lb -->|"{"<br/>".join(services[address])}"| b{i}')
     lines.append("```")
     return "\n".join(lines) + "\n"
 
 
 def services_table(site: Site) -> str:
     rows = [
-        "| Servicio | Modo | Escucha en | Reparto | Salud | Servidores |",
-        "|---|---|---|---|---|---|",
+        "| Servicio | Escucha en | Reparto | Salud | Servidores |",
+        "|---|---|---|---|---|",
     ]
     for svc in site.services:
         if svc.health_check:
-            health = (
-                f"`GET {svc.health_check.path}` → {svc.health_check.expect_status}"
-            )
+            health = f"`GET {svc.health_check.path}`"
         else:
             health = "conexión TCP"
         if svc.sticky_cookie:
@@ -104,10 +107,8 @@ def services_table(site: Site) -> str:
             f"{_backend_label(site, b.address).split('<br/>')[0]} `{b.address}:{b.port}`"
             for b in svc.backends
         )
-        rows.append(
-            f"| **{svc.name}** | {svc.mode} | `{site.vip}:{svc.port}` | {svc.balance} "
-            f"| {health} | {servers} |"
-        )
+        listen = f"`{site.vip}:{svc.port}`"
+        rows.append(f"| **{svc.name}** ({svc.mode}) | {listen} | {svc.balance} | {health} | {servers} |")
     return "\n".join(rows) + "\n"
 
 
@@ -135,3 +136,23 @@ def verify_checks(
             body += ["", f"Paso relacionado: [{title}]({link}#{item.step})."]
         out.append(f"<div {attrs} markdown>\n\n" + "\n".join(body) + "\n\n</div>\n")
     return "\n".join(out)
+
+
+StepPage = Callable[[str], tuple[str, str] | None]  # step id -> (page, title)
+
+
+def step_checks_list(plan: Plan, step_page: StepPage, current_page: str) -> str:
+    """Every documented check as a command to run by hand, linked to its step."""
+    out = []
+    for step in plan.steps:
+        found = step_page(step.id)
+        for i, check in enumerate(step.checks[plan.node_names[0]]):
+            commands = list(dict.fromkeys(step.checks[n][i].command for n in plan.node_names))
+            if found is None:
+                raise ValueError(f"el paso {step.id!r} no está en ninguna página")
+            page, _title = found
+            link = posixpath.relpath(page, posixpath.dirname(current_page) or ".")
+            where = f" Solo donde exista `{step.when_file_exists}`." if step.when_file_exists else ""
+            shown = " / ".join(f"`{c}`" for c in commands)
+            out.append(f"- [{check.title}]({link}#{step.id}): {shown}.{where}")
+    return "\n".join(out) + "\n"

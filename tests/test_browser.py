@@ -1,19 +1,25 @@
-"""The built site in headless Chromium, served on loopback only.
+"""The built site in headless Chromium, served on loopback only (and opened from files).
 
-Every page must load without a console error and without a single request
-leaving 127.0.0.1 (all requests are routed through a guard that aborts and
-records anything else). Then what a reader does: search in Spanish, switch
-node tabs, see the topology diagram drawn.
+Every page, at a desktop (1280 px) and a phone (390 px) width, must load
+without a console error, without a single request leaving this machine, and
+without horizontal overflow (tables included, at 1280); a screenshot of each
+is kept in test-artifacts/screenshots/ for a person to look at. Then what a
+reader does: search in Spanish with and without accents, over http and from
+file://, switch node tabs, open a step's tool box, land on the Spanish 404.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from runbook.load import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -28,22 +34,38 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOOPBACK = "127.0.0.1"
+WIDTHS = (1280, 390)
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 # Material draws Mermaid into a *closed* shadow root; opening it lets the
 # test see the <svg> (it changes nothing else on the page).
 OPEN_SHADOW_ROOTS = """
 const attach = Element.prototype.attachShadow;
 Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
 """
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """A static server that answers a missing page with the site's 404.html, as web servers do."""
+
     def log_message(self, *args):
         pass
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != HTTPStatus.NOT_FOUND or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @pytest.fixture(scope="module")
 def server(built_site):
-    handler = functools.partial(_QuietHandler, directory=str(built_site.root))
+    handler = functools.partial(_SiteHandler, directory=str(built_site.root))
     httpd = ThreadingHTTPServer((LOOPBACK, 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -62,10 +84,16 @@ def browser():
 
 
 class Visit:
-    """One page in a fresh context, with every request and console error recorded."""
+    """Pages in a fresh context, with every request and console error recorded.
 
-    def __init__(self, browser, url: str):
-        self.context = browser.new_context()
+    Over http, every request is routed through a guard that aborts and records
+    anything not on loopback; from file://, requests are recorded and any that
+    is not local is an error.
+    """
+
+    def __init__(self, browser, base: str, width: int = 1280):
+        self.base = base
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
         self.context.add_init_script(OPEN_SHADOW_ROOTS)
         self.outside: list[str] = []
         self.errors: list[str] = []
@@ -73,47 +101,85 @@ class Visit:
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(url, wait_until="load")
-        self.origin = url.rsplit("/", 1)[0]
+        self.page.on("request", self._record)
 
     def _guard(self, route):
-        host = urlsplit(route.request.url).hostname
-        if host == LOOPBACK:
+        url = route.request.url
+        if url.startswith(LOCAL_SCHEMES) or urlsplit(url).hostname == LOOPBACK:
             route.continue_()
         else:
             self.outside.append(route.request.url)
             route.abort()
+
+    def _record(self, request):
+        url = request.url
+        if not url.startswith(LOCAL_SCHEMES) and urlsplit(url).hostname != LOOPBACK:
+            self.outside.append(url)
+
+    def open(self, name: str, wait_until: str = "networkidle"):
+        return self.page.goto(f"{self.base}/{name}", wait_until=wait_until)
 
     def close(self):
         self.context.close()
 
 
 @pytest.fixture
-def visit(browser, server):
+def visit(browser, server, built_site):
     opened: list[Visit] = []
 
-    def open_page(page: str) -> Visit:
-        v = Visit(browser, f"{server}/{page}")
+    def open_site(scheme: str = "http", width: int = 1280) -> Visit:
+        base = server if scheme == "http" else built_site.root.resolve().as_uri()
+        v = Visit(browser, base, width)
         opened.append(v)
         return v
 
-    yield open_page
+    yield open_site
     for v in opened:
         v.close()
 
 
-def test_every_page_loads_clean_and_stays_on_this_machine(built_site, visit):
-    v = visit(built_site.pages[0])
-    for name in built_site.pages:
-        v.page.goto(f"{v.origin}/{name}", wait_until="networkidle")
+def _wait_for_diagrams(page) -> None:
+    for i in range(page.locator("div.mermaid").count()):
+        page.locator("div.mermaid").nth(i).locator("svg").first.wait_for(state="visible", timeout=15000)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_reads_well_at_this_width(built_site, visit, width):
+    v = visit("http", width)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name in [*built_site.pages, "404.html"]:
+        v.open(name)
+        _wait_for_diagrams(v.page)
         assert v.page.locator("h1").first.is_visible(), name
         assert v.outside == [], f"{name} pidió recursos fuera de la máquina: {v.outside}"
         assert v.errors == [], f"{name}: errores en la consola: {v.errors}"
+        overflow = v.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} a {width} px: la página se sale {overflow} px por la derecha"
+        if width >= 1280:
+            tables = v.page.evaluate(
+                "[...document.querySelectorAll('.md-typeset__scrollwrap')]"
+                ".map(w => w.scrollWidth - w.clientWidth)"
+            )
+            assert all(extra <= 1 for extra in tables), f"{name}: tabla con barra de desplazamiento {tables}"
+        v.page.screenshot(path=str(SCREENSHOTS / f"{name.removesuffix('.html')}-{width}.png"), full_page=True)
 
 
-def test_spanish_search_finds_conmutacion(visit):
-    v = visit("index.html")
-    page = v.page
+def test_diagrams_stay_readable_on_a_phone(built_site, visit):
+    v = visit("http", 390)
+    for name in built_site.pages:
+        v.open(name)
+        _wait_for_diagrams(v.page)
+        for i in range(v.page.locator("div.mermaid svg").count()):
+            svg = v.page.locator("div.mermaid svg").nth(i)
+            # The text size a reader gets: Mermaid's font size times the scale the page applies.
+            font = svg.evaluate(
+                "s => parseFloat(getComputedStyle(s.querySelector('.nodeLabel')).fontSize)"
+                " * s.getBoundingClientRect().width / s.viewBox.baseVal.width"
+            )
+            assert font >= 9, f"{name}: el diagrama {i} se lee a {font:.1f} px en un móvil"
+
+
+def _search(page, query: str):
     box = page.locator("input.md-search__input")
     box.click()
     meta = page.locator(".md-search-result__meta")
@@ -122,19 +188,52 @@ def test_spanish_search_finds_conmutacion(visit):
     page.wait_for_function(
         "el => !el.textContent.includes('Inicializando')", arg=meta.element_handle(), timeout=15000
     )
+    box.press_sequentially(query, delay=10)
     results = page.locator(".md-search-result__item")
-    box.press_sequentially("conmutación", delay=10)
     results.first.wait_for(state="visible", timeout=10000)
-    assert results.count() > 0, "la búsqueda no encontró «conmutación»"
-    assert "conmutaci" in results.first.inner_text().lower()
-    assert "Conmutación por error" in page.locator(".md-search-result").inner_text()
+    return results
+
+
+@pytest.mark.parametrize("scheme", ["http", "file"])
+@pytest.mark.parametrize("query", ["conmutación", "conmutacion", "CONMUTACION"])
+def test_search_finds_the_failover_page(visit, scheme, query):
+    v = visit(scheme)
+    v.open("index.html", wait_until="load")
+    results = _search(v.page, query)
+    assert results.count() > 0, f"la búsqueda no encontró «{query}»"
+    assert "Conmutación por error" in v.page.locator(".md-search-result").inner_text()
     assert v.outside == [] and v.errors == []
 
 
+def test_search_without_accents_finds_words_in_the_text(visit):
+    v = visit("file")
+    v.open("index.html", wait_until="load")
+    results = _search(v.page, "contrasena")
+    assert "contraseña" in v.page.locator(".md-search-result").inner_text().lower()
+    assert results.count() > 0 and v.outside == [] and v.errors == []
+
+
+def test_a_missing_page_gets_the_spanish_404(visit):
+    v = visit("http")
+    response = v.open("no-existe.html")
+    assert response.status == 404
+    assert v.page.locator("html").get_attribute("lang") == "es"
+    assert v.page.locator("article h1").inner_text() == "Página no encontrada"
+    assert v.page.title().startswith("Página no encontrada")
+    # Styled like the rest of the site (its stylesheets loaded), with a way back.
+    assert v.page.locator("header.md-header").is_visible()
+    assert v.page.locator("article a", has_text="introducción").get_attribute("href").endswith("index.html")
+    # The only complaint is the page's own status, which is the point.
+    assert v.errors == ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
+    assert v.outside == []
+
+
 def test_node_tabs_switch_together(visit):
-    page = visit("instalacion.html").page
-    hera = page.locator('div.rb-action[data-step="interfaz-lan"][data-nodes="hera"]').first
-    afrodita = page.locator('div.rb-action[data-step="interfaz-lan"][data-nodes="afrodita"]').first
+    v = visit()
+    v.open("instalacion.html")
+    page = v.page
+    hera = page.locator('div.rb-manual[data-step="interfaz-lan"][data-nodes="hera"]').first
+    afrodita = page.locator('div.rb-manual[data-step="interfaz-lan"][data-nodes="afrodita"]').first
     assert hera.is_visible() and not afrodita.is_visible()
     page.locator(".tabbed-labels label", has_text="Afrodita").first.click()
     afrodita.wait_for(state="visible", timeout=5000)
@@ -145,8 +244,20 @@ def test_node_tabs_switch_together(visit):
     assert check.is_visible()
 
 
+def test_the_tool_box_is_closed_until_opened(visit):
+    v = visit()
+    v.open("instalacion.html")
+    page = v.page
+    guard = page.locator('div.rb-action[data-step="paquetes"] [data-field="unless"]')
+    assert not guard.is_visible()
+    page.locator('details:has(div.rb-action[data-step="paquetes"]) > summary').click()
+    guard.wait_for(state="visible", timeout=5000)
+    assert "dpkg -s" in guard.inner_text()
+
+
 def test_topology_diagram_is_drawn(visit):
-    v = visit("index.html")
+    v = visit()
+    v.open("index.html")
     svg = v.page.locator("div.mermaid svg").first
     svg.wait_for(state="visible", timeout=15000)
     text = svg.text_content()
@@ -155,8 +266,12 @@ def test_topology_diagram_is_drawn(visit):
     assert v.outside == [] and v.errors == []
 
 
-def test_code_blocks_have_copy_buttons(visit):
-    page = visit("instalacion.html").page
-    block = page.locator('div.rb-action[data-step="paquetes"] pre').first
+def test_code_blocks_have_copy_buttons_and_outputs_do_not(visit):
+    v = visit()
+    v.open("instalacion.html")
+    page = v.page
+    block = page.locator('div.rb-manual[data-step="paquetes"] pre').first
     # Material adds the button in the reader's language.
     assert block.locator('button[title="Copiar al portapapeles"]').count() == 1
+    output = page.locator('div.rb-check[data-step="paquetes"] .rb-output pre').first
+    assert not output.locator("button").first.is_visible()

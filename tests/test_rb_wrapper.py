@@ -101,10 +101,11 @@ if TOOL == "pip" and FAIL == "pip":
 if TOOL == "npm" and args[:1] == ["pack"]:
     if FAIL == "npm":
         fail("npm ERR! network request to https://registry.npmjs.org/mermaid failed", 1)
-    version = args[-1].split("@")[1]
-    data = b"/* mermaid stand-in */\n"
-    with tarfile.open(f"mermaid-{version}.tgz", "w:gz") as tgz:
-        info = tarfile.TarInfo("package/dist/mermaid.min.js")
+    name, version = args[-1].split("@")
+    data = f"/* {name} stand-in */\n".encode()
+    inside = {"mermaid": "package/dist/mermaid.min.js", "iframe-worker": "package/shim/index.js"}[name]
+    with tarfile.open(f"{name}-{version}.tgz", "w:gz") as tgz:
+        info = tarfile.TarInfo(inside)
         info.size = len(data)
         tgz.addfile(info, io.BytesIO(data))
     sys.exit(0)
@@ -199,6 +200,7 @@ def test_fresh_machine_gets_every_package_the_venv_and_mermaid_then_runs_the_tas
         "pip install -q --disable-pip-version-check -e .[test]",
         apt_install("npm"),  # apt's lists are already fresh: no second update
         "npm pack -q mermaid@11.4.1",
+        "npm pack -q iframe-worker@1.0.4",
         "venv-python -m runbook.cli demo",
     ]
     assert proc.stderr.splitlines() == [
@@ -284,17 +286,21 @@ def test_pip_failure_is_one_spanish_line_and_is_retried_next_time(machine):
     fails_once(machine, "pip", "rb: pip no pudo instalar el proyecto en .venv (código 1): revise el acceso a PyPI "
                "(o la configuración de pip) y vuelva a ejecutar ./rb")
     assert machine.calls()[1:] == ["pip install -q --disable-pip-version-check -e .[test]",
-                                   "npm pack -q mermaid@11.4.1", "venv-python -m runbook.cli plan"]
+                                   "npm pack -q mermaid@11.4.1", "npm pack -q iframe-worker@1.0.4",
+                                   "venv-python -m runbook.cli plan"]
 
 
 def test_mermaid_download_failure_is_a_warning_and_the_task_still_runs(machine):
     machine.set_packages(installed=[*PACKAGES, "npm"])
     proc = machine.rb("lab.status", fail="npm")
     assert proc.returncode == 0
-    assert proc.stderr.splitlines()[-1] == (
-        "rb: aviso: no se pudo descargar Mermaid (npm pack mermaid@11.4.1, código 1) y «./rb docs» "
-        "fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb"
-    )
+    assert proc.stderr.splitlines()[-3:] == [
+        "rb: aviso: no se pudo descargar mermaid (npm pack mermaid@11.4.1, código 1) y «./rb docs» "
+        "fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb",
+        "rb: descargando iframe-worker 1.0.4 (paquete npm)",
+        "rb: aviso: no se pudo descargar iframe-worker (npm pack iframe-worker@1.0.4, código 1) y «./rb docs» "
+        "fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb",
+    ]
     assert proc.stdout == "invoke: lab.status\n"
     assert not (machine.repo / "docs" / "assets" / "vendor" / "mermaid.min.js").exists()
 

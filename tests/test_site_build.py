@@ -120,12 +120,22 @@ SEED_FACTS = {
         "8.8.8.8", "255.255.255.0", "ifup eth1", "ERROR", "DHCP", "SOLUCIÓN",
         "linuxquestions.org", "/etc/init/failsafe.conf", "sleep 40", "sleep 59", "PLYMOUTH",
     ],
-    "servicios.html": ["http://192.168.1.150/horizon", "192.168.1.150:11211", "memcached", "listen"],
-    "conmutacion.html": ["conmutación", "systemctl stop keepalived", "3,61 s", "MASTER", "BACKUP"],
+    "servicios.html": ["http://192.168.1.150/horizon", "192.168.1.150:11211", "memcached", "listen",
+                       "2xx o 3xx", "redirección", "maxconn 4000"],
+    "conmutacion.html": ["conmutación", "systemctl stop keepalived", "3,61 s", "MASTER", "BACKUP",
+                         "ip neigh show", "arping", "preemption", "nopreempt", "2,61 s",
+                         "ifdown eth1", "Entering MASTER STATE"],
+    "verificacion.html": ["ip -4 addr show dev eth1", "show stat", "perl", "socat", "Entering",
+                          "grep -r ip_nonlocal_bind", "401", "./rb verify"],
+    "problemas.html": ["224.0.0.18", "protocolo IP 112", "unicast_peer", "cannot bind socket",
+                       "ip_nonlocal_bind", "Entering FAULT STATE", "is DOWN", "virtual_router_id",
+                       "not present in MASTER advert", "tcpdump"],
     "cambios.html": [
         "contimeout", "clitimeout", "srvtimeout", "timeout connect", "bind", "rspidel",
         "psmisc", "killall", "enable_script_security", "pidof", "killall5", "misma prioridad",
         "/etc/sysctl.d/", "systemctl enable --now", "/etc/default/haproxy", "stats auth",
+        "option httpclose", "/dev/log", "fall 5", "fall 3", "interval 2", "interval 1", "resolvconf",
+        "192.168.1.111", "suposición", "sockets distintos",
     ],
     "laboratorio.html": ["./rb demo", "./rb plan", "./rb deploy --check", "./rb verify", "RFC 5737"],
 }
@@ -145,3 +155,61 @@ def test_no_secret_value_in_the_site(built_site):
         secret = LAB_SECRET.read_text().strip()
         assert secret and secret not in html
         assert secret not in (built_site.root / "search" / "search_index.json").read_text()
+
+
+def _article(site, page: str) -> BeautifulSoup:
+    return BeautifulSoup(site.html(page), "html.parser").select_one("article")
+
+
+def test_nav_titles_are_the_page_titles(built_site):
+    soup = BeautifulSoup(built_site.html("index.html"), "html.parser")
+    nav = {
+        a["href"]: " ".join(a.get_text().split())
+        for a in soup.select("nav.md-nav--primary a.md-nav__link[href$='.html']")
+    }
+    for page in built_site.pages:
+        h1 = _article(built_site, page).find("h1").get_text().rstrip("¶").strip()
+        assert nav.get(page) == h1, page
+
+
+def test_the_404_page_is_spanish(built_site):
+    soup = BeautifulSoup(built_site.html("404.html"), "html.parser")
+    assert soup.html["lang"] == "es"
+    assert soup.find("h1").get_text() == "Página no encontrada"
+    assert soup.title.get_text().startswith("Página no encontrada")
+    assert "Not found" not in soup.get_text() and "Made with" not in soup.get_text()
+
+
+# Formal "usted" imperatives (the site says "tú") and words the review ruled out.
+USTED = re.compile(r"\b(quite|ejecute|compruebe|elija|escriba|pulse|consulte|sustituya|asegúrese|cámbiela)\b", re.I)
+BANNED = ("estrofa", "para máquinas")
+
+
+@pytest.mark.parametrize("page", [*sorted(SEED_FACTS), "404.html"])
+def test_one_voice(built_site, page):
+    text = _text(built_site, page) if page != "404.html" else BeautifulSoup(built_site.html(page), "html.parser").get_text()
+    assert not USTED.findall(text), page
+    assert not [w for w in BANNED if w in text.lower()], page
+
+
+def test_a_step_starts_with_what_a_person_types(built_site, plan):
+    soup = BeautifulSoup(built_site.html("instalacion.html"), "html.parser")
+    for step in plan.steps:
+        heading = soup.find(id=step.id)
+        first = heading.find_next(lambda t: t.name == "div" and any(
+            c in (t.get("class") or []) for c in ("rb-manual", "rb-action", "rb-check")))
+        if any(step.actions.values()):
+            assert "rb-manual" in first["class"], step.id
+    # The tool's details live in closed boxes: never open, never in the reader's way.
+    for block in soup.select("div.rb-action, div.rb-check-criteria"):
+        box = block.find_parent("details")
+        assert box is not None and not box.has_attr("open"), block.get("data-step")
+
+
+def test_expected_results_are_examples_not_regular_expressions(built_site, plan):
+    soup = BeautifulSoup(built_site.html("instalacion.html"), "html.parser")
+    by_hand = " ".join(b.get_text() for b in soup.select("div.rb-check, div.rb-manual"))
+    for check in plan.checks("hera"):
+        assert check.output is not None, f"{check.id}: sin salida esperada"
+        if check.stdout_regex:
+            assert check.stdout_regex not in by_hand, check.id

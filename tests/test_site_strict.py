@@ -142,6 +142,20 @@ PAGE_BREAKS = [
         id="step-never-shown",
     ),
     pytest.param(
+        "verificacion.md",
+        "<!-- runbook:orden vip-desde-un-cliente -->",
+        "<!-- runbook:orden vip-desde-otro-sitio -->",
+        ["verificacion.md", "la orden 'vip-desde-otro-sitio' no existe"],
+        id="unknown-observation",
+    ),
+    pytest.param(
+        "verificacion.md",
+        "<!-- runbook:orden estadisticas-piden-clave -->",
+        "",
+        ["ninguna página muestra las órdenes: estadisticas-piden-clave"],
+        id="observation-never-shown",
+    ),
+    pytest.param(
         "servicios.md",
         "<!-- runbook:servicios -->",
         "<!-- runbook:servicios -->\n\n<!-- runbook:paso haproxy -->",
