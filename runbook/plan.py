@@ -209,6 +209,11 @@ def _environment_for(directory: Path) -> jinja2.Environment:
     return env
 
 
+# Writing 1 here puts a node in maintenance: keepalived lowers its priority
+# (track_file in keepalived.conf.j2) and another node takes the VIP first.
+MAINTENANCE_FILE = "/etc/keepalived/mantenimiento"
+
+
 def context(site: Site, node: Node, step_id: str = "") -> dict:
     return {
         "site": site,
@@ -217,6 +222,7 @@ def context(site: Site, node: Node, step_id: str = "") -> dict:
         "lan": site.network.lan,
         "vrrp": site.vrrp,
         "vip": site.vip,
+        "maintenance_file": MAINTENANCE_FILE,
         "managed": f"Gestionado por runbook (sitio {site.name}, paso {step_id}). No editar a mano.",
     }
 
