@@ -82,13 +82,13 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
         f"{doc['duration_s']:g} s por escenario; una petición sin respuesta en "
         f"{seconds(doc['request_timeout_s'])} cuenta como fallida.",
         "",
-        "| Escenario | Qué se hace | Peticiones | Fallidas | Ritmo | Mayor corte | Recuperación "
-        "| IP movida | verify después |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| Escenario | Peticiones | Fallidas | Ritmo | Mayor corte | Recuperación | IP movida "
+        "| verify después |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in doc["scenarios"]:
         out.append(
-            f"| **{_md(s['title'])}** (`{s['name']}`) | {_md(s['fault'])} | {s['requests']} | {s['failed']} "
+            f"| **{_md(s['title'])}** (`{s['name']}`) | {s['requests']} | {s['failed']} "
             f"| {s['rate_rps']:.0f}/s | {seconds(s['longest_error_window_s'])} "
             f"| {seconds(s['takeover_s'], 'sin recuperar')} | {seconds(s['vip_moved_s'], 'no se movió')} "
             f"| {'correcto' if s['verify_after'] == 'ok' else 'falla'} |"
@@ -107,7 +107,7 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
 
 
 def _notes(s: dict) -> str:
-    parts = [f"Fallo a los {seconds(s['fault_at_s'])} de carga, "
+    parts = [f"Qué se hace: {_md(s['fault'])}. Fallo a los {seconds(s['fault_at_s'])} de carga, "
              f"restablecido a los {seconds(s['restore_at_s'])}."]
     if s.get("new_holder"):
         parts.append(f"La IP virtual pasó de {s.get('holder_before')} a {s['new_holder']} en "
@@ -116,7 +116,9 @@ def _notes(s: dict) -> str:
         parts.append("La IP virtual no se movió.")
     if s.get("two_holders_s"):
         parts.append(f"Dos nodos tuvieron la IP virtual a la vez durante {seconds(s['two_holders_s'])}.")
-    if s.get("failed_after_restore"):
+    if s.get("failed_after_restore") == 1:
+        parts.append("Al restablecer falló 1 petición.")
+    elif s.get("failed_after_restore"):
         parts.append(f"Al restablecer fallaron {s['failed_after_restore']} peticiones.")
     elif "failed_after_restore" in s:
         parts.append("Al restablecer no falló ninguna petición.")
@@ -155,7 +157,7 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 34
 
 def plot_svg(s: dict, rate: float) -> str:
     """Requests/s answered (green) and failed (red) over the scenario, fault and restore marked."""
-    points = s["timeline"]
+    points = s["timeline"][:-1] or s["timeline"]  # the last time bin is only partly filled
     t_max = max([p["t"] for p in points] + [s["restore_at_s"], 1.0])
     y_max = max([p["ok_rps"] for p in points] + [p["failed_rps"] for p in points] + [rate]) * 1.1
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
