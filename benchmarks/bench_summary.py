@@ -106,7 +106,17 @@ def timers(rate: int, duration: int) -> dict:
     command = ("RUNBOOK_DATA_DIR=<copia de site_data con vrrp.version y vrrp.advert_int cambiados> "
                f"./rb deploy && ./rb drill --scenario {','.join(TIMER_SCENARIOS)} --rate {rate} "
                f"--duration {duration}")
-    return {"command": command, "variants": variants}
+    return {"when": now(), "command": command, "variants": variants}
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def saved_timers() -> dict:
+    """The timer comparison of the committed results, to keep it when only the rest is measured again."""
+    saved = json.loads(MEASURED.read_text())
+    return {"when": saved["when"], **saved["timers"]}
 
 
 def machine() -> dict:
@@ -124,6 +134,8 @@ def main() -> None:
                         help="drill seconds per scenario for each timer variant (default 15)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each timing (default 3)")
     parser.add_argument("--no-timers", action="store_true", help="skip the VRRP timer variants")
+    parser.add_argument("--reuse-timers", action="store_true",
+                        help=f"skip the VRRP timer variants, keep those of {MEASURED.name} (with their date)")
     parser.add_argument("--save", action="store_true", help=f"also write {MEASURED.relative_to(REPO)}")
     opts = parser.parse_args()
     site = load_site(LAB_SITE)
@@ -147,13 +159,15 @@ def main() -> None:
     drill_command = f"./rb drill --scenario all --rate {opts.rate} --duration {opts.duration} --json"
     doc = drill("all", opts.rate, opts.duration)
     result = {
-        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "when": now(),
         "machine": machine(),
         "drill": {"command": drill_command, "doc": doc},
         "benchmarks": {"command": "flock /run/lock/runbook-lab-dev.lock .venv/bin/python "
                                   "benchmarks/bench_summary.py --save", "rows": rows},
     }
-    if not opts.no_timers:
+    if opts.reuse_timers:
+        result["timers"] = saved_timers()
+    elif not opts.no_timers:
         result["timers"] = timers(opts.rate, opts.timer_duration)
     if opts.save:  # the site is built from this file: write it before timing the build
         MEASURED.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")

@@ -126,7 +126,8 @@ def _notes(s: dict) -> str:
 
 
 def _timers(timers: dict) -> list[str]:
-    out = ["## Temporizadores de VRRP", "", f"```bash\n{timers['command']}\n```", "",
+    when = f"Medido el **{_md(timers['when'])}**, con la orden:" if "when" in timers else "Orden:"
+    out = ["## Temporizadores de VRRP", "", when, "", f"```bash\n{timers['command']}\n```", "",
            "| Temporizadores | Caída del nodo: IP movida | recuperación | fallidas "
            "| Parada de Keepalived: fallidas | Mantenimiento: fallidas | Fallidas al volver el preferido |",
            "|---|---:|---:|---:|---:|---:|---:|"]

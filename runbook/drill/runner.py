@@ -4,6 +4,9 @@ Timeline of a scenario lasting D seconds of load (the load stops by itself):
 
     0 ── load starts ── 0.15·D fault ── 0.65·D restore ── D load ends ── verify
 
+A scenario whose fault needs longer to play out (backend-down: HAProxy's
+health checks) holds it `hold_s` instead, and its load lasts that much longer.
+
 The cluster must be healthy (verify passes) before a scenario starts; after
 the restore the drill waits until verify passes again (`verify_after`).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..checks import Status
 from ..plan import Plan
@@ -62,20 +66,23 @@ def run_scenario(plan: Plan, cluster: Cluster, scenario: Scenario, spec: LoadSpe
         where = ", ".join(holders) or "ningún nodo"
         raise DrillError(f"la IP virtual debería estar en un solo nodo y está en: {where}")
     holder = holders[0]
+    fault_at = FAULT_AT * spec.duration
+    hold = max((RESTORE_AT - FAULT_AT) * spec.duration, scenario.hold_s)
+    spec = replace(spec, duration=round(fault_at + hold + (1 - RESTORE_AT) * spec.duration, 3))
     extra: dict = {}
     with VipSampler(nodes, dev, str(site.vip)) as sampler:
         load = LoadRun(site, spec)
         launched = time.time()
         try:
-            _sleep_until(launched + FAULT_AT * spec.duration)
+            _sleep_until(launched + fault_at)
             log(f"{scenario.name}: fallo en {holder}: {scenario.fault_text}")
             fault = scenario.fault(cluster, holder)
             if scenario.name == "keepalived-crash":
                 # The state this fault leaves behind (the VIP on both nodes) is
                 # what verify must flag: record what it says before the restore.
-                _sleep_until(fault + 0.4 * (RESTORE_AT - FAULT_AT) * spec.duration)
+                _sleep_until(fault + 0.4 * hold)
                 extra["verify_during"] = failing_checks(plan)
-            _sleep_until(launched + RESTORE_AT * spec.duration)
+            _sleep_until(launched + fault_at + hold)
             log(f"{scenario.name}: restableciendo")
             restore = scenario.restore(cluster, holder)
             records = load.finish()

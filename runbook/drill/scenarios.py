@@ -61,6 +61,7 @@ class Scenario:
     fault_text: str  # what is done, in Spanish
     fault: Callable[[Cluster, str], float]  # (cluster, VIP holder) -> fault time
     restore: Callable[[Cluster, str], float]  # -> restore time
+    hold_s: float = 0.0  # the fault lasts at least this long before the restore
 
 
 def _systemctl(action: str, unit: str) -> Callable[[Cluster, str], float]:
@@ -76,6 +77,13 @@ def _start_unless_active(unit: str) -> Callable[[Cluster, str], float]:
     u = shlex.quote(unit)
     command = f"systemctl is-active --quiet {u} || systemctl start {u}"
     return lambda cl, holder: cl.node_command(holder, command)
+
+
+# How long HAProxy may take to mark a silent backend DOWN with the template's
+# `default-server inter 2s fall 3`: each failed check waits for its timeout
+# (inter, as no `timeout check` is set) and then for inter, three times, after
+# a check that may have just begun: 3 × (2 + 2) + 2 s.
+HEALTH_CHECK_WINDOW_S = 3 * (2 + 2) + 2
 
 
 def _maintenance(value: str | None) -> Callable[[Cluster, str], float]:
@@ -124,6 +132,7 @@ SCENARIOS: dict[str, Scenario] = {
             "se corta el enlace del primer backend del servicio HTTP; después se restablece",
             lambda cl, holder: cl.backend_link(cl.first_backend(), False),
             lambda cl, holder: cl.backend_link(cl.first_backend(), True),
+            HEALTH_CHECK_WINDOW_S + 2,
         ),
         Scenario(
             "planned-stop",
