@@ -73,3 +73,16 @@ def test_vrrp3_sub_second_config_passes_keepalived_t(tmp_path, advert):
     result = _keepalived_check(tmp_path, conf, site.network.lan.interface)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (result.stdout + result.stderr).strip() == "", "keepalived -t printed warnings"
+
+
+def test_maintenance_file_lowers_any_node_below_every_other(tmp_path):
+    """The track_file weight exceeds the priority spread: a node in maintenance is always outranked."""
+    text = LAB_TEXT.replace("priority: 110", "priority: 200").replace("priority: 100", "priority: 50")
+    (tmp_path / "lab.yaml").write_text(text, encoding="utf-8")
+    site = load_site("lab", tmp_path)
+    conf = keepalived_conf(site)
+    assert 'track_file mantenimiento {\n    file "/etc/keepalived/mantenimiento"\n    weight -151\n}' in conf
+    assert "    track_file {\n        mantenimiento\n    }\n" in conf
+    highest, lowest = max(n.priority for n in site.nodes), min(n.priority for n in site.nodes)
+    assert highest - 151 < lowest
+    assert "weight -11\n" in keepalived_conf(load_site("lab"))  # 110 and 100: 110 - 11 = 99 < 100
