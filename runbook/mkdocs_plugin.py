@@ -11,6 +11,8 @@ are then replaced by generated Markdown:
     <!-- runbook:servicios -->               the services behind the VIP
     <!-- runbook:comprobaciones-verify -->   the extra checks `invoke verify` runs
     <!-- runbook:comprobaciones-pasos -->    every step's documented check, as a command
+    <!-- runbook:resultados -->              the last saved drill and benchmarks (tables, plots)
+    <!-- runbook:medida ESCENARIO CLAVE -->   one measured figure, e.g. node-crash vip_moved_s
 
 Every problem (bad data, a template error, an unknown directive, a step shown
 twice or never) is a PluginError, so `mkdocs build --strict` fails with a
@@ -29,10 +31,11 @@ from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 
-from .load import LAB_SITE, PUBLISHED_SITE, DataError, data_dir, load_procedure, load_site
+from .load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
 from .plan import Plan, PlanError, build_plan, template_dir
 from .site_blocks import BlockStash
 from .site_facts import FactError, config_facts
+from .site_results import ResultsError, load_results, measured, results_markdown
 from .site_search import add_unaccented_fields
 from .site_steps import node_label, observation_markdown, step_markdown
 from .site_tables import node_table, services_table, step_checks_list, topology, verify_checks
@@ -46,6 +49,9 @@ class RunbookConfig(base.Config):
     site = c.Type(str, default=PUBLISHED_SITE)
     # Where the site YAML lives; relative to mkdocs.yml. Unset: RUNBOOK_DATA_DIR or site_data/.
     data_dir = c.Optional(c.Type(str))
+    # The last saved drill and benchmark results (committed); relative to mkdocs.yml.
+    # Unset: benchmarks/measured.json of the repository.
+    results = c.Optional(c.Type(str))
 
 
 class RunbookPlugin(BasePlugin[RunbookConfig]):
@@ -63,6 +69,11 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             raise PluginError(f"runbook: las páginas citan un valor que ya no está: {exc}") from None
         # Our templates (the Spanish 404 page) before the theme's own.
         config.theme.dirs.insert(0, str(THEME_DIR))
+        self._results_path = self._resolve_results(config)
+        try:
+            self._results = load_results(self._results_path)
+        except ResultsError as exc:
+            raise PluginError(f"runbook: {exc}") from None
         self._pages = _page_environment()
         self._stashes: dict[str, BlockStash] = {}
         self._rendered: dict[str, str] = {}  # step id -> page that rendered it
@@ -75,6 +86,11 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             return data_dir()
         base_dir = Path(config.config_file_path or ".").resolve().parent
         return (base_dir / self.config.data_dir).resolve()
+
+    def _resolve_results(self, config) -> Path:
+        if self.config.results is None:
+            return REPO_ROOT / "benchmarks" / "measured.json"
+        return (Path(config.config_file_path or ".").resolve().parent / self.config.results).resolve()
 
     def on_files(self, files, config):
         _require_local_scripts(files, config)
@@ -137,6 +153,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         # Editing the data or a template rebuilds the site like editing a page.
         server.watch(str(self._data_dir))
         server.watch(str(template_dir()))
+        server.watch(str(self._results_path))
         return server
 
     # ------------------------------------------------------------------ helpers
@@ -180,6 +197,11 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             return self._step(args[0], src, stash)
         if name == "orden" and len(args) == 1:
             return self._observation(args[0], src, stash)
+        if name == "medida" and len(args) == 2:
+            try:
+                return measured(self._results, *args)
+            except ResultsError as exc:
+                raise PluginError(f"runbook: {src}: {exc}") from None
         if args:
             raise PluginError(f"runbook: {src}: la directiva {name!r} no admite argumentos ({body!r})")
         if name == "tabla-nodos":
@@ -192,6 +214,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             return self._verify_checks(src)
         if name == "comprobaciones-pasos":
             return step_checks_list(self.plan, self._find_step, src)
+        if name == "resultados":
+            return results_markdown(self._results, stash)
         raise PluginError(f"runbook: {src}: directiva desconocida <!-- runbook:{body} -->")
 
     def _step(self, step_id: str, src: str, stash: BlockStash) -> str:

@@ -117,7 +117,30 @@ class Network(Strict):
 
 class Vrrp(Strict):
     router_id: Annotated[int, Field(ge=1, le=255)]
-    advert_int: Annotated[int, Field(ge=1, le=255)] = 1
+    # VRRPv2 (RFC 3768) counts advert_int in whole seconds; VRRPv3 (RFC 5798)
+    # in hundredths up to 40.95 s, which allows a sub-second failover.
+    version: Literal[2, 3] = 2
+    advert_int: Annotated[int | float, Field(gt=0, le=255)] = 1
+
+    @field_validator("advert_int", mode="before")
+    @classmethod
+    def _no_bool(cls, value):
+        if isinstance(value, bool):
+            raise ValueError("advert_int es un número de segundos, no un booleano")
+        return value
+
+    @model_validator(mode="after")
+    def _advert_fits_version(self) -> Vrrp:
+        value = self.advert_int
+        if self.version == 2 and not float(value).is_integer():
+            raise FieldError(("advert_int",), f"advert_int {value} no es un número entero de segundos, como "
+                             "exige VRRP versión 2; para intervalos de menos de un segundo use version: 3")
+        if self.version == 3 and (value > 40.95 or abs(value * 100 - round(value * 100)) > 1e-9):
+            raise FieldError(("advert_int",), f"advert_int {value} no vale para VRRP versión 3: "
+                             "centésimas de segundo, de 0.01 a 40.95")
+        if float(value).is_integer() and not isinstance(value, int):
+            object.__setattr__(self, "advert_int", int(value))  # "1", not "1.0", in the configs
+        return self
 
 
 class Ssh(Strict):

@@ -230,6 +230,11 @@ def template_dir() -> Path:
     return Path(os.environ.get("RUNBOOK_TEMPLATE_DIR", TEMPLATE_DIR))
 
 
+# Writing 1 here puts a node in maintenance: keepalived lowers its priority
+# (track_file in keepalived.conf.j2) and another node takes the VIP first.
+MAINTENANCE_FILE = "/etc/keepalived/mantenimiento"
+
+
 def context(site: Site, node: Node, step_id: str = "") -> dict:
     return {
         "site": site,
@@ -238,6 +243,7 @@ def context(site: Site, node: Node, step_id: str = "") -> dict:
         "lan": site.network.lan,
         "vrrp": site.vrrp,
         "vip": site.vip,
+        "maintenance_file": MAINTENANCE_FILE,
         "managed": f"Gestionado por runbook (sitio {site.name}, paso {step_id}). No editar a mano.",
     }
 

@@ -1,0 +1,118 @@
+"""The drill's figures, computed from what was recorded: pure functions, no lab.
+
+Inputs are plain data: requests as dicts {"t": send time, "lat": seconds,
+"ok": bool} (epoch seconds, one clock for everything) and VIP samples
+(`Sample(t, holders)`). Definitions (also on the results page):
+
+- error window: a run of consecutive failed requests (in send order); it
+  lasts from the first failure's send time to the send time of the next
+  success (or the last failure's end, if no success followed);
+- takeover_s: fault → the service answers again: the earliest answer of a
+  successful request sent after the last request that failed because of the
+  fault (in flight at the fault or sent before the restore); 0.0 when no
+  request failed, None when the service had not come back before the restore;
+- vip_moved_s: fault → first sample with the VIP on a node other than the
+  one that held it before the fault (None: it never moved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .sampler import Sample
+
+
+@dataclass(frozen=True)
+class ErrorWindow:
+    start: float
+    end: float
+    failed: int
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def _end(r: dict) -> float:
+    return r["t"] + r["lat"]
+
+
+def error_windows(records: Sequence[dict]) -> list[ErrorWindow]:
+    windows: list[ErrorWindow] = []
+    first: dict | None = None
+    last: dict | None = None
+    count = 0
+    for r in sorted(records, key=lambda r: r["t"]):
+        if not r["ok"]:
+            if first is None:
+                first = r
+            last, count = r, count + 1
+        elif first is not None:
+            windows.append(ErrorWindow(first["t"], r["t"], count))
+            first, count = None, 0
+    if first is not None and last is not None:
+        windows.append(ErrorWindow(first["t"], _end(last), count))
+    return windows
+
+
+def longest_error_window(records: Sequence[dict]) -> float:
+    return max((w.seconds for w in error_windows(records)), default=0.0)
+
+
+def fault_failures(records: Sequence[dict], fault: float, restore: float) -> list[dict]:
+    """Failed requests caused by the fault: still running at the fault, sent before the restore."""
+    return [r for r in records if not r["ok"] and _end(r) >= fault and r["t"] < restore]
+
+
+def takeover(records: Sequence[dict], fault: float, restore: float) -> float | None:
+    failures = fault_failures(records, fault, restore)
+    if not failures:
+        return 0.0
+    last_failure = max(r["t"] for r in failures)
+    answers = [_end(r) for r in records if r["ok"] and r["t"] > last_failure]
+    if not answers or min(answers) > restore:
+        return None
+    return min(answers) - fault
+
+
+def holder_before(samples: Sequence[Sample], fault: float) -> str | None:
+    """The single node holding the VIP in the last sample before the fault."""
+    before = [s for s in samples if s.t < fault]
+    if not before or len(before[-1].holders) != 1:
+        return None
+    return before[-1].holders[0]
+
+
+def vip_moved(samples: Sequence[Sample], fault: float, old: str | None) -> tuple[float | None, str | None]:
+    """(seconds from the fault to the VIP on another node, that node)."""
+    for s in samples:
+        if s.t >= fault:
+            others = [n for n in s.holders if n != old]
+            if others:
+                return s.t - fault, others[0]
+    return None, None
+
+
+def two_holders_s(samples: Sequence[Sample]) -> float:
+    """How long more than one node held the VIP (sum of sample intervals)."""
+    total = 0.0
+    for a, b in zip(samples, samples[1:], strict=False):
+        if len(a.holders) > 1:
+            total += b.t - a.t
+    return total
+
+
+def timeline(records: Sequence[dict], start: float, bin_s: float = 0.25) -> list[dict]:
+    """Per time bin (by send time, from `start`): requests/s answered well and failed."""
+    if not records:
+        return []
+    bins = int((max(r["t"] for r in records) - start) / bin_s) + 1
+    ok, bad = [0] * bins, [0] * bins
+    for r in records:
+        index = max(0, int((r["t"] - start) / bin_s))
+        (ok if r["ok"] else bad)[index] += 1
+    return [
+        {"t": round(i * bin_s, 3), "ok_rps": round(ok[i] / bin_s, 1), "failed_rps": round(bad[i] / bin_s, 1)}
+        for i in range(bins)
+    ]

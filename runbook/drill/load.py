@@ -1,0 +1,83 @@
+"""Run the load client in the lab's client namespace and collect its records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..lab.layout import layout
+from ..verify.gather import lab_only_targets
+
+LOAD_CLIENT = Path(__file__).with_name("load_client.py")
+REQUEST_TIMEOUT_S = 1.0  # a request with no answer after this counts as failed
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    rate: float  # requests per second
+    duration: float  # seconds; the client stops by itself after this
+    timeout: float = REQUEST_TIMEOUT_S
+
+    @property
+    def max_requests(self) -> int:
+        return int(self.rate * self.duration) + 1
+
+
+def client_config(site, spec: LoadSpec) -> dict:
+    """What the load client does, from the site's data only (its HTTP service through the VIP)."""
+    service = next((s for s in site.services if s.mode == "http"), None)
+    if service is None:
+        raise ValueError(f"el sitio {site.name} no tiene ningún servicio HTTP al que enviar carga")
+    return {
+        "vip": str(site.vip),
+        "port": service.port,
+        "path": service.health_check.path if service.health_check else "/",
+        "rate": spec.rate,
+        "duration": spec.duration,
+        "max_requests": spec.max_requests,
+        "timeout": spec.timeout,
+        "sources": [str(a) for a in site.lab.client.addresses],
+    }
+
+
+class LoadRun:
+    """The load client running in the background; `finish()` waits and returns its records."""
+
+    def __init__(self, site, spec: LoadSpec):
+        if site.lab is None or not lab_only_targets(site):
+            # Never generate traffic from this machine towards a real network.
+            raise ValueError(f"el sitio {site.name} no es un laboratorio: no se genera carga")
+        self.spec = spec
+        cfg = client_config(site, spec)
+        self._out = tempfile.TemporaryFile(mode="w+")
+        argv = ["ip", "netns", "exec", layout(site).client.netns, sys.executable, "-I",
+                str(LOAD_CLIENT), json.dumps(cfg)]
+        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                      stderr=subprocess.PIPE, text=True)
+
+    def finish(self) -> list[dict]:
+        try:
+            _, err = self._proc.communicate(timeout=self.spec.duration + self.spec.timeout + 30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            _, err = self._proc.communicate()
+        if self._proc.returncode != 0:
+            tail = (err or "").strip().splitlines()[-1:] or ["sin salida"]
+            raise RuntimeError(f"el generador de carga falló (código {self._proc.returncode}): {tail[0]}")
+        self._out.seek(0)
+        lines = [json.loads(line) for line in self._out if line.strip()]
+        self._out.close()
+        return [r for r in lines if "t" in r]
+
+    def abort(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=self.spec.timeout + 5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._out.close()

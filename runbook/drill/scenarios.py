@@ -1,0 +1,147 @@
+"""The failures the drill provokes, and how each one is undone.
+
+Every fault is applied to the node holding the VIP (or to one backend), and
+returns its time on the same clock as the load (epoch seconds). Faults that
+run a command on a node stamp it on the node itself, right before the
+command, so the SSH round trip does not count as outage.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import lab
+from ..lab.layout import LabLayout
+from ..lab.sysutil import run
+from ..plan import MAINTENANCE_FILE
+
+
+class DrillError(Exception):
+    """A drill that cannot go on; the message is Spanish."""
+
+
+@dataclass
+class Cluster:
+    site: object
+    lay: LabLayout
+
+    def node_command(self, node: str, command: str) -> float:
+        """Run a shell command on a node over SSH; return the node's clock just before it ran."""
+        done = lab.node_run(self.site, node, ["sh", "-c", f"date +%s.%N; {command}"], timeout=60)
+        if done.returncode != 0:
+            why = (done.stderr or done.stdout).strip()[-300:]
+            raise DrillError(f"{node}: «{command}» falló (código {done.returncode}): {why}")
+        return float(done.stdout.split()[0])
+
+    def backend_link(self, backend: str, up: bool) -> float:
+        """Cut or restore a backend's LAN cable (the bridge side of its veth): works whatever serves it."""
+        peer = next(b.peer for b in self.lay.backends if backend in b.names)
+        stamp = time.time()
+        run(["ip", "-n", self.lay.netns, "link", "set", peer, "up" if up else "down"],
+                          f"cambiar el enlace del backend {backend}")
+        return stamp
+
+    def node_link(self, node: str, up: bool) -> float:
+        stamp = time.time()
+        lab.set_link(self.site, node, up)
+        return stamp
+
+    def first_backend(self) -> str:
+        service = next(s for s in self.site.services if s.mode == "http")
+        return service.backends[0].name
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str  # Spanish, for the table and the results page
+    fault_text: str  # what is done, in Spanish
+    fault: Callable[[Cluster, str], float]  # (cluster, VIP holder) -> fault time
+    restore: Callable[[Cluster, str], float]  # -> restore time
+    hold_s: float = 0.0  # the fault lasts at least this long before the restore
+
+
+def _systemctl(action: str, unit: str) -> Callable[[Cluster, str], float]:
+    return lambda cl, holder: cl.node_command(holder, f"systemctl {action} {shlex.quote(unit)}")
+
+
+def _kill(unit: str) -> Callable[[Cluster, str], float]:
+    # Every process of the unit (haproxy's master and workers), as a crash would.
+    return lambda cl, holder: cl.node_command(holder, f"systemctl kill --signal=SIGKILL {shlex.quote(unit)}")
+
+
+def _start_unless_active(unit: str) -> Callable[[Cluster, str], float]:
+    u = shlex.quote(unit)
+    command = f"systemctl is-active --quiet {u} || systemctl start {u}"
+    return lambda cl, holder: cl.node_command(holder, command)
+
+
+# How long HAProxy may take to mark a silent backend DOWN with the template's
+# `default-server inter 2s fall 3`: each failed check waits for its timeout
+# (inter, as no `timeout check` is set) and then for inter, three times, after
+# a check that may have just begun: 3 × (2 + 2) + 2 s.
+HEALTH_CHECK_WINDOW_S = 3 * (2 + 2) + 2
+
+
+def _maintenance(value: str | None) -> Callable[[Cluster, str], float]:
+    path = shlex.quote(MAINTENANCE_FILE)
+    command = f"echo {value} > {path}" if value else f"rm -f {path}"
+    return lambda cl, holder: cl.node_command(holder, command)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "planned",
+            "Mantenimiento planificado",
+            f"echo 1 > {MAINTENANCE_FILE} en el nodo con la IP virtual (baja su prioridad: el otro la "
+            "toma antes de que este la suelte); después se borra el fichero",
+            _maintenance("1"),
+            _maintenance(None),
+        ),
+        Scenario(
+            "haproxy-crash",
+            "Caída de HAProxy",
+            "systemctl kill --signal=SIGKILL haproxy en el nodo con la IP virtual "
+            "(systemd lo vuelve a arrancar: Restart=always)",
+            _kill("haproxy"),
+            _start_unless_active("haproxy"),
+        ),
+        Scenario(
+            "keepalived-crash",
+            "Caída de Keepalived",
+            "systemctl kill --signal=SIGKILL keepalived en el nodo con la IP virtual; "
+            "se recupera con systemctl start keepalived",
+            _kill("keepalived"),
+            _start_unless_active("keepalived"),
+        ),
+        Scenario(
+            "node-crash",
+            "Caída del nodo",
+            "se corta el enlace LAN del nodo con la IP virtual (queda mudo); después se restablece",
+            lambda cl, holder: cl.node_link(holder, False),
+            lambda cl, holder: cl.node_link(holder, True),
+        ),
+        Scenario(
+            "backend-down",
+            "Caída de un backend",
+            "se corta el enlace del primer backend del servicio HTTP; después se restablece",
+            lambda cl, holder: cl.backend_link(cl.first_backend(), False),
+            lambda cl, holder: cl.backend_link(cl.first_backend(), True),
+            HEALTH_CHECK_WINDOW_S + 2,
+        ),
+        Scenario(
+            "planned-stop",
+            "Parada de Keepalived",
+            "systemctl stop keepalived en el nodo con la IP virtual; después, systemctl start",
+            _systemctl("stop", "keepalived"),
+            _systemctl("start", "keepalived"),
+        ),
+    )
+}
+# What `--scenario all` runs; planned-stop is measured for the VRRP timer comparison.
+ALL = ("planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-down")
