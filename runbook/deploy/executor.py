@@ -99,6 +99,12 @@ class Shell:
             self.transcript.command(self.node, self.step, command, exited, started, stdout, stderr)
 
 
+def backup_path(path: str) -> str:
+    """Where the previous version of a managed file is kept (hidden: globs skip it)."""
+    directory, name = posixpath.split(path)
+    return posixpath.join(directory, f".{name}.runbook-bak")
+
+
 def validator_verdict(exit_code: int, output: str) -> tuple[bool, str]:
     """(passed, message): exit 0 AND nothing printed but known success lines."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
@@ -126,7 +132,7 @@ def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
         return "propietario y modo ajustados"
     directory, name = posixpath.split(path)
     tmp = posixpath.join(directory, f".{name}.runbook-tmp")
-    backup = posixpath.join(directory, f".{name}.runbook-bak")
+    backup = backup_path(path)
 
     shell.must(f"mkdir -p -- {q(directory)}", f"no se pudo crear {directory}")
     shell.put(desired_bytes(action, shell.secrets), tmp)
