@@ -4,8 +4,10 @@ from site_fixtures import *  # noqa
 # Lab modules share one lab per session. The lab's own tests look at fresh
 # nodes ("eth1 down before deploy"), deploy's start from fresh nodes and
 # leave a converged cluster, verify's need that converged cluster: run them
-# in that order whatever their file names say.
-_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py")
+# in that order whatever their file names say. The export's tests recreate
+# the lab; the sized labs run beside it, last.
+_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_export_lab.py",
+              "test_lab_sizes.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

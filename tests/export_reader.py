@@ -34,7 +34,7 @@ MODULES = {  # every module the project may use, and nothing else
 _REF = re.compile(r"^\{\{ (rb_\w+) \}\}$")
 _LOOKUP = re.compile(
     r"^\{\{ lookup\('ansible\.builtin\.file', playbook_dir ~ '/files/' ~ inventory_hostname ~ '(?P<path>[^']+)',"
-    r" rstrip=false\)(?P<swaps>( \| replace\('@@SECRETO_\w+@@', rb_secrets\.\w+\))+) \}\}$"
+    r" rstrip=false\)(?P<swaps>( \| replace\('@@SECRETO_\w+@@', rb_secrets\.\w+\))*) \}\}$"
 )
 _SWAP = re.compile(r"replace\('@@SECRETO_(\w+)@@', rb_secrets\.(\w+)\)")
 
@@ -102,6 +102,7 @@ def read_export(project: Path, node: str, vip: str) -> Reading:
         step = play["tags"][0]
         tasks = list(_walk(play["tasks"], None, {}))
         consumed: set[int] = set()
+        commands: list[int] = []
         for index, (task, when_exists, block) in enumerate(tasks):
             module = _module(task)
             if module not in MODULES:
@@ -130,8 +131,11 @@ def read_export(project: Path, node: str, vip: str) -> Reading:
                                             "command": value(args["cmd"]), "unless": None})
                 elif args["cmd"] != vip_probe(vip) or task.get("changed_when") is not False:
                     reading.unexplained.append(f"{step}: orden {args['cmd']!r}")
-            elif module == "ansible.builtin.command" and index not in consumed:
-                reading.unexplained.append(f"{step}: orden {args}")
+            elif module == "ansible.builtin.command":
+                commands.append(index)
+        # A file's backup comes before its copy: judge commands once every file is read.
+        reading.unexplained += [f"{step}: orden {tasks[i][0]['ansible.builtin.command']}"
+                                for i in commands if i not in consumed]
     for name in ("vip_settle.yml", "file_failed.yml"):
         for task in load(project / "tasks" / name):
             module = _module(task)
@@ -151,38 +155,50 @@ def _file_action(project, node, step, task, block, tasks, consumed, value, readi
     args = task["ansible.builtin.copy"]
     assert "when" not in task, f"un fichero del plan con condición propia: {task['when']!r}"
     path = value(args["dest"])
+    # What the node's file is compared with: the plan's file, read on the controller.
+    wanted = re.sub(r" \| hash\('sha1'\) \}\}$", " }}", block["vars"]["rb_sha1"])
+    m = _LOOKUP.match(wanted)
+    assert m and m.group("path") == path, wanted
+    for marker, secret in _SWAP.findall(m.group("swaps")):
+        assert marker == secret, (marker, secret)  # each marker gets its own secret
     if "src" in args:
+        assert not m.group("swaps")
         source = args["src"].replace("{{ playbook_dir }}/", "").replace("{{ inventory_hostname }}", node)
         assert source == f"files/{node}{path}", source
-        content = (project / source).read_text(encoding="utf-8")
-        reading.files_read.add(project / source)
     else:
-        m = _LOOKUP.match(args["content"])
-        assert m and m.group("path") == path, args["content"]
-        for marker, secret in _SWAP.findall(m.group("swaps")):
-            assert marker == secret, (marker, secret)  # each marker gets its own secret
+        assert args["content"] == wanted, "el contenido escrito no es el comparado"
+        assert m.group("swaps")
         assert task["no_log"] is True and task["diff"] is False  # the value stays out of the output
-        content = (project / "files" / node / path.lstrip("/")).read_text(encoding="utf-8")
-        reading.files_read.add(project / "files" / node / path.lstrip("/"))
+    source = project / "files" / node / path.lstrip("/")
+    content = source.read_text(encoding="utf-8")
+    reading.files_read.add(source)
     register = task["register"]
-    for j, (other, _, _) in enumerate(tasks):
-        module = _module(other)
-        if module == "ansible.builtin.command" and other.get("when") == f"{register}.backup_file is defined":
-            # deploy's hidden backup name, never `name.NNN~` next to the file
-            assert other[module]["argv"] == ["mv", "-f", "--", "{{ " + register + ".backup_file }}",
-                                             backup_path(path)], other
-            consumed.add(j)
+    before = register.removesuffix("_file") + "_before"
+    backups = [
+        j for j, (other, _, _) in enumerate(tasks)
+        if _module(other) == "ansible.builtin.command"
+        and other["ansible.builtin.command"]["argv"] == ["cp", "-p", "--", args["dest"], backup_path(path)]
+    ]
+    if "content" in args:  # the current file's checksum would help guess the secret: not shown either
+        stat = next(o for o, _, _ in tasks if o.get("register") == before)
+        assert stat["no_log"] is True, stat
+    # deploy's hidden backup name (never `name.NNN~` next to the file), only when the content differs
+    assert len(backups) == 1, backups
+    assert tasks[backups[0]][0]["when"] == f"{before}.stat.exists and ({before}.stat.checksum | default('')) != rb_sha1"
+    consumed.update(backups)
     on_change = None
     for j, (other, _, _) in enumerate(tasks):
         if _module(other) == "ansible.builtin.shell" and other.get("when", "").startswith(f"{register} is changed"):
-            assert ".checksum" in other["when"]  # only when the content changed
+            assert other["when"].endswith(" != rb_sha1")  # only when the content changed
             on_change = other["ansible.builtin.shell"]["cmd"]
             consumed.add(j)
     if on_change is not None:
         # A failed activation goes back to the previous file and runs this same command again.
-        assert block is not None and block["vars"]["rb_on_change"] == on_change
+        assert block["vars"]["rb_on_change"] == on_change
         assert block["vars"]["rb_backup"] == backup_path(path)
         assert block["rescue"][0]["ansible.builtin.include_tasks"] == "tasks/file_failed.yml"
+    else:
+        assert "rescue" not in block
     return {
         "step": step, "kind": "file", "path": path, "content": content,
         "mode": args["mode"], "owner": args["owner"], "group": args["group"],

@@ -282,7 +282,9 @@ def test_local_run_failed_validation_keeps_the_file_and_masks_the_secret(converg
     assert "clave @@SECRETO_stats_password@@" in proc.stdout
     assert SECRET not in proc.stdout + proc.stderr
     assert (root / "hera" / "app.conf").read_bytes() == good
-    assert not (root / "hera" / ".app.conf.runbook-bak").exists()  # nothing was replaced
+    # Nothing left next to it but deploy's backup of the current file (no `app.conf.NNN~`).
+    assert sorted(p.name for p in (root / "hera").iterdir()) == [".app.conf.runbook-bak", "app.conf", "orden.log"]
+    assert (root / "hera" / ".app.conf.runbook-bak").read_bytes() == good
     assert (root / "app-aplicado.log").read_text() == "aplicado\n"  # not activated
 
 

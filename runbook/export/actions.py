@@ -1,12 +1,14 @@
 """One plan action → the Ansible tasks that do exactly what deploy does with it.
 
 A file (`FileAction`), as `runbook.deploy.executor.apply_file` handles it:
-the parent directory is made if missing; `ansible.builtin.copy` writes it
-with the plan's mode, owner and group, checks the candidate with the plan's
-validator (its output read, see validation.py) and keeps the previous
-version (`backup`), which is then moved to deploy's hidden backup name
-`.<name>.runbook-bak` (a timestamped `name.NNN~` next to the file would be
-read by globs such as `source /etc/network/interfaces.d/*`); the on-change
+the node's file is compared (sha1) with the plan's bytes; if they differ,
+the current version is kept under deploy's hidden backup name
+`.<name>.runbook-bak` (copy's own `backup: yes` would leave a timestamped
+`name.NNN~` next to the file, even when validation then fails, and globs
+such as `source /etc/network/interfaces.d/*` would read it); the parent
+directory is made if missing; `ansible.builtin.copy` writes the file with
+the plan's mode, owner and group after checking the candidate with the
+plan's validator (its output read, see validation.py); the on-change
 command runs only if the *content* changed (a mode-only change does not
 reload anything). If anything in that fails, the block's rescue
 (failure.py) puts the previous file back and runs the command again (or
@@ -28,7 +30,7 @@ from ..deploy.executor import backup_path
 from ..plan import FileAction, PlannedStep, RunAction, secret_names
 from . import failure
 from .host_values import ExportError, HostValues, jinja_string, shell
-from .secret_vars import materialize_expression
+from .secret_vars import file_expression
 from .validation import ansible_validate
 from .yaml_text import Unsafe
 
@@ -130,11 +132,17 @@ def file_tasks(
     secrets = sorted(set().union(*(secret_names(a.content) for a in per_node.values())))
     before, written, applied = f"{prefix}_before", f"{prefix}_file", f"{prefix}_apply"
     label = f"{step.id} · {paths.shown}"
+    # The file's final bytes, read on the controller (secrets swapped in): its
+    # sha1 says whether the node's file must change before anything is touched.
+    wanted = file_expression(paths.source_expression, secrets)
+    # A secret-bearing file's checksum would let someone guess the secret offline:
+    # its stat, like its copy, stays out of the output.
+    hidden = {"no_log": True, "diff": False} if secrets else {}
+    differs = f"({before}.stat.checksum | default('')) != rb_sha1"
 
-    copy: dict = {"dest": paths.dest, "mode": first.mode, "owner": first.owner, "group": first.group,
-                  "backup": True}
+    copy: dict = {"dest": paths.dest, "mode": first.mode, "owner": first.owner, "group": first.group}
     if secrets:
-        copy["content"] = materialize_expression(paths.source_expression, secrets)
+        copy["content"] = "{{ " + wanted + " }}"
     else:
         copy["src"] = paths.source
     if first.validate:
@@ -142,47 +150,35 @@ def file_tasks(
     what = f"escribir ({first.mode} {first.owner}:{first.group})"
     if first.validate:
         what += f", validado con «{first.validate}»"
-    write = {"name": Unsafe(f"{label}: {what}"), "ansible.builtin.copy": copy, "register": written}
-    if secrets:
-        # The value goes into the module's arguments: keep it out of every output.
-        write |= {"no_log": True, "diff": False}
-
-    tasks: list[dict] = []
+    tasks: list[dict] = [
+        {"name": Unsafe(f"{label}: estado actual"),
+         "ansible.builtin.stat": {"path": paths.dest, "get_checksum": True, "checksum_algorithm": "sha1"},
+         "register": before, **hidden},
+        {"name": Unsafe(f"{label}: carpeta {paths.directory}"),
+         "ansible.builtin.file": {"path": paths.directory, "state": "directory"},
+         "when": f"not {before}.stat.exists"},
+        {"name": Unsafe(f"{label}: la versión actual se guarda en {paths.backup}"),
+         "ansible.builtin.command": {"argv": ["cp", "-p", "--", paths.dest, paths.backup]},
+         "when": f"{before}.stat.exists and {differs}",
+         "changed_when": False},
+        {"name": Unsafe(f"{label}: {what}"), "ansible.builtin.copy": copy, "register": written, **hidden},
+    ]
+    block_vars: dict = {"rb_sha1": "{{ " + wanted + " | hash('sha1') }}"}
     if first.on_change:
-        tasks.append({"name": Unsafe(f"{label}: estado actual"),
-                      "ansible.builtin.stat": {"path": paths.dest, "get_checksum": True,
-                                               "checksum_algorithm": "sha1"},
-                      "register": before})
-    tasks.append({"name": Unsafe(f"{label}: carpeta {paths.directory}"),
-                  "ansible.builtin.file": {"path": paths.directory, "state": "directory"},
-                  **({"when": f"not {before}.stat.exists"} if first.on_change else {})})
-    tasks.append(write)
-    tasks.append({"name": Unsafe(f"{label}: la versión anterior queda en {paths.backup}"),
-                  "ansible.builtin.command": {"argv": ["mv", "-f", "--", "{{ " + written + ".backup_file }}",
-                                                       paths.backup]},
-                  "when": f"{written}.backup_file is defined",
-                  "changed_when": False})
-    if not first.on_change:
-        return ActionTasks(tasks, [written])
-
-    content_changed = (f"{written} is changed and ({before}.stat.checksum | default('')) "
-                       f"!= ({written}.checksum | default(''))")
-    tasks.append({"name": Unsafe(f"{label}: si cambió el contenido, {first.on_change}"),
-                  "ansible.builtin.shell": shell(Unsafe(first.on_change)),
-                  "register": applied,
-                  "when": content_changed})
-    block = {
-        "name": Unsafe(label),
-        "vars": {"rb_path": paths.dest, "rb_backup": paths.backup,
-                 "rb_validate": Unsafe(first.validate or ""), "rb_on_change": Unsafe(first.on_change),
-                 "rb_secret_names": secrets},
-        "block": tasks,
-        "rescue": [{
+        tasks.append({"name": Unsafe(f"{label}: si cambió el contenido, {first.on_change}"),
+                      "ansible.builtin.shell": shell(Unsafe(first.on_change)),
+                      "register": applied,
+                      "when": f"{written} is changed and {differs}"})
+        block_vars |= {"rb_path": paths.dest, "rb_backup": paths.backup,
+                       "rb_validate": Unsafe(first.validate or ""), "rb_on_change": Unsafe(first.on_change),
+                       "rb_secret_names": secrets}
+    block: dict = {"name": Unsafe(label), "vars": block_vars, "block": tasks}
+    if first.on_change:
+        block["rescue"] = [{
             "name": Unsafe(f"{label}: falló; volver al fichero anterior"),
             "ansible.builtin.include_tasks": failure.TASKS,
             "vars": {"rb_before": "{{ " + before + " | default({}) }}",
                      "rb_written": "{{ " + written + " | default({}) }}",
                      "rb_applied": "{{ " + applied + " | default({}) }}"},
-        }],
-    }
+        }]
     return ActionTasks([block], [written])

@@ -1,7 +1,7 @@
 """tasks/file_failed.yml: what happens when writing or activating a file fails, as in deploy.
 
 Included from the rescue of every file that has an on-change command, with
-the block's vars (rb_path, rb_backup, rb_validate, rb_on_change,
+the block's vars (rb_path, rb_backup, rb_sha1, rb_validate, rb_on_change,
 rb_secret_names) and the results of its tasks (rb_before, rb_written,
 rb_applied). A failed validation left the old file and the running service
 alone (copy never moved the candidate in); a failed activation gets the
@@ -18,7 +18,8 @@ from .secret_vars import SECRETS_VAR
 
 TASKS = "tasks/file_failed.yml"
 
-_CHANGED = "rb_written is changed"
+# The node's file was replaced (not only its mode): only then is there something to undo.
+_CHANGED = "rb_written is changed and (rb_before.stat.checksum | default('')) != rb_sha1"
 _EXISTED = "(rb_before.stat.exists | default(false))"
 
 

@@ -86,16 +86,9 @@ def secrets_play(site: Site) -> dict:
     }
 
 
-def redact_expression(expression: str, names: list[str]) -> str:
-    """Jinja: `expression` with each secret's value replaced by its marker (for messages)."""
-    for name in names:
-        expression += f" | replace({SECRETS_VAR}.{name}, {jinja_string(SECRET_MARKER.format(name=name))})"
-    return expression
-
-
-def materialize_expression(source_path_expression: str, names: list[str]) -> str:
-    """Jinja: the plan's file (with markers) read on the controller, each marker replaced by its secret."""
+def file_expression(source_path_expression: str, names: list[str]) -> str:
+    """Jinja expression: the plan's file read on the controller, each secret marker replaced by its value."""
     expression = f"lookup('ansible.builtin.file', {source_path_expression}, rstrip=false)"
     for name in names:
         expression += f" | replace({jinja_string(SECRET_MARKER.format(name=name))}, {SECRETS_VAR}.{name})"
-    return "{{ " + expression + " }}"
+    return expression
