@@ -29,7 +29,7 @@ from mkdocs.plugins import BasePlugin
 from .load import LAB_SITE, PUBLISHED_SITE, DataError, data_dir, load_procedure, load_site
 from .plan import Plan, PlanError, build_plan, template_dir
 from .site_blocks import BlockStash
-from .site_steps import node_label, step_markdown
+from .site_steps import node_label, spanish_list, step_markdown
 from .site_tables import node_table, services_table, topology, verify_checks
 
 DIRECTIVE_RE = re.compile(r"<!--\s*runbook:(?P<body>.*?)\s*-->")
@@ -124,8 +124,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "lan": site.network.lan,
             "vrrp": site.vrrp,
             "stats": site.stats,
+            # Any number of balancers: the VIP owner, the node that takes over
+            # first, and all the others in the order they would claim the VIP.
             "master": site.nodes_by_priority[0],
             "backup": site.nodes_by_priority[1],
+            "backups": site.nodes_by_priority[1:],
+            "balancers": site.nodes_by_priority,
             "controllers": site.controllers,
             "services": site.services,
             "lab_site": self._lab_site,
@@ -214,7 +218,17 @@ def _page_environment() -> jinja2.Environment:
         comment_end_string="##}",
     )
     env.filters["etiqueta"] = node_label
+    env.filters["enumera"] = spanish_list  # ["A", "B", "C"] -> "A, B y C"
+    env.filters["en_letra"] = number_word
     return env
+
+
+_NUMBER_WORDS = ("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez")
+
+
+def number_word(n: int) -> str:
+    """2 -> "dos": how a page says how many nodes there are."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
 def _template_line(exc: BaseException) -> str:
