@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from invoke import task
@@ -29,7 +30,7 @@ def test(c, k=None, fast=False):
         args += ["-k", k]
     if fast:
         args += ["-m", "not lab and not browser"]
-    c.run(f"{_tool('pytest')} {' '.join(args)}", pty=False)
+    c.run(shlex.join([_tool("pytest"), *args]), pty=False)  # "-m not lab and not browser" is one word
 
 
 @task
