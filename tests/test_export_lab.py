@@ -147,6 +147,7 @@ def test_no_secret_in_the_project_or_in_the_output(first_run, lab, tmp_path):
     assert value not in first.stdout + first.stderr
     proc, _ = playbook(project, "--check", "--diff", "-v", "--tags", "haproxy")
     assert proc.returncode == 0 and "haproxy.cfg" in proc.stdout
+    assert "TASK [paquetes" not in proc.stdout  # --tags: one step, as deploy --step
     assert value not in proc.stdout + proc.stderr
     # The secret really is on the node: the project read it at run time.
     cfg = lab_api.node_run(lab.site, "hera", ["cat", "/etc/haproxy/haproxy.cfg"]).stdout

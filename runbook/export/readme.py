@@ -42,9 +42,9 @@ Los pasos, en el orden del plan, sobre el grupo `{GROUP}` (`inventory.yml`):
 
 - Cada fichero se escribe con el modo y el propietario del plan; si el plan lo valida
   (`haproxy -c`, `keepalived -t`), la validación lee también la salida, no solo el código.
-  La versión anterior queda como `.<nombre>.runbook-bak` junto al fichero. La orden que
-  activa el fichero solo se ejecuta si cambió su contenido; si falla, se vuelve al fichero
-  anterior y el nodo se da por fallido.
+  Antes de cambiarlo, la versión que había queda como `.<nombre>.runbook-bak` a su lado.
+  La orden que activa el fichero solo se ejecuta si cambió su contenido; si falla, se
+  vuelve al fichero anterior y el nodo se da por fallido.
 - Cada orden con condición «salvo si» se ejecuta solo si esa condición falla.
 - Tras cada nodo de un paso escalonado se espera a que la IP virtual {site.vip} esté en un
   solo nodo (tras el último, en el de más prioridad), como hace `./rb deploy`. Si un nodo
@@ -65,4 +65,5 @@ Las tareas que escriben un fichero con secretos llevan `no_log` y no muestran di
 - `host_vars/NODO.yml`: los valores que cambian de un nodo a otro.
 - `group_vars/all.yml`: la IP virtual, el orden de prioridades y de dónde salen los secretos.
 - `tasks/vip_settle.yml`: la espera a que VRRP se asiente.
+- `tasks/file_failed.yml`: qué se hace cuando falla escribir o activar un fichero.
 """
