@@ -2,13 +2,23 @@
 
 from invoke import Collection
 
-from runbook.cli import deploy_tasks, dev_tasks, docs_tasks, drill_tasks, lab_tasks, plan_tasks, verify_tasks
+from runbook.cli import (
+    deploy_tasks,
+    dev_tasks,
+    docs_tasks,
+    drill_tasks,
+    export_tasks,
+    lab_tasks,
+    plan_tasks,
+    verify_tasks,
+)
 
 ns = Collection()
 ns.add_task(plan_tasks.plan)
 ns.add_task(verify_tasks.verify)
 ns.add_task(deploy_tasks.deploy)
 ns.add_task(drill_tasks.drill)
+ns.add_task(export_tasks.export)
 ns.add_task(dev_tasks.test)
 ns.add_task(dev_tasks.demo)
 ns.add_task(dev_tasks.lint)

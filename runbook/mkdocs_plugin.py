@@ -37,7 +37,7 @@ from .site_blocks import BlockStash
 from .site_facts import FactError, config_facts
 from .site_results import ResultsError, load_results, measured, results_markdown
 from .site_search import add_unaccented_fields
-from .site_steps import node_label, observation_markdown, step_markdown
+from .site_steps import node_label, observation_markdown, spanish_list, step_markdown
 from .site_tables import node_table, services_table, step_checks_list, topology, verify_checks
 
 THEME_DIR = Path(__file__).resolve().parent / "site_theme"
@@ -167,8 +167,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "lan": site.network.lan,
             "vrrp": site.vrrp,
             "stats": site.stats,
+            # Any number of balancers: the VIP owner, the node that takes over
+            # first, and all the others in the order they would claim the VIP.
             "master": site.nodes_by_priority[0],
             "backup": site.nodes_by_priority[1],
+            "backups": site.nodes_by_priority[1:],
+            "balancers": site.nodes_by_priority,
             "controllers": site.controllers,
             "services": site.services,
             "lab_site": self._lab_site,
@@ -285,6 +289,8 @@ def _page_environment() -> jinja2.Environment:
     )
     env.filters["etiqueta"] = node_label
     env.filters["num"] = spanish_number
+    env.filters["enumera"] = spanish_list  # ["A", "B", "C"] -> "A, B y C"
+    env.filters["en_letra"] = number_word
     return env
 
 
@@ -293,6 +299,14 @@ def spanish_number(value: float, decimals: int = 2) -> str:
     if float(value).is_integer():
         return str(int(value))
     return f"{value:.{decimals}f}".replace(".", ",")
+
+
+_NUMBER_WORDS = ("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez")
+
+
+def number_word(n: int) -> str:
+    """2 -> "dos": how a page says how many nodes there are."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
 def _template_line(exc: BaseException) -> str:

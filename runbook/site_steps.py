@@ -33,10 +33,14 @@ def collapsed(kind: str, title: str, body: str) -> str:
     """A pymdownx.details block, closed until the reader opens it."""
     return f'??? {kind} "{title}"\n\n{indent(body)}\n'
 
+def spanish_list(items: list[str], fmt: str = "{}") -> str:
+    """"A", "A y B", "A, B y C" (each item put into `fmt`): any number of nodes, in Spanish."""
+    items = [fmt.format(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " y " + items[-1]
+
 
 def _both(names: list[str]) -> str:
-    labels = [node_label(n) for n in names]
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " y " + labels[-1]
+    return spanish_list([node_label(n) for n in names])
 
 
 def _tabs(per_node: dict[str, str]) -> str:

@@ -8,9 +8,11 @@ from site_fixtures import *  # noqa
 # `lab_converged` fixture deploys when needed, but must not run before the
 # fresh-node tests): run them in that order whatever their file names say.
 # The walk through the outputs the site documents recreates fresh nodes for
-# itself, so it goes last.
+# itself; the export's tests recreate the lab; the sized labs run beside it,
+# last.
 _LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_backends_lab.py",
-              "test_secrets_lab.py", "test_tampering_lab.py", "test_outputs_lab.py")
+              "test_secrets_lab.py", "test_tampering_lab.py", "test_outputs_lab.py", "test_export_lab.py",
+              "test_lab_sizes.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -30,6 +30,7 @@ from runbook.deploy.rolling import rolling_order
 from runbook.deploy.transcript import Transcript
 from runbook.load import load_site
 from runbook.masking import SecretMask
+from runbook.model import Node
 from runbook.plan import FileAction, Plan, PlannedStep, RunAction
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,6 +183,15 @@ def test_rolling_order_backup_first_vip_holder_last():
     assert rolling_order([hera, afrodita], {"hera": False, "afrodita": False}) == ["afrodita", "hera"]
     # Unknown counts as "might be serving": last.
     assert rolling_order([hera, afrodita], {"hera": False, "afrodita": None}) == ["hera", "afrodita"]
+
+
+def test_rolling_order_with_three_nodes():
+    nodes = [Node(name=n, lan_address=f"198.51.100.{i + 120}", management_address=f"192.0.2.{i + 20}", priority=p)
+             for i, (n, p) in enumerate([("atenea", 110), ("apolo", 105), ("artemisa", 100)])]
+    nobody = dict.fromkeys(["atenea", "apolo", "artemisa"], False)
+    assert rolling_order(nodes, nobody) == ["artemisa", "apolo", "atenea"]
+    # The VIP moved to the middle one (the first stopped): it goes last, the others by priority.
+    assert rolling_order(nodes, nobody | {"apolo": True}) == ["artemisa", "atenea", "apolo"]
 
 
 # ------------------------------------------------------- validator output

@@ -13,6 +13,9 @@ plan (the same list `./rb plan --json` prints):
   same validation, same activation, same expected outputs;
 - each step's checks (command and expected output by hand, criteria in the
   box), the look-only commands (observations), and verify's extra checks.
+- the Ansible export (`./rb export ansible`), read back the same way
+  (export_reader.py): per node, every action of the plan with its guard,
+  validator and activation, and nothing else.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import markdown
 import pytest
 from bs4 import BeautifulSoup
+from export_reader import FIELDS, load, plan_view, read_export
 
 from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
 from runbook.plan import load_plan
@@ -417,3 +422,62 @@ def test_the_by_hand_comparison_notices_a_tampered_page(built_site, cli_plan, ta
     site = _Tampered(built_site, "instalacion.html", TAMPERINGS[tampering])
     with pytest.raises(AssertionError):
         assert_same(site_manual(site, "hera"), plan_manual_view([i for i in cli_plan if i["node"] == "hera"]), "x")
+
+
+# ------------------------------------------------------------- Ansible export
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    """The published site exported with the CLI, as a user does it."""
+    out = tmp_path_factory.mktemp("export") / "ansible-olimpo"
+    result = subprocess.run(
+        [str(REPO_ROOT / "rb"), "export", "ansible", "--site", PUBLISHED_SITE, "--output", str(out)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("node", ["hera", "afrodita"])
+def test_export_does_exactly_the_actions_deploy_runs(exported, plan, cli_plan, node):
+    reading = read_export(exported, node, str(plan.site.vip))
+    assert reading.unexplained == [], "la exportación hace algo que el plan no hace"
+    planned = plan_view([i for i in cli_plan if i["node"] == node])
+    assert {a["kind"] for a in reading.actions} == set(FIELDS)
+    assert [(a["step"], a["kind"]) for a in reading.actions] == [(a["step"], a["kind"]) for a in planned]
+    for shown, want in zip(reading.actions, planned, strict=True):
+        assert shown == want, f"{want['step']} {want.get('path') or want.get('command')} difiere"
+
+
+def test_export_holds_no_file_the_plan_does_not_write(exported, plan):
+    read = set()
+    for node in plan.node_names:
+        read |= read_export(exported, node, str(plan.site.vip)).files_read
+    assert {p for p in (exported / "files").rglob("*") if p.is_file()} == read
+
+
+def test_export_reaches_the_nodes_deploy_reaches_in_deploys_order(exported, plan):
+    hosts = load(exported / "inventory.yml")["all"]["children"]["balancers"]["hosts"]
+    assert {n: h["ansible_host"] for n, h in hosts.items()} == {
+        n.name: str(n.management_address) for n in plan.site.nodes
+    }
+    group_vars = load(exported / "group_vars" / "all.yml")
+    by_priority = [n.name for n in plan.site.nodes_by_priority]
+    assert group_vars["rb_nodes_by_priority"] == by_priority
+    assert group_vars["rb_nodes_rising"] == by_priority[::-1]
+    plays = [p for p in load(exported / "site.yml") if p["hosts"] != "localhost"]
+    for step in plan.steps:
+        mine = [p for p in plays if p["tags"] == [step.id]]
+        if step.rolling:  # who holds the VIP, then one node at a time in that order
+            assert [p["hosts"] for p in mine] == ["balancers", mine[1]["hosts"]]
+            assert mine[1]["serial"] == 1 and mine[1]["hosts"].endswith("_turn")
+        else:
+            assert [p["hosts"] for p in mine] == ["balancers"] and "serial" not in mine[0]
+
+
+def test_the_export_comparison_notices_a_different_plan(exported):
+    # Guard against a reader that always agrees: the lab's plan differs (addresses).
+    other = load_plan(LAB_SITE)
+    reading = read_export(exported, "hera", str(other.site.vip))
+    assert reading.actions != plan_view(other.to_json("hera"))

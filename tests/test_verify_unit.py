@@ -290,6 +290,18 @@ def test_vip_on_the_wrong_node_or_on_both(plan, registry, cluster):
     assert "debería estar en hera" in results[("vip-nodo-previsto", "clúster")][1]
 
 
+def test_vip_on_three_nodes_names_them_all():
+    from runbook.checks.cluster import VipUnique
+
+    vip = "198.51.100.150"
+    held = Probe(0, f"3: eth1    inet {vip}/32 scope global eth1\n")
+    facts = ClusterFacts({n: NodeFacts(n, probes={IPV4_PROBE: held}) for n in ("atenea", "apolo", "artemisa")},
+                         ClientFacts(available=False, skipped=True))
+    outcome = VipUnique("vip-unica", "t", None, vip).evaluate(facts)
+    assert outcome.status == Status.FAILED
+    assert outcome.detail.startswith(f"{vip} está a la vez en atenea, apolo y artemisa:")
+
+
 def test_disabled_track_script_is_flagged_but_the_vip_stays(plan, registry, cluster):
     # keepalived ignores a script it disabled: the master keeps the VIP, unprotected.
     disabled = cluster["hera"].probes[KEEPALIVED_DATA_PROBE].output

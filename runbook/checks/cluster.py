@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..site_steps import spanish_list
 from .base import ClusterCheck, ClusterFacts, NodeFacts, Outcome
 from .node import gives_up_vip
 from .parse import ipv4_addresses
@@ -43,7 +44,7 @@ class VipUnique(ClusterCheck):
         holding, unknown = _holders(facts, self.vip)
         if len(holding) > 1:
             return Outcome.fail(
-                f"{self.vip} está a la vez en {' y '.join(holding)}: los nodos no se ven por VRRP"
+                f"{self.vip} está a la vez en {spanish_list(holding)}: los nodos no se ven por VRRP"
             )
         if unknown:
             return Outcome.error(f"no se sabe si {', '.join(unknown)} tiene {self.vip} (nodo sin datos)")
@@ -86,7 +87,7 @@ class VipExpected(ClusterCheck):
             return Outcome.ok(f"{self.vip} está en {expected}, como se esperaba ({why})")
         if not holding and unknown:
             return Outcome.error(f"no se sabe dónde está {self.vip} ({why})")
-        where = " y ".join(holding) if holding else "ningún nodo"
+        where = spanish_list(holding) if holding else "ningún nodo"
         return Outcome.fail(f"{self.vip} está en {where}; debería estar en {expected} ({why})")
 
 

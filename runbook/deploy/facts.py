@@ -121,6 +121,11 @@ def query_for(plan: Plan, node: str, steps: Iterable[PlannedStep] | None = None)
     return query_for_actions(actions, when, str(plan.site.vip))
 
 
+def vip_probe(vip: str) -> str:
+    """A shell condition that holds when this node has the VIP right now (also used by the export)."""
+    return f"ip -o -4 addr show 2>/dev/null | grep -qF -- {shlex.quote(f' inet {vip}/')}"
+
+
 def script(query: FactsQuery) -> str:
     q = shlex.quote
     lines = ["echo BEGIN"]
@@ -136,10 +141,7 @@ def script(query: FactsQuery) -> str:
     for i, path in enumerate(query.exists):
         lines.append(f"if [ -e {q(path)} ]; then echo 'E {i} 1'; else echo 'E {i} 0'; fi")
     if query.vip is not None:
-        needle = q(f" inet {query.vip}/")
-        lines.append(
-            f"if ip -o -4 addr show 2>/dev/null | grep -qF -- {needle}; then echo 'V 1'; else echo 'V 0'; fi"
-        )
+        lines.append(f"if {vip_probe(query.vip)}; then echo 'V 1'; else echo 'V 0'; fi")
     lines.append("echo END")
     return "\n".join(lines) + "\n"
 
