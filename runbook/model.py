@@ -57,8 +57,9 @@ def _status_codes(value: object) -> str:
             raise ValueError(text)
         ranges = status_ranges(text)
     except ValueError:
-        raise ValueError(
-            f"códigos de estado no válidos {value!r}: escriba un código (302), un rango "
+        raise FieldError(
+            (),
+            f"códigos de estado no válidos {str(value)[:40]!r}: escriba un código (302), un rango "
             "(200-399) o una lista separada por comas (200,302), entre 100 y 599"
         ) from None
     return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
@@ -125,8 +126,12 @@ class Vrrp(Strict):
     @field_validator("advert_int", mode="before")
     @classmethod
     def _no_bool(cls, value):
-        if isinstance(value, bool):
-            raise ValueError("advert_int es un número de segundos, no un booleano")
+        # YAML 1.1 reads on/off/yes/no as booleans: neither is a number of seconds.
+        words = {"y", "yes", "n", "no", "on", "off", "true", "false"}
+        if isinstance(value, bool) or (isinstance(value, str) and value.lower() in words):
+            raise FieldError((), f"advert_int es un número de segundos, no un booleano (valor: {value})")
+        if isinstance(value, str):
+            raise FieldError((), f"advert_int debe ser un número de segundos, no un texto (valor: {value[:40]!r})")
         return value
 
     @model_validator(mode="after")
@@ -165,12 +170,6 @@ class Stats(Strict):
     port: Port = 8404
     uri: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")] = "/stats"
     user: SafeName = "admin"
-
-
-class Haproxy(Strict):
-    # `global maxconn`: connections the whole process accepts at once, every
-    # service together; a service's own maxconn can only be lower.
-    maxconn: Annotated[int, Field(ge=1)] = 4000
 
 
 class Haproxy(Strict):

@@ -22,7 +22,6 @@ from pydantic import (
 )
 
 from .expected_output import check_markers
-
 from .fields import (
     STEP_ID_RE,
     AbsPath,
@@ -58,7 +57,10 @@ class Expect(Strict):
 
 def _variable_marks(value: str | None) -> str | None:
     if value is not None:
-        check_markers(value)
+        try:
+            check_markers(value)
+        except ValueError as exc:
+            raise FieldError((), str(exc)) from None
     return value
 
 

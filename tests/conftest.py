@@ -11,7 +11,8 @@ from site_fixtures import *  # noqa
 # itself; the export's tests recreate the lab; the sized labs run beside it,
 # last.
 _LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_backends_lab.py",
-              "test_secrets_lab.py", "test_tampering_lab.py", "test_outputs_lab.py", "test_export_lab.py",
+              "test_secrets_lab.py", "test_tampering_lab.py", "test_drill_lab.py", "test_outputs_lab.py",
+              "test_export_lab.py",
               "test_lab_sizes.py")
 
 

@@ -24,7 +24,7 @@ from runbook.export.yaml_text import unsafe_loader
 
 FIELDS = {
     "run": ("command", "unless"),
-    "file": ("path", "content", "mode", "owner", "group", "validate", "on_change"),
+    "file": ("path", "content", "mode", "owner", "group", "validate", "on_change", "unless"),
 }
 MODULES = {  # every module the project may use, and nothing else
     "ansible.builtin.copy", "ansible.builtin.shell", "ansible.builtin.command", "ansible.builtin.stat",
@@ -126,6 +126,8 @@ def read_export(project: Path, node: str, vip: str) -> Reading:
                         "step": step, "kind": "run", "when_file_exists": when_exists,
                         "command": value(command[1]["ansible.builtin.shell"]["cmd"]), "unless": value(args["cmd"]),
                     })
+                elif register.endswith(("_live", "_reapply")):
+                    commands.append(index)  # read with its file (a file action's own guard)
                 elif register.endswith("_run") and "when" not in task:
                     reading.actions.append({"step": step, "kind": "run", "when_file_exists": when_exists,
                                             "command": value(args["cmd"]), "unless": None})
@@ -134,7 +136,7 @@ def read_export(project: Path, node: str, vip: str) -> Reading:
             elif module == "ansible.builtin.command":
                 commands.append(index)
         # A file's backup comes before its copy: judge commands once every file is read.
-        reading.unexplained += [f"{step}: orden {tasks[i][0]['ansible.builtin.command']}"
+        reading.unexplained += [f"{step}: orden {tasks[i][0].get(_module(tasks[i][0]))}"
                                 for i in commands if i not in consumed]
     for name in ("vip_settle.yml", "file_failed.yml"):
         for task in load(project / "tasks" / name):
@@ -192,6 +194,17 @@ def _file_action(project, node, step, task, block, tasks, consumed, value, readi
             assert other["when"].endswith(" != rb_sha1")  # only when the content changed
             on_change = other["ansible.builtin.shell"]["cmd"]
             consumed.add(j)
+    unless = None
+    live = register.removesuffix("_file") + "_live"
+    for j, (other, _, _) in enumerate(tasks):
+        if other.get("register") == live:
+            assert other["changed_when"] is False and other["failed_when"] is False
+            assert other["check_mode"] is False
+            unless = value(other["ansible.builtin.shell"]["cmd"])
+            consumed.add(j)
+        elif other.get("when", "") == f"not (({before}.stat.checksum | default('')) != rb_sha1) and {live}.rc != 0":
+            assert other["ansible.builtin.shell"]["cmd"] == on_change  # the same activation, again
+            consumed.add(j)
     if on_change is not None:
         # A failed activation goes back to the previous file and runs this same command again.
         assert block["vars"]["rb_on_change"] == on_change
@@ -203,5 +216,5 @@ def _file_action(project, node, step, task, block, tasks, consumed, value, readi
         "step": step, "kind": "file", "path": path, "content": content,
         "mode": args["mode"], "owner": args["owner"], "group": args["group"],
         "validate": plan_validator(args["validate"]) if "validate" in args else None,
-        "on_change": on_change,
+        "on_change": on_change, "unless": unless,
     }

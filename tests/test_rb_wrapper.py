@@ -206,8 +206,9 @@ def test_fresh_machine_gets_every_package_the_venv_and_mermaid_then_runs_the_tas
     assert proc.stderr.splitlines() == [
         "rb: instalando paquetes de Debian: " + " ".join(PACKAGES),
         "rb: preparando .venv",
-        "rb: instalando npm para obtener Mermaid",
-        "rb: descargando Mermaid 11.4.1 (paquete npm)",
+        "rb: instalando npm para obtener mermaid",
+        "rb: descargando mermaid 11.4.1 (paquete npm)",
+        "rb: descargando iframe-worker 1.0.4 (paquete npm)",
     ]
     assert proc.stdout == "invoke: demo\n"
     vendor = machine.repo / "docs" / "assets" / "vendor"

@@ -63,11 +63,11 @@ def test_third_node_has_its_own_tab_table_row_and_diagram_box(three_node_site):
     soup = BeautifulSoup((out / "instalacion.html").read_text(encoding="utf-8"), "html.parser")
     tabs = [label.get_text(strip=True) for label in soup.select("#keepalived ~ div.tabbed-set label")][:3]
     assert tabs == ["Hera", "Afrodita", "Atenea"], tabs
-    keepalived = [b for b in soup.select("div.rb-action[data-kind=file]")
-                  if b["data-path"] == "/etc/keepalived/keepalived.conf" and "atenea" in b["data-nodes"].split()]
-    assert len(keepalived) == 1
-    content = keepalived[0].select_one('[data-field="content"]').get_text()
-    assert "state BACKUP" in content and "priority 90" in content
+    # Atenea's by-hand keepalived.conf (the here-document a reader types on it)
+    written = [c.get_text() for c in soup.select('div.rb-manual[data-step="keepalived"] code[data-field="write"]')
+               if "router_id atenea" in c.get_text()]
+    assert len(written) == 1
+    assert "state BACKUP" in written[0] and "priority 90" in written[0]
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "n_atenea" in index and "Atenea" in text("index.html")  # topology box and node table row
     assert "| Atenea | 90 | BACKUP |" not in text("conmutacion.html")  # rendered as a table, not as text

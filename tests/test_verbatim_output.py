@@ -54,7 +54,10 @@ def hostile_data(tmp_path_factory):
     for f in DATA.glob("*.yaml"):
         shutil.copy(f, data / f.name)
     procedure = data / "procedure.yaml"
-    procedure.write_text(procedure.read_text() + HOSTILE_STEP)
+    text = procedure.read_text()
+    # The hostile step goes last among the steps (the look-only commands follow them).
+    head, sep, tail = text.partition("\nobservations:")
+    procedure.write_text(head.rstrip("\n") + "\n" + HOSTILE_STEP + sep + tail)
     return data
 
 

@@ -125,7 +125,7 @@ def file_tasks(
 ) -> ActionTasks:
     prefix = var_prefix(step, index)
     first = next(iter(per_node.values()))
-    for attr in ("mode", "owner", "group", "validate", "on_change"):
+    for attr in ("mode", "owner", "group", "validate", "on_change", "unless"):
         HostValues.same(f"paso {step.id}: {attr} de {first.path}",
                         {n: getattr(a, attr) for n, a in per_node.items()})
     paths = _paths(prefix, index, per_node, values)
@@ -163,12 +163,29 @@ def file_tasks(
          "changed_when": False},
         {"name": Unsafe(f"{label}: {what}"), "ansible.builtin.copy": copy, "register": written, **hidden},
     ]
+    changed = [written]
+    if first.unless:
+        # As deploy: a file that is already right but not in effect (its guard
+        # fails, e.g. a live sysctl flipped by hand) gets its activation again.
+        live, reapplied = f"{prefix}_live", f"{prefix}_reapply"
+        guard = values.text(live, {n: a.unless for n, a in per_node.items()})
+        guard_shown = guard if isinstance(guard, Unsafe) else "la de cada nodo, en host_vars"
+        tasks.insert(1, {"name": Unsafe(f"{label}: ¿en vigor? salvo si: {guard_shown}"),
+                         "ansible.builtin.shell": shell(guard), "register": live,
+                         "changed_when": False, "failed_when": False, "check_mode": False})
+        changed.append(reapplied)
     block_vars: dict = {"rb_sha1": "{{ " + wanted + " | hash('sha1') }}"}
     if first.on_change:
         tasks.append({"name": Unsafe(f"{label}: si cambió el contenido, {first.on_change}"),
                       "ansible.builtin.shell": shell(Unsafe(first.on_change)),
                       "register": applied,
                       "when": f"{written} is changed and {differs}"})
+        if first.unless:
+            again = f"{label}: el fichero está bien pero no en vigor, {first.on_change}"
+            tasks.append({"name": Unsafe(again),
+                          "ansible.builtin.shell": shell(Unsafe(first.on_change)),
+                          "register": f"{prefix}_reapply",
+                          "when": f"not ({differs}) and {prefix}_live.rc != 0"})
         block_vars |= {"rb_path": paths.dest, "rb_backup": paths.backup,
                        "rb_validate": Unsafe(first.validate or ""), "rb_on_change": Unsafe(first.on_change),
                        "rb_secret_names": secrets}
@@ -181,4 +198,4 @@ def file_tasks(
                      "rb_written": "{{ " + written + " | default({}) }}",
                      "rb_applied": "{{ " + applied + " | default({}) }}"},
         }]
-    return ActionTasks([block], [written])
+    return ActionTasks([block], changed)
