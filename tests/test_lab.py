@@ -425,7 +425,8 @@ def _netns_inodes(lab) -> set[int]:
 def _leftovers(lab, inodes: set[int] = frozenset()) -> list[str]:
     ns_prefix = lab.site.lab.namespace
     state_dir = lab.paths["state_dir"]
-    found = [f"netns {ns}" for ns in netns_list() if ns.startswith(ns_prefix)]
+    # Exactly this lab's namespaces: another lab site (e.g. rb-lab3) may run beside it.
+    found = [f"netns {ns}" for ns in netns_list() if ns == ns_prefix or ns.startswith(f"{ns_prefix}-")]
     mounts = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {line.split()[4]}" for line in mounts.splitlines()
               if line.split()[4].startswith(str(state_dir))]

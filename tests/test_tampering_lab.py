@@ -31,6 +31,7 @@ from lab_fixtures import deploy_lab, failing_checks
 from runbook import lab as lab_api
 from runbook.deploy import CHANGED
 from runbook.lab.layout import layout
+from runbook.load import load_site
 from runbook.verify import run_verify
 from runbook.verify_catalog import file_check_id
 
@@ -45,7 +46,8 @@ SYSCTL = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"
 KEEPALIVED = "/etc/keepalived/keepalived.conf"
 HAPROXY = "/etc/haproxy/haproxy.cfg"
 FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy"}
-LAN = {"hera": "198.51.100.110/24", "afrodita": "198.51.100.111/24"}
+LAB = load_site("lab")
+LAN = LAB.network.lan
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,12 @@ CASES = [
     case("sysctl-en-vivo-afrodita", "afrodita", "sysctl -qw net.ipv4.ip_nonlocal_bind=0",
          {("nonlocal-bind-activo", "afrodita")}, step="ip-no-local"),
     # The LAN interface, broken as an operator would: address gone, link down, ifdown.
-    case("lan-sin-direccion-hera", "hera", f"ip addr del {LAN['hera']} dev eth1",
+    case("lan-sin-direccion-hera", "hera",
+         f"ip addr del {LAB.node('hera').lan_address}/{LAN.subnet.prefixlen} dev {LAN.interface}",
          {("lan-direccion", "hera")}, step="interfaz-lan"),
-    case("lan-enlace-caido-hera", "hera", "ip link set eth1 down",
+    case("lan-enlace-caido-hera", "hera", f"ip link set {LAN.interface} down",
          {("lan-direccion", "hera")}, step="interfaz-lan"),
-    case("lan-ifdown-afrodita", "afrodita", "ifdown eth1",
+    case("lan-ifdown-afrodita", "afrodita", f"ifdown {LAN.interface}",
          {("lan-direccion", "afrodita")}, step="interfaz-lan"),
     # Packages removed (not purged: dpkg still knows them, "deinstall ok config-files").
     case("paquete-haproxy-quitado-afrodita", "afrodita", "apt-get remove -qq -y haproxy >/dev/null",
