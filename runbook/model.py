@@ -131,7 +131,8 @@ class Vrrp(Strict):
         if isinstance(value, bool) or (isinstance(value, str) and value.lower() in words):
             raise FieldError((), f"advert_int es un número de segundos, no un booleano (valor: {value})")
         if isinstance(value, str):
-            raise FieldError((), f"advert_int debe ser un número de segundos, no un texto (valor: {value[:40]!r})")
+            shown = value[:40]
+            raise FieldError((), f"advert_int debe ser un número de segundos, no un texto (valor: {shown!r})")
         return value
 
     @model_validator(mode="after")
