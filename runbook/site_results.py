@@ -82,6 +82,8 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
         f"{doc['duration_s']:g} s por escenario; una petición sin respuesta en "
         f"{seconds(doc['request_timeout_s'])} cuenta como fallida.",
         "",
+        '<div class="rb-compacta" markdown>',
+        "",
         "| Escenario | Peticiones | Fallidas | Ritmo | Mayor corte | Recuperación | IP movida "
         "| verify después |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
@@ -93,6 +95,7 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
             f"| {seconds(s['takeover_s'], 'sin recuperar')} | {seconds(s['vip_moved_s'], 'no se movió')} "
             f"| {'correcto' if s['verify_after'] == 'ok' else 'falla'} |"
         )
+    out += ["", "</div>"]
     out += ["", "## Cada conmutación, segundo a segundo", ""]
     for s in doc["scenarios"]:
         plot = stash.add(plot_svg(s, doc["rate"]))
@@ -128,6 +131,7 @@ def _notes(s: dict) -> str:
 def _timers(timers: dict) -> list[str]:
     when = f"Medido el **{_md(timers['when'])}**, con la orden:" if "when" in timers else "Orden:"
     out = ["## Temporizadores de VRRP", "", when, "", f"```bash\n{timers['command']}\n```", "",
+           '<div class="rb-compacta" markdown>', "",
            "| Temporizadores | Caída del nodo: IP movida | recuperación | fallidas "
            "| Parada de Keepalived: fallidas | Mantenimiento: fallidas | Fallidas al volver el preferido |",
            "|---|---:|---:|---:|---:|---:|---:|"]
@@ -139,7 +143,7 @@ def _timers(timers: dict) -> list[str]:
             f"| {seconds(crash['takeover_s'], 'sin recuperar')} | {crash['failed']} | {stop['failed']} "
             f"| {planned['failed']} | {back} |"
         )
-    return [*out, ""]
+    return [*out, "", "</div>", ""]
 
 
 def _benchmarks(bench: dict) -> list[str]:

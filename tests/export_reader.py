@@ -179,7 +179,9 @@ def _file_action(project, node, step, task, block, tasks, consumed, value, readi
     backups = [
         j for j, (other, _, _) in enumerate(tasks)
         if _module(other) == "ansible.builtin.command"
-        and other["ansible.builtin.command"]["argv"] == ["cp", "-p", "--", args["dest"], backup_path(path)]
+        and other["ansible.builtin.command"]["argv"] == [
+            "install", "-p", "-m", args["mode"], "-o", args["owner"], "-g", args["group"], "--",
+            args["dest"], backup_path(path)]
     ]
     if "content" in args:  # the current file's checksum would help guess the secret: not shown either
         stat = next(o for o, _, _ in tasks if o.get("register") == before)

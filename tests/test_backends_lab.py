@@ -74,8 +74,10 @@ def test_verify_sees_the_redirect_and_who_answered(converged):
 def test_the_old_strict_200_check_takes_both_horizon_servers_down(converged, tmp_path, monkeypatch):
     # What the data said before: Horizon healthy only on 200. A real Horizon answers 302.
     env = data_copy(tmp_path, {"expect_status: 200-399": "expect_status: 200"})
-    proc, _ = deploy_cli(env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc, result = deploy_cli(env=env)
+    # deploy applies it, then sees the servers fall and says so: exit 1, nothing hidden.
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "servicio-horizon-backends" in {p["check"] for p in result["remaining"]}
     monkeypatch.setenv("RUNBOOK_DATA_DIR", env["RUNBOOK_DATA_DIR"])
     try:
         expected = {("servicio-horizon-backends", "hera"), ("servicio-horizon-backends", "afrodita"),

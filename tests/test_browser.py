@@ -252,7 +252,7 @@ def test_the_tool_box_is_closed_until_opened(visit):
     assert not guard.is_visible()
     page.locator('details:has(div.rb-action[data-step="paquetes"]) > summary').click()
     guard.wait_for(state="visible", timeout=5000)
-    assert "dpkg -s" in guard.inner_text()
+    assert "dpkg-query -W" in guard.inner_text()
 
 
 def test_topology_diagram_is_drawn(visit):

@@ -120,6 +120,11 @@ def _paths(prefix: str, index: int, per_node: dict[str, FileAction], values: Hos
     )
 
 
+def backup_argv(action: FileAction, dest: str, backup: str) -> list[str]:
+    """The command that keeps the current file as deploy's hidden backup, with the file's mode."""
+    return ["install", "-p", "-m", action.mode, "-o", action.owner, "-g", action.group, "--", dest, backup]
+
+
 def file_tasks(
     step: PlannedStep, index: int, per_node: dict[str, FileAction], values: HostValues
 ) -> ActionTasks:
@@ -158,7 +163,9 @@ def file_tasks(
          "ansible.builtin.file": {"path": paths.directory, "state": "directory"},
          "when": f"not {before}.stat.exists"},
         {"name": Unsafe(f"{label}: la versión actual se guarda en {paths.backup}"),
-         "ansible.builtin.command": {"argv": ["cp", "-p", "--", paths.dest, paths.backup]},
+         # Never more open than the file (it may hold a secret): install sets the
+         # file's mode, owner and group on the copy, as deploy does.
+         "ansible.builtin.command": {"argv": backup_argv(first, paths.dest, paths.backup)},
          "when": f"{before}.stat.exists and {differs}",
          "changed_when": False},
         {"name": Unsafe(f"{label}: {what}"), "ansible.builtin.copy": copy, "register": written, **hidden},
