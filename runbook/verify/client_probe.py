@@ -93,7 +93,7 @@ def http_request(cfg: dict, service: dict, source: str) -> dict:
             status=statuses[-1],
             ok=all(accepted(s, service["expect"]) for s in statuses)
             and statuses[-1] not in REDIRECTS and len(backends) <= 1 and "error" not in answer,
-            backend=served_by[0] if len(backends) <= 1 else None,
+            backend=next(iter(backends)) if len(backends) == 1 else None,
             answer=f"GET {service['path']} → {chain}" + (f" {path}" if len(statuses) > 1 else ""),
         )
         if len(backends) > 1:
