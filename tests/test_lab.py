@@ -326,12 +326,13 @@ def test_missing_prerequisite_is_a_clear_error_without_traceback():
 
 
 def _leftovers(lab) -> list[str]:
+    # Only this lab's: another lab site (rb-lab3 in /var/lib/runbook/lab3) may run beside it.
     ns_prefix = lab.site.lab.namespace
-    state_dir = lab.paths["state_dir"]
-    found = [f"netns {ns}" for ns in netns_list() if ns.startswith(ns_prefix)]
+    state_dir = f"{lab.paths['state_dir']}/"
+    found = [f"netns {ns}" for ns in netns_list() if ns == ns_prefix or ns.startswith(f"{ns_prefix}-")]
     mounts = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {line.split()[4]}" for line in mounts.splitlines()
-              if line.split()[4].startswith(str(state_dir))]
+              if line.split()[4].startswith(state_dir)]
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or not alive(int(pid)):
             continue
@@ -339,7 +340,7 @@ def _leftovers(lab) -> list[str]:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if ("nspawn" in argv and str(state_dir) in argv) or "runbook/lab/backend.py" in argv:
+        if ("nspawn" in argv or "runbook/lab/backend.py" in argv) and state_dir in argv:
             found.append(f"process {pid}: {argv.replace(chr(0), ' ')[:80]}")
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     found += [f"link {w}" for w in ("br-lan", "br-mgmt") if w in links]
