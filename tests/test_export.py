@@ -151,6 +151,13 @@ def test_exported_validator_judges_like_deploy(tmp_path, exit_code, output, pass
     assert output.strip() in proc.stdout
 
 
+def test_a_validator_naming_the_file_twice_is_refused_in_spanish():
+    from runbook.export import ExportError
+
+    with pytest.raises(ExportError, match="un solo %s"):
+        ansible_validate("cmp %s %s.orig")
+
+
 # ---------------------------------------------- the playbook, run on this machine
 
 TEMPLATES = {

@@ -19,6 +19,7 @@ import re
 import shlex
 
 from ..deploy.executor import VALIDATOR_SUCCESS_LINES
+from .host_values import ExportError
 
 WRAPPER_NAME = "rb-validar"  # $0 of the wrapper: names it in `ps` and in error messages
 
@@ -49,6 +50,9 @@ def _percent_safe(text: str) -> str:
 
 def ansible_validate(validate: str) -> str:
     """`validate:` for ansible.builtin.copy running the plan's validator `validate` (with %s)."""
+    if validate.count("%s") != 1:
+        # copy fills in one path with `validate % path`; deploy would accept more.
+        raise ExportError(f"el validador «{validate}» debe nombrar el fichero con un solo %s para Ansible")
     script = shlex.quote(_wrapper_script()).replace("%", "%%")  # no placeholder in the wrapper
     return f"/bin/sh -c {script} {WRAPPER_NAME} {_percent_safe(shlex.quote(validate))}"
 
