@@ -8,7 +8,7 @@ import pytest
 
 from runbook.load import PUBLISHED_SITE
 from runbook.plan import FileAction, load_plan
-from runbook.site_facts import FactError, config_facts
+from runbook.site.facts import FactError, config_facts
 
 
 def test_facts_are_read_from_the_rendered_files():

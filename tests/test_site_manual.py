@@ -15,7 +15,7 @@ import pytest
 
 from runbook.load import PUBLISHED_SITE
 from runbook.plan import FileAction, RunAction, load_plan
-from runbook.site_manual import (
+from runbook.site.manual import (
     CANDIDATE_SUFFIX,
     candidate_path,
     hand_commands,

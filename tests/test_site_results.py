@@ -11,8 +11,8 @@ import pytest
 from site_fixtures import mkdocs_build
 
 from runbook.load import REPO_ROOT
-from runbook.site_blocks import BlockStash
-from runbook.site_results import ResultsError, load_results, measured, plot_svg, results_markdown, seconds
+from runbook.site.blocks import BlockStash
+from runbook.site.results import ResultsError, load_results, measured, plot_svg, results_markdown, seconds
 
 MEASURED = REPO_ROOT / "benchmarks" / "measured.json"
 

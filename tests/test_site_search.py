@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from runbook.site_search import add_unaccented_fields, fold, folded_words
+from runbook.site.search import add_unaccented_fields, fold, folded_words
 
 
 def test_fold():

@@ -1,4 +1,4 @@
-"""`invoke docs`: the Spanish site, built from the plan (see runbook/mkdocs_plugin.py).
+"""`invoke docs`: the Spanish site, built from the plan (see runbook/site/plugin.py).
 
 The site is built into a fresh directory beside `site/` and swapped in only
 when the build succeeded: a failed build leaves the last good site in place.

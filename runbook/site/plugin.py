@@ -31,16 +31,16 @@ from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 
-from .load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
-from .plan import Plan, PlanError, build_plan, template_dir
-from .site_blocks import BlockStash
-from .site_facts import FactError, config_facts
-from .site_results import ResultsError, load_results, measured, results_markdown
-from .site_search import add_unaccented_fields
-from .site_steps import node_label, observation_markdown, spanish_list, step_markdown
-from .site_tables import node_table, services_table, step_checks_list, topology, verify_checks
+from ..load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
+from ..plan import Plan, PlanError, build_plan, template_dir
+from .blocks import BlockStash
+from .facts import FactError, config_facts
+from .results import ResultsError, load_results, measured, results_markdown
+from .search import add_unaccented_fields
+from .steps import node_label, observation_markdown, spanish_list, step_markdown
+from .tables import node_table, services_table, step_checks_list, topology, verify_checks
 
-THEME_DIR = Path(__file__).resolve().parent / "site_theme"
+THEME_DIR = Path(__file__).resolve().parent / "theme"
 DIRECTIVE_RE = re.compile(r"<!--\s*runbook:(?P<body>.*?)\s*-->")
 STEP_DIRECTIVE_RE = re.compile(r"<!--\s*runbook:paso\s+(?P<id>\S+)\s*-->")
 
@@ -246,7 +246,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
 
     def _verify_checks(self, src: str) -> str:
         try:
-            from . import verify_catalog
+            from .. import verify_catalog
         except ImportError as exc:
             raise PluginError(f"runbook: {src}: falta el catálogo de verify ({exc})") from None
         try:

@@ -10,9 +10,9 @@ import html
 import posixpath
 from collections.abc import Callable
 
-from .model import Site
-from .plan import Plan
-from .site_steps import node_label
+from ..model import Site
+from ..plan import Plan
+from .steps import node_label
 
 
 def _role(site: Site, name: str) -> str:

@@ -12,7 +12,7 @@ import html
 import json
 from pathlib import Path
 
-from .site_blocks import BlockStash
+from .blocks import BlockStash
 
 
 class ResultsError(ValueError):

@@ -1,7 +1,7 @@
 """HTML blocks for the by-hand path: what a reader types, and what it prints.
 
-Each block is built from plan objects (through `site_manual` for actions), so
-what a reader types is derived from what deploy runs. As in site_blocks,
+Each block is built from plan objects (through `manual` for actions), so
+what a reader types is derived from what deploy runs. As in blocks,
 every value sits in an element with `data-field` and the block carries
 `data-*` attributes, so the drift test can read the page back.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import html
 
-from .plan import Action, Check, FileAction, Observation
-from .site_blocks import attrs, code_block, file_language, inline_markdown, output_block
-from .site_manual import HandCommand, hand_commands
+from ..plan import Action, Check, FileAction, Observation
+from .blocks import attrs, code_block, file_language, inline_markdown, output_block
+from .manual import HandCommand, hand_commands
 
 
 def _command_html(action: Action, command: HandCommand) -> str:

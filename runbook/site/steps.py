@@ -1,7 +1,7 @@
 """One procedure step as page Markdown, in the order a reader follows it by hand.
 
 Heading, explanation and warnings; then what to type on the nodes (derived
-from the plan's actions, see site_manual); then the checks with their
+from the plan's actions, see manual); then the checks with their
 expected output; last, closed until opened, what `./rb deploy` does in the
 step (guards, modes, validation and restore) and what `./rb verify` requires.
 Everything comes from a `PlannedStep`; the blocks themselves are stashed
@@ -10,9 +10,9 @@ HTML. Per-node content tabs appear only where the nodes really differ.
 
 from __future__ import annotations
 
-from .plan import FileAction, Observation, Plan, PlannedStep
-from .site_blocks import BlockStash, criteria_block, file_block, run_block
-from .site_hand_blocks import check_block, manual_block, observation_block
+from ..plan import FileAction, Observation, Plan, PlannedStep
+from .blocks import BlockStash, criteria_block, file_block, run_block
+from .hand_blocks import check_block, manual_block, observation_block
 
 
 def node_label(name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .plan import FileAction, Plan
+from ..plan import FileAction, Plan
 
 
 class FactError(ValueError):
