@@ -127,8 +127,11 @@ def test_broken_results_fail_the_build(tmp_path, docs_copy):
 
 def test_unknown_figure_fails_the_build(tmp_path, docs_copy):
     page = docs_copy.parent / "docs" / "conmutacion.md"
-    page.write_text(page.read_text().replace("<!-- runbook:medida node-crash vip_moved_s -->",
-                                             "<!-- runbook:medida node-crash vip_movida -->"))
+    text = page.read_text()
+    line = text[:text.index("<!-- runbook:medida node-crash vip_moved_s -->")].count("\n") + 1
+    page.write_text(text.replace("<!-- runbook:medida node-crash vip_moved_s -->",
+                                 "<!-- runbook:medida node-crash vip_movida -->"))
     result = mkdocs_build(docs_copy, tmp_path / "out")
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "conmutacion.md: el escenario 'node-crash' no tiene la medida 'vip_movida'" in result.stderr
+    assert (f"conmutacion.md, línea {line}: el escenario 'node-crash' no tiene la medida 'vip_movida'"
+            in result.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..site.steps import spanish_list
+from ..wording import spanish_list
 from .base import ClusterCheck, ClusterFacts, NodeFacts, Outcome
 from .node import gives_up_vip
 from .parse import ipv4_addresses

@@ -14,15 +14,17 @@ are then replaced by generated Markdown:
     <!-- runbook:resultados -->              the last saved drill and benchmarks (tables, plots)
     <!-- runbook:medida ESCENARIO CLAVE -->   one measured figure, e.g. node-crash vip_moved_s
 
-Every problem (bad data, a template error, an unknown directive, a step shown
+Each directive is one entry of RunbookPlugin.DIRECTIVES (name, arguments,
+handler; the grammar is in directives.py). Every problem (bad data, a
+template error, an unknown directive or a wrong argument, a step shown
 twice or never) is a PluginError, so `mkdocs build --strict` fails with a
-Spanish message naming it instead of publishing a site that drifted.
+Spanish message naming it (page and line where there is one) instead of
+publishing a site that drifted.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import jinja2
@@ -33,16 +35,16 @@ from mkdocs.plugins import BasePlugin, event_priority
 
 from ..load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
 from ..plan import Plan, PlanError, build_plan, template_dir
+from ..wording import number_word, spanish_list, spanish_number
 from .blocks import BlockStash
+from .directives import DIRECTIVE_RE, Directive, Place, directive_table, find, parse, source_line, where
 from .facts import FactError, config_facts
 from .results import ResultsError, load_results, measured, results_markdown
 from .search import add_unaccented_fields
-from .steps import node_label, observation_markdown, spanish_list, step_markdown
+from .steps import node_label, observation_markdown, step_markdown
 from .tables import node_table, services_table, step_checks_list, topology, verify_checks
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
-DIRECTIVE_RE = re.compile(r"<!--\s*runbook:(?P<body>.*?)\s*-->")
-STEP_DIRECTIVE_RE = re.compile(r"<!--\s*runbook:paso\s+(?P<id>\S+)\s*-->")
 
 
 class RunbookConfig(base.Config):
@@ -96,14 +98,23 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         _require_local_scripts(files, config)
         # Read every page once up front: the verify page links to steps that
         # may live on pages built after it, and a missing step fails early.
+        # Every directive is checked here too, so a wrong one is named at its
+        # line in the page as written.
         found: dict[str, list[str]] = {}
+        first_line: dict[str, int] = {}
         for file in files.documentation_pages():
-            for match in STEP_DIRECTIVE_RE.finditer(file.content_string):
-                found.setdefault(match.group("id"), []).append(file.src_uri)
+            for match, line in find(file.content_string):
+                directive, args = parse(match.group("body"), self.DIRECTIVES, file.src_uri, line)
+                if directive.name == "paso":
+                    found.setdefault(args[0], []).append(file.src_uri)
+                    first_line.setdefault(args[0], line)
         known = {s.id for s in self.plan.steps}
         for step_id, pages in found.items():
             if step_id not in known:
-                raise PluginError(f"runbook: {pages[0]}: el paso {step_id!r} no existe en procedure.yaml")
+                raise PluginError(
+                    f"runbook: {where(pages[0], first_line[step_id])}: "
+                    f"el paso {step_id!r} no existe en procedure.yaml"
+                )
             if len(pages) > 1:
                 raise PluginError(
                     f"runbook: el paso {step_id!r} aparece dos veces ({', '.join(pages)})"
@@ -118,7 +129,13 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         src = page.file.src_uri
         text = self._render_jinja(markdown, src)
         stash = self._stashes[src] = BlockStash()
-        return DIRECTIVE_RE.sub(lambda m: self._expand(m.group("body"), src, stash), text)
+
+        def expand(match) -> str:
+            place = Place(src, source_line(markdown, match.group(0)), stash)
+            directive, args = parse(match.group("body"), self.DIRECTIVES, src, place.line)
+            return directive.handler(self, place, *args)
+
+        return DIRECTIVE_RE.sub(expand, text)
 
     def on_page_content(self, html, page, config, files):
         stash = self._stashes.pop(page.file.src_uri, None)
@@ -193,67 +210,75 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         except jinja2.TemplateError as exc:
             raise PluginError(f"runbook: {src}: {exc.message or type(exc).__name__}") from None
 
-    def _expand(self, body: str, src: str, stash: BlockStash) -> str:
-        words = body.split()
-        name, args = (words[0], words[1:]) if words else ("", [])
-        site = self.plan.site
-        if name == "paso" and len(args) == 1:
-            return self._step(args[0], src, stash)
-        if name == "orden" and len(args) == 1:
-            return self._observation(args[0], src, stash)
-        if name == "medida" and len(args) == 2:
-            try:
-                return measured(self._results, *args)
-            except ResultsError as exc:
-                raise PluginError(f"runbook: {src}: {exc}") from None
-        if args:
-            raise PluginError(f"runbook: {src}: la directiva {name!r} no admite argumentos ({body!r})")
-        if name == "tabla-nodos":
-            return node_table(site)
-        if name == "topologia":
-            return topology(site)
-        if name == "servicios":
-            return services_table(site)
-        if name == "comprobaciones-verify":
-            return self._verify_checks(src)
-        if name == "comprobaciones-pasos":
-            return step_checks_list(self.plan, self._find_step, src)
-        if name == "resultados":
-            return results_markdown(self._results, stash)
-        raise PluginError(f"runbook: {src}: directiva desconocida <!-- runbook:{body} -->")
+    # ------------------------------------------------------------ directives
+    # Each handler is called as handler(self, place, *args) with the
+    # arguments its table entry names (DIRECTIVES, below).
 
-    def _step(self, step_id: str, src: str, stash: BlockStash) -> str:
+    def _step(self, place: Place, step_id: str) -> str:
         try:
             step = self.plan.step(step_id)
         except KeyError:
-            raise PluginError(f"runbook: {src}: el paso {step_id!r} no existe en procedure.yaml") from None
+            raise place.error(f"el paso {step_id!r} no existe en procedure.yaml") from None
         if step_id in self._rendered:
             raise PluginError(
-                f"runbook: el paso {step_id!r} aparece dos veces ({self._rendered[step_id]} y {src})"
+                f"runbook: el paso {step_id!r} aparece dos veces ({self._rendered[step_id]} y {place.src})"
             )
-        self._rendered[step_id] = src
-        return step_markdown(self.plan, step, stash)
+        self._rendered[step_id] = place.src
+        return step_markdown(self.plan, step, place.stash)
 
-    def _observation(self, observation_id: str, src: str, stash: BlockStash) -> str:
+    def _observation(self, place: Place, observation_id: str) -> str:
         try:
             item = self.plan.observation(observation_id)
         except KeyError:
-            raise PluginError(
-                f"runbook: {src}: la orden {observation_id!r} no existe en procedure.yaml (observations)"
+            raise place.error(
+                f"la orden {observation_id!r} no existe en procedure.yaml (observations)"
             ) from None
         self._shown_observations.add(observation_id)
-        return observation_markdown(item, stash)
+        return observation_markdown(item, place.stash)
 
-    def _verify_checks(self, src: str) -> str:
+    def _measure(self, place: Place, scenario: str, key: str) -> str:
+        try:
+            return measured(self._results, scenario, key)
+        except ResultsError as exc:
+            raise place.error(str(exc)) from None
+
+    def _node_table(self, place: Place) -> str:
+        return node_table(self.plan.site)
+
+    def _topology(self, place: Place) -> str:
+        return topology(self.plan.site)
+
+    def _services(self, place: Place) -> str:
+        return services_table(self.plan.site)
+
+    def _verify_checks(self, place: Place) -> str:
         try:
             from .. import verify_catalog
         except ImportError as exc:
-            raise PluginError(f"runbook: {src}: falta el catálogo de verify ({exc})") from None
+            raise place.error(f"falta el catálogo de verify ({exc})") from None
         try:
             items = verify_catalog.catalog(self.plan.site, self.plan)
-            return verify_checks(items, self._find_step, src)
+            return verify_checks(items, self._find_step, place.src)
         except ValueError as exc:
-            raise PluginError(f"runbook: {src}: {exc}") from None
+            raise place.error(str(exc)) from None
+
+    def _step_checks(self, place: Place) -> str:
+        return step_checks_list(self.plan, self._find_step, place.src)
+
+    def _results_page(self, place: Place) -> str:
+        return results_markdown(self._results, place.stash)
+
+    DIRECTIVES = directive_table(
+        Directive("paso", ("ID",), _step),
+        Directive("orden", ("ID",), _observation),
+        Directive("medida", ("ESCENARIO", "CLAVE"), _measure),
+        Directive("tabla-nodos", (), _node_table),
+        Directive("topologia", (), _topology),
+        Directive("servicios", (), _services),
+        Directive("comprobaciones-verify", (), _verify_checks),
+        Directive("comprobaciones-pasos", (), _step_checks),
+        Directive("resultados", (), _results_page),
+    )
 
     def _find_step(self, step_id: str) -> tuple[str, str] | None:
         page = self._step_pages.get(step_id)
@@ -292,21 +317,6 @@ def _page_environment() -> jinja2.Environment:
     env.filters["enumera"] = spanish_list  # ["A", "B", "C"] -> "A, B y C"
     env.filters["en_letra"] = number_word
     return env
-
-
-def spanish_number(value: float, decimals: int = 2) -> str:
-    """2.6133 -> "2,61"; 3.0 -> "3": numbers as a Spanish reader writes them."""
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.{decimals}f}".replace(".", ",")
-
-
-_NUMBER_WORDS = ("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez")
-
-
-def number_word(n: int) -> str:
-    """2 -> "dos": how a page says how many nodes there are."""
-    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
 
 
 def _template_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ HTML. Per-node content tabs appear only where the nodes really differ.
 from __future__ import annotations
 
 from ..plan import FileAction, Observation, Plan, PlannedStep
+from ..wording import spanish_list
 from .blocks import BlockStash, criteria_block, file_block, run_block
 from .hand_blocks import check_block, manual_block, observation_block
 
@@ -32,12 +33,6 @@ def admonition(kind: str, title: str, body: str) -> str:
 def collapsed(kind: str, title: str, body: str) -> str:
     """A pymdownx.details block, closed until the reader opens it."""
     return f'??? {kind} "{title}"\n\n{indent(body)}\n'
-
-def spanish_list(items: list[str], fmt: str = "{}") -> str:
-    """"A", "A y B", "A, B y C" (each item put into `fmt`): any number of nodes, in Spanish."""
-    items = [fmt.format(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " y " + items[-1]
-
 
 def _both(names: list[str]) -> str:
     return spanish_list([node_label(n) for n in names])
