@@ -25,6 +25,8 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from .errors import BadInput
+
 MAX_OUTPUT = 1024 * 1024  # characters one template may produce (haproxy.cfg is ~2 KB)
 MAX_INT_ARGUMENT = 100_000  # the sandbox's own cap for range()
 MAX_INT_BITS = 4096
@@ -34,11 +36,11 @@ MAX_INT_BITS = 4096
 SECRET_MARKER = "@@SECRETO_{name}@@"
 
 
-class TemplateFailure(Exception):
+class TemplateFailure(BadInput):
     """A template could not be rendered; the message is Spanish."""
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(BadInput):
     """The plan took longer than its time budget (raised from a timer signal)."""
 
 
