@@ -27,7 +27,7 @@ apt_packages=(python3-venv haproxy keepalived systemd-container debootstrap chro
 control_machine_off=(haproxy keepalived nginx memcached)
 
 missing_packages() {
-  # One dpkg-query for all packages (this runs on every call). It exits 1 when
+  # One dpkg-query for all packages. It exits 1 when
   # any of them is unknown: that is an answer here, not a failure.
   local installed
   installed="$(dpkg-query -W -f='${Package} ${Status}\n' "${apt_packages[@]}" 2>/dev/null || true)"
@@ -50,41 +50,57 @@ apt_install() {
     || die "falló «apt-get install $*» (código $?): lea el error de apt de arriba (¿otro apt en marcha?), corríjalo y vuelva a ejecutar ./rb"
 }
 
-if ! command -v dpkg-query >/dev/null; then
-  say "aviso: no hay dpkg-query (¿no es Debian?): instale a mano el equivalente de ${apt_packages[*]}"
-else
-  mapfile -t missing < <(missing_packages)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    if [ "$(id -u)" != 0 ]; then
-      say "aviso: faltan paquetes de Debian (${missing[*]}): ejecute ./rb una vez como root, o «sudo apt-get install ${missing[*]}»"
-    else
-      say "instalando paquetes de Debian: ${missing[*]}"
-      apt_install "${missing[@]}"
-      for svc in "${control_machine_off[@]}"; do
-        if printf '%s\n' "${missing[@]}" | grep -qx -- "$svc"; then
-          systemctl disable --now "$svc" >/dev/null 2>&1 || true  # no systemd: nothing running either
-        fi
-      done
+# Checking packages and the venv costs tens of milliseconds (dpkg-query, pip's
+# stamp) on every call, for nothing once they are in place: a stamp in .venv
+# says they were, keyed on everything the install depends on (this script with
+# its package list, pyproject.toml). Editing either, or removing .venv, checks
+# everything again; so does RB_CHECK_INSTALL=1 (e.g. after removing a package
+# by hand).
+ready=".venv/.rb-ready-$(sha256sum rb pyproject.toml | sha256sum | cut -c1-16)"
+if [ -n "${RB_CHECK_INSTALL:-}" ] || [ ! -e "$ready" ]; then
+  complete=1  # becomes 0 while a package is missing (without root): check again next time
+  if ! command -v dpkg-query >/dev/null; then
+    say "aviso: no hay dpkg-query (¿no es Debian?): instale a mano el equivalente de ${apt_packages[*]}"
+    complete=0
+  else
+    mapfile -t missing < <(missing_packages)
+    if [ "${#missing[@]}" -gt 0 ]; then
+      if [ "$(id -u)" != 0 ]; then
+        say "aviso: faltan paquetes de Debian (${missing[*]}): ejecute ./rb una vez como root, o «sudo apt-get install ${missing[*]}»"
+        complete=0
+      else
+        say "instalando paquetes de Debian: ${missing[*]}"
+        apt_install "${missing[@]}"
+        for svc in "${control_machine_off[@]}"; do
+          if printf '%s\n' "${missing[@]}" | grep -qx -- "$svc"; then
+            systemctl disable --now "$svc" >/dev/null 2>&1 || true  # no systemd: nothing running either
+          fi
+        done
+      fi
     fi
   fi
-fi
 
-# The virtualenv, rebuilt when pyproject.toml changes.
-stamp=".venv/.runbook-$(sha256sum pyproject.toml | cut -c1-16)"
-if [ ! -e "$stamp" ]; then
-  say "preparando .venv"
-  if [ ! -x .venv/bin/pip ]; then
-    # A venv left without pip (python3-venv was missing) is made again from scratch.
-    rm -rf .venv
-    command -v python3 >/dev/null \
-      || die "falta python3: instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
-    python3 -m venv .venv \
-      || die "no se pudo crear .venv con «python3 -m venv» (código $?): instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+  # The virtualenv, rebuilt when pyproject.toml changes.
+  stamp=".venv/.runbook-$(sha256sum pyproject.toml | cut -c1-16)"
+  if [ ! -e "$stamp" ]; then
+    say "preparando .venv"
+    if [ ! -x .venv/bin/pip ]; then
+      # A venv left without pip (python3-venv was missing) is made again from scratch.
+      rm -rf .venv
+      command -v python3 >/dev/null \
+        || die "falta python3: instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+      python3 -m venv .venv \
+        || die "no se pudo crear .venv con «python3 -m venv» (código $?): instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+    fi
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' \
+      || die "pip no pudo instalar el proyecto en .venv (código $?): revise el acceso a PyPI (o la configuración de pip) y vuelva a ejecutar ./rb"
+    rm -f .venv/.runbook-*
+    touch "$stamp"
   fi
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' \
-    || die "pip no pudo instalar el proyecto en .venv (código $?): revise el acceso a PyPI (o la configuración de pip) y vuelva a ejecutar ./rb"
-  rm -f .venv/.runbook-*
-  touch "$stamp"
+  if [ "$complete" = 1 ]; then
+    rm -f .venv/.rb-ready-*
+    touch "$ready"
+  fi
 fi
 
 # Scripts the site serves itself (it works offline), taken from npm packages

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from .errors import BadInput
 from .yaml_strict import shown
 
 # Names end up in file names, shell commands, HAProxy section names and
@@ -43,7 +44,7 @@ def duplicate_index(values: list) -> int | None:
     return None
 
 
-class FieldError(ValueError):
+class FieldError(BadInput, ValueError):
     """A Spanish validation error that knows which field (relative path) it is about.
 
     Pydantic keeps the exception in the error's context, so the loader can

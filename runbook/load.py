@@ -18,14 +18,12 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from . import yaml_strict
+from .errors import BadInput
 from .fields import NAME_RE, FieldError
 from .model import Procedure, Site
+from .names import LAB_SITE, PUBLISHED_SITE, REPO_ROOT  # noqa: F401 - imported from here by many
 from .validation_messages import pick, spanish, unknown_key
 from .yaml_strict import Document, YamlError, shown
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PUBLISHED_SITE = "olimpo"  # the site the documentation is built from
-LAB_SITE = "lab"  # the embedded lab; deploy and verify default to it
 
 M = TypeVar("M", bound=BaseModel)
 # The operating system's reasons, said in Spanish.
@@ -40,7 +38,7 @@ _OS_ERRORS = {
 }
 
 
-class DataError(Exception):
+class DataError(BadInput):
     """Invalid site data: the message is complete and meant for the user."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .errors import BadInput
 from .expected_output import check_markers
 from .model import (
     Admonition,
@@ -44,7 +45,7 @@ PLAN_BUDGET_S = 2.0  # the shipped plan takes ~50 ms; a template that loops for 
 __all__ = ["SECRET_MARKER", "SECRET_MARKER_RE"]
 
 
-class PlanError(Exception):
+class PlanError(BadInput):
     """A template or value could not be rendered: names step and field, in Spanish."""
 
 

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from .errors import BadInput
 from .load import REPO_ROOT
 from .model import Site
 from .plan import SECRET_MARKER_RE
@@ -19,7 +20,7 @@ from .plan import SECRET_MARKER_RE
 SAFE_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!%^*+=-]{8,128}$")
 
 
-class SecretError(Exception):
+class SecretError(BadInput):
     """A secret is missing or unusable; the message never contains its value."""
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from .errors import BadInput
+
 MAX_OUTPUT = 1024 * 1024  # characters one template may produce (haproxy.cfg is ~2 KB)
 MAX_INT_ARGUMENT = 100_000  # the sandbox's own cap for range()
 MAX_INT_BITS = 4096
@@ -34,11 +36,11 @@ MAX_INT_BITS = 4096
 SECRET_MARKER = "@@SECRETO_{name}@@"
 
 
-class TemplateFailure(Exception):
+class TemplateFailure(BadInput):
     """A template could not be rendered; the message is Spanish."""
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(BadInput):
     """The plan took longer than its time budget (raised from a timer signal)."""
 
 
@@ -106,12 +108,26 @@ def environment(directory: Path) -> jinja2.Environment:
     return env
 
 
+# Text without any Jinja delimiter renders to itself (Jinja only rewrites
+# "\r" line ends): most strings of procedure.yaml are such, and compiling each
+# one cost most of the time of building a plan, which every `./rb` task pays.
+_JINJA_MARKS = ("{{", "{%", "{#", "\r")
+
+
 def render_string(directory: Path, source: str, ctx: dict) -> str:
+    if not any(mark in source for mark in _JINJA_MARKS):
+        return source
     try:
-        template = environment(directory).from_string(source)
+        template = _compiled(directory, source)
     except Exception as exc:  # noqa: BLE001 - a syntax error, or anything else: one sentence
         raise TemplateFailure(describe(exc)) from None
     return _render(template, ctx)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(directory: Path, source: str) -> jinja2.Template:
+    """The same text is rendered once per node: compiled once (a failure is not cached)."""
+    return environment(directory).from_string(source)
 
 
 def render_file(directory: Path, name: str, ctx: dict) -> str:
@@ -223,7 +239,12 @@ def _first_match(table: list[tuple[str, str]], message: str) -> str | None:
 
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
-    """Raise BudgetExceeded in the main thread if the block runs longer than `seconds`.
+    """Raise BudgetExceeded in the main thread if the block uses more than `seconds` of CPU.
+
+    CPU time, not wall time (ITIMER_PROF): a template that loops for ever
+    burns CPU and is stopped all the same, while a valid plan on a machine
+    busy with other work (CI, two cores, parallel jobs) is not refused for
+    having waited its turn.
 
     Only where a timer signal can be used (the main thread, no timer already
     running); elsewhere the block simply runs.
@@ -231,7 +252,7 @@ def time_budget(seconds: float) -> Iterator[None]:
     usable = (
         hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
-        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+        and signal.getitimer(signal.ITIMER_PROF)[0] == 0
     )
     if not usable:
         yield
@@ -240,10 +261,10 @@ def time_budget(seconds: float) -> Iterator[None]:
     def expired(signum, frame):
         raise BudgetExceeded()
 
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGPROF, expired)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)

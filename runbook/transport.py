@@ -15,13 +15,14 @@ from pathlib import Path
 import fabric
 import paramiko
 
+from .errors import BadInput
 from .model import Node, Site
 
 CONNECT_TIMEOUT = 5  # seconds; a lab node answers in ~0.2 s
 
 
-class NodeUnreachable(Exception):
-    """The node could not be reached or refused us; the message is Spanish."""
+class NodeUnreachable(BadInput):
+    """The node could not be reached or refused us; the message is Spanish (exit code 2, as bad input)."""
 
     def __init__(self, node: str, message: str) -> None:
         super().__init__(f"{node}: {message}")

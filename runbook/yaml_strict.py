@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from .errors import BadInput
 from .yaml_errors import guess_field, syntax_message
 
 MAX_BYTES = 256 * 1024  # the shipped files are ~10 KiB; a data file has no reason to be larger
@@ -50,7 +51,7 @@ _BAD_VALUE_CHAR_RE = re.compile(_BAD_CHAR_RE.pattern.replace("\x0b\x0c\x0e-\x1f"
 _DECIMAL_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 
 
-class YamlError(Exception):
+class YamlError(BadInput):
     """The file is not acceptable data; `line` is 1-based, `path` the field (may be empty)."""
 
     def __init__(self, line: int, path: Path_, message: str) -> None:

@@ -31,7 +31,8 @@ def _run_wrapper(tmp_path: Path, installed: tuple[str, ...]) -> tuple[str, str]:
     _stub(stubs, "dpkg-query", f"printf '{lines}'\n")
     _stub(stubs, "apt-get", f'echo "apt-get $*" >> {log}\n')
     _stub(stubs, "systemctl", f'echo "systemctl $*" >> {log}\n')
-    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"}
+    # RB_CHECK_INSTALL: the real checkout has checked its packages before; ask for the check anyway.
+    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "RB_CHECK_INSTALL": "1"}
     proc = subprocess.run([str(REPO / "rb"), "--version"], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr

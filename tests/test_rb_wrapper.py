@@ -139,11 +139,11 @@ class Machine:
         if "npm" in installed:
             standin(self.root / "bin", "npm")
 
-    def rb(self, *args: str, fail: str = "", uid: int = 0) -> subprocess.CompletedProcess:
+    def rb(self, *args: str, fail: str = "", uid: int = 0, env: dict | None = None) -> subprocess.CompletedProcess:
         (self.state / "calls.log").unlink(missing_ok=True)
         env = {"PATH": str(self.root / "bin"), "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
                "STANDIN_STATE": str(self.state), "STANDIN_BIN": str(self.root / "bin"),
-               "STANDIN_FAIL": fail, "STANDIN_UID": str(uid)}
+               "STANDIN_FAIL": fail, "STANDIN_UID": str(uid), **(env or {})}
         argv = [str(self.repo / "rb"), *args]
         if UNSHARE:  # no network at all: a new network namespace (as an unprivileged user too)
             argv = [UNSHARE, "--map-root-user", "--net", *argv]
@@ -217,7 +217,7 @@ def test_fresh_machine_gets_every_package_the_venv_and_mermaid_then_runs_the_tas
 
     again = machine.rb("test", "--fast")
     assert again.returncode == 0 and again.stderr == ""
-    assert machine.calls() == [DPKG_QUERY, "venv-python -m runbook.cli test --fast"]
+    assert machine.calls() == ["venv-python -m runbook.cli test --fast"]  # nothing changed: nothing checked
 
 
 def test_only_what_is_missing_is_installed_and_a_removed_package_counts_as_missing(machine):
@@ -312,8 +312,8 @@ def test_an_unforeseen_failure_still_prints_where_it_happened(machine):
     proc = machine.rb("plan")
     assert proc.returncode == 1
     assert last_line(proc).startswith("rb: error inesperado (código 1) en la línea ")
-    assert "sha256sum pyproject.toml" in last_line(proc)
-    assert machine.calls() == [DPKG_QUERY]
+    assert "sha256sum rb pyproject.toml" in last_line(proc)
+    assert machine.calls() == []
 
 
 @pytest.mark.skipif(UNSHARE is None, reason="sin unshare no se puede aislar la red")
@@ -334,3 +334,62 @@ def test_a_half_made_venv_is_named_with_what_to_do(machine):
     proc = machine.rb("plan")
     assert proc.returncode == 1
     assert last_line(proc) == "rb: falta .venv/bin/invoke (.venv a medias): bórrelo («rm -rf .venv») y vuelva a ejecutar ./rb"
+
+
+def ready_machine(machine: Machine) -> None:
+    """Every package installed and one run done: the wrapper has stamped what it checked."""
+    machine.set_packages(installed=[*PACKAGES, "npm"])
+    assert machine.rb("plan").returncode == 0
+    assert machine.calls()[0] == DPKG_QUERY
+    assert machine.rb("plan").returncode == 0
+    assert machine.calls() == ["venv-python -m runbook.cli plan"]  # unchanged: no dpkg-query, no pip
+
+
+def test_a_changed_pyproject_checks_packages_and_the_venv_again(machine):
+    ready_machine(machine)
+    pyproject = machine.repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n# a new dependency, say\n")
+    machine.set_packages(installed=[p for p in PACKAGES if p != "curl"] + ["npm"])  # and curl went away
+    proc = machine.rb("plan")
+    assert proc.returncode == 0, proc.stderr
+    assert machine.calls() == [DPKG_QUERY, APT_UPDATE, apt_install("curl"),
+                               "pip install -q --disable-pip-version-check -e .[test]",
+                               "venv-python -m runbook.cli plan"]
+    assert machine.rb("plan").returncode == 0
+    assert machine.calls() == ["venv-python -m runbook.cli plan"]
+
+
+def test_a_changed_wrapper_checks_its_packages_again(machine):
+    ready_machine(machine)
+    rb = machine.repo / "rb"
+    rb.write_text(rb.read_text().replace("nginx memcached)", "nginx memcached jq)", 1))
+    proc = machine.rb("plan")
+    assert proc.returncode == 0, proc.stderr
+    assert machine.calls() == [DPKG_QUERY + " jq", APT_UPDATE, apt_install("jq"), "venv-python -m runbook.cli plan"]
+
+
+def test_a_removed_venv_checks_everything_again(machine):
+    ready_machine(machine)
+    shutil.rmtree(machine.repo / ".venv")
+    proc = machine.rb("plan")
+    assert proc.returncode == 0, proc.stderr
+    assert machine.calls() == [DPKG_QUERY, "python3 -m venv .venv",
+                               "pip install -q --disable-pip-version-check -e .[test]",
+                               "venv-python -m runbook.cli plan"]
+
+
+def test_missing_packages_without_root_are_named_on_every_call(machine):
+    # Nothing was installed, so nothing is stamped: the warning stays until someone fixes it.
+    machine.set_packages(installed=[p for p in PACKAGES if p != "chromium"] + ["npm"])
+    for _ in range(2):
+        proc = machine.rb("plan", uid=1000)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.splitlines()[0].startswith("rb: aviso: faltan paquetes de Debian (chromium)")
+        assert machine.calls()[0] == DPKG_QUERY
+
+
+def test_rb_check_install_asks_for_the_checks_even_when_nothing_changed(machine):
+    ready_machine(machine)
+    proc = machine.rb("plan", env={"RB_CHECK_INSTALL": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert machine.calls() == [DPKG_QUERY, "venv-python -m runbook.cli plan"]

@@ -1,34 +1,40 @@
-"""What every task shares: loading data with clean errors, exit codes."""
+"""What every task shares: loading data, exit codes, one way to refuse.
+
+Errors are not caught here: every failure of the package is a RunbookError
+that carries its exit code, and program.py turns it into one Spanish line.
+Imports of the models and the planner wait until a task needs them, so
+listing or misusing tasks stays fast.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from invoke.exceptions import Exit
+from ..errors import BAD_INPUT, FAILED, OK, RunbookError
 
-from ..load import DataError, load_procedure, load_site
-from ..plan import Plan, PlanError, build_plan
+if TYPE_CHECKING:
+    from ..plan import Plan
 
-# Exit codes mean the same in every task.
-OK, FAILED, BAD_INPUT = 0, 1, 2
+__all__ = ["BAD_INPUT", "FAILED", "OK", "check_node", "fail", "out", "plan_or_exit"]
 
 
-def fail(message: str, code: int = BAD_INPUT) -> Exit:
-    """An Exit that prints one Spanish line on stderr and no traceback."""
-    return Exit(f"error: {message}", code=code)
+def fail(message: str, code: int = BAD_INPUT) -> RunbookError:
+    """An error a task raises: one Spanish line on stderr, no traceback, this exit code."""
+    return RunbookError(message, code=code)
 
 
 def plan_or_exit(site_name: str | None) -> Plan:
-    """Load and plan a site; invalid data ends the task with exit code 2.
+    """Load and plan a site; invalid data (DataError, PlanError) ends the task with exit code 2.
 
     Called before any connection is opened, so bad data never touches a node.
     """
-    try:
-        # `--site ''` names no site: an error, not the default one.
-        site = load_site() if site_name is None else load_site(site_name)
-        return build_plan(site, load_procedure())
-    except (DataError, PlanError) as exc:
-        raise fail(str(exc)) from None
+    from ..load import load_procedure, load_site
+    from ..plan import build_plan
+
+    # `--site ''` names no site: an error, not the default one.
+    site = load_site() if site_name is None else load_site(site_name)
+    return build_plan(site, load_procedure())
 
 
 def check_node(plan: Plan, node: str | None) -> None:

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import json
 
-from invoke import task
 from invoke.exceptions import Exit
-from rich.console import Console
 
-from ..load import LAB_SITE
-from ..secrets import SecretError, read_secrets
-from ..verbatim import emit
-from .common import BAD_INPUT, FAILED, check_node, fail, out, plan_or_exit
+from ..names import LAB_SITE
+from .common import FAILED, check_node, fail, out, plan_or_exit
+from .errors import task
 
 
 @task(
@@ -34,19 +31,20 @@ from .common import BAD_INPUT, FAILED, check_node, fail, out, plan_or_exit
 def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     """Aplica en los nodos el plan que muestra el sitio (por SSH)."""
     # Imported here: SSH libraries cost a quarter of a second every other task need not pay.
-    from ..deploy import DeployOptions, LockBusy
+    from rich.console import Console
+
+    from ..deploy import DeployOptions
     from ..deploy import deploy as run_deploy
     from ..deploy.report import ConsoleReporter, print_recap
+    from ..secrets import read_secrets
+    from ..verbatim import emit
 
     the_plan = plan_or_exit(LAB_SITE if site is None else site)  # `--site ""` is an error, not the lab
     check_node(the_plan, node)
     step_ids = [s.id for s in the_plan.steps]
     if step is not None and step not in step_ids:
         raise fail(f"el plan no tiene el paso {step!r} (pasos: {', '.join(step_ids)})")
-    try:
-        secrets = read_secrets(the_plan.site)
-    except SecretError as exc:
-        raise fail(str(exc)) from None
+    secrets = read_secrets(the_plan.site)  # a missing secret (exit 2) stops us before any connection
     options = DeployOptions(node=node, step=step, check=check)
     console = Console(stderr=json_)
     nodes = [n for n in the_plan.node_names if node in (None, n)]
@@ -58,12 +56,9 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
             emit(console, (f"{verb} el sitio {the_plan.site.name}", "bold"), f" ({the_plan.site.title})")
             with ConsoleReporter(console, nodes, check) as reporter:
                 result = run_deploy(the_plan, secrets, options, reporter=reporter)
-    except LockBusy as exc:
-        raise fail(str(exc), BAD_INPUT) from None
     except KeyboardInterrupt:
+        # Deploy's own advice: a half-applied run is what --check shows next.
         raise fail("interrumpido: revise el resumen de la próxima ejecución (--check)", FAILED) from None
-    except SecretError as exc:
-        raise fail(str(exc)) from None
     if json_:
         out(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

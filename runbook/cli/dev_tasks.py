@@ -6,7 +6,7 @@ import os
 import shlex
 import sys
 
-from invoke import task
+from .errors import task
 
 VENV_BIN = os.path.dirname(sys.executable)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from invoke import task
 from invoke.exceptions import Exit
-from rich.console import Console
 
-from ..load import LAB_SITE
+from ..names import LAB_SITE
 from .common import BAD_INPUT, FAILED, fail, out, plan_or_exit
+from .errors import task
 
 DEFAULT_RATE = "200"
 DEFAULT_DURATION = "20"
@@ -64,6 +63,8 @@ def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_
             f"el sitio {plan.site.name!r} no tiene cliente de laboratorio: el simulacro solo genera carga "
             "desde el espacio de red del cliente del laboratorio, nunca desde esta máquina hacia su red",
             BAD_INPUT)
+    from rich.console import Console
+
     from .. import lab
     from ..drill import DrillError, LoadSpec
     from ..drill.report import print_table, to_json
@@ -72,10 +73,7 @@ def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_
 
     if not lab_only_targets(plan.site):
         raise fail("hay direcciones fuera de los rangos del laboratorio: no se genera carga", BAD_INPUT)
-    try:
-        running = lab.status(plan.site)["running"]
-    except lab.LabError as exc:
-        raise fail(str(exc), exc.code) from None
+    running = lab.status(plan.site)["running"]  # a LabError keeps its own exit code
     if not running:
         raise fail("el laboratorio no está en marcha (use ./rb lab.up y ./rb deploy)", FAILED)
     console = Console(stderr=True)

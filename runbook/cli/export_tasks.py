@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import task
-
-from ..load import LAB_SITE
-from .common import BAD_INPUT, FAILED, fail, out, plan_or_exit
+from ..names import LAB_SITE
+from .common import FAILED, fail, out, plan_or_exit
+from .errors import task
 
 FORMATS = ("ansible",)
 
@@ -28,7 +27,7 @@ FORMATS = ("ansible",)
 )
 def export(c, format=None, site=None, output=None):  # noqa: A002 - the CLI word users type
     """Escribe el plan como un proyecto de Ansible (inventario, playbook, ficheros)."""
-    from ..export import ExportError, export_ansible
+    from ..export import export_ansible
 
     if format not in FORMATS:
         shown = f"{format!r}" if format else "ninguno"
@@ -38,9 +37,7 @@ def export(c, format=None, site=None, output=None):  # noqa: A002 - the CLI word
     the_plan = plan_or_exit(site or LAB_SITE)
     target = Path(output)
     try:
-        written = export_ansible(the_plan, target)
-    except ExportError as exc:
-        raise fail(str(exc), BAD_INPUT) from None
+        written = export_ansible(the_plan, target)  # ExportError: not a folder it may write (exit 2)
     except OSError as exc:
         raise fail(f"no se pudo escribir {target}: {exc.strerror or exc}", FAILED) from None
     out(f"Proyecto de Ansible del sitio {the_plan.site.name} en {target}: {len(written)} ficheros")

@@ -1,6 +1,8 @@
 """`invoke lab.*`: the lab of real Debian nodes (thin layer over runbook.lab).
 
-Exit codes: 0 fine, 1 the lab failed, 2 bad input or missing prerequisite.
+Exit codes: 0 fine, 1 the lab failed, 2 bad input or missing prerequisite
+(LabError carries its code; program.py prints it). The lab package, the
+models and rich are imported by the tasks that run, not at start-up.
 """
 
 from __future__ import annotations
@@ -10,34 +12,17 @@ import os
 import subprocess
 import sys
 
-from invoke import task
 from invoke.exceptions import Exit
-from rich.console import Console
-from rich.table import Table
 
-from .. import lab
-from ..load import DataError, load_site
+from ..names import LAB_SITE
 from .common import fail, out
-
-LAB_SITE = "lab"
-console = Console(stderr=True)
+from .errors import task
 
 
 def _site(site_name: str):
-    try:
-        return load_site(site_name)
-    except DataError as exc:
-        raise fail(str(exc)) from None
+    from ..load import load_site
 
-
-def _guard(func, *args, **kwargs):
-    """Call the lab; its errors become one Spanish line and an exit code."""
-    try:
-        return func(*args, **kwargs)
-    except lab.LabError as exc:
-        raise fail(str(exc), exc.code) from None
-    except KeyboardInterrupt:
-        raise fail("interrumpido", 1) from None
+    return load_site(site_name)
 
 
 def _remainder() -> list[str]:
@@ -49,28 +34,35 @@ def _remainder() -> list[str]:
 
 
 def _log(message: str) -> None:
-    console.print(f"[dim]lab:[/] {message}")
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[dim]lab:[/] {message}")
 
 
 @task(help={"site": "sitio del laboratorio (por defecto, lab)"})
 def up(c, site=LAB_SITE):
     """Arranca el laboratorio: nodos Debian con SSH, backends y cliente."""
-    the_site = _site(site)
-    st = _guard(lab.up, the_site, log=_log)
+    from .. import lab
+
+    st = lab.up(_site(site), log=_log)
     _print_status(st)
 
 
 @task(help={"site": "sitio del laboratorio (por defecto, lab)"})
 def down(c, site=LAB_SITE):
     """Detiene el laboratorio y borra todo lo que creó (los nodos vuelven a nacer)."""
-    _guard(lab.down, _site(site), log=_log)
+    from .. import lab
+
+    lab.down(_site(site), log=_log)
 
 
 @task(help={"site": "sitio del laboratorio (por defecto, lab)",
             "json": "imprimir el estado en JSON (para máquinas)"})
 def status(c, site=LAB_SITE, json_=False):
     """Estado del laboratorio: nodos, cliente, backends y ficheros SSH."""
-    st = _guard(lab.status, _site(site))
+    from .. import lab
+
+    st = lab.status(_site(site))
     if json_:
         out(jsonlib.dumps(st, ensure_ascii=False, indent=2))
     else:
@@ -102,6 +94,8 @@ def ssh_argv(ssh_config, node: str, command: str) -> list[str]:
             "cmd": "orden a ejecutar (también se puede dar tras --)"})
 def ssh(c, node, site=LAB_SITE, cmd=None):
     """Abre una sesión SSH en un nodo, o ejecuta la orden que sigue a -- (como «ssh NODO 'orden'»)."""
+    from .. import lab
+
     the_site = _site(site)
     paths = lab.lab_paths(the_site)
     if node not in {n.name for n in the_site.nodes}:
@@ -127,12 +121,17 @@ def client(c, site=LAB_SITE):
     if os.geteuid() != 0:
         raise fail("el laboratorio necesita root: ejecútelo con sudo o como root")
     sys.stdout.flush()
-    proc = _guard(lab.client_run, the_site, argv, capture_output=False, text=False)
+    from .. import lab
+
+    proc = lab.client_run(the_site, argv, capture_output=False, text=False)
     if proc.returncode:
         raise fail(f"la orden terminó con código {proc.returncode}", 1)
 
 
 def _print_status(st: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     con = Console()
     state = "[green]en marcha[/]" if st["running"] else "[red]detenido[/]"
     extra = " (ya estaba en marcha)" if st.get("already_running") else ""

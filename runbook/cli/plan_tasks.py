@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import json
 
-from invoke import task
-from rich.console import Console
-
-from ..plan import FileAction
-from ..verbatim import emit
 from .common import check_node, out, plan_or_exit
+from .errors import task
 
 
 @task(
@@ -26,6 +22,11 @@ from .common import check_node, out, plan_or_exit
 )
 def plan(c, site=None, node=None, json_=False):
     """Muestra, en orden, las acciones que ejecutará deploy."""
+    from rich.console import Console
+
+    from ..plan import FileAction
+    from ..verbatim import emit
+
     the_plan = plan_or_exit(site)
     check_node(the_plan, node)
     if json_:

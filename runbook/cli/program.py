@@ -5,6 +5,11 @@ Invoke answers a mistyped command line in English and with exit code 1
 one!", a Python traceback for `--port abc`). Misuse is bad input: here it is
 one Spanish line, with a suggestion when a task or option name is close to
 a real one, and exit code 2. Help and task listings are Spanish too.
+What a task raises is mapped to an exit code in runbook/cli/errors.py.
+
+Start-up matters (`./rb --list` should take well under 0.2 s): this module
+and the task modules import only invoke at load time; each task imports what
+it needs (pydantic models, Jinja, fabric, rich) when it runs.
 """
 
 from __future__ import annotations
@@ -17,8 +22,7 @@ from invoke import Program
 from invoke.exceptions import Exit, ParseError, UnexpectedExit
 from invoke.parser import ParserContext
 
-from ..yaml_strict import shown
-from .common import BAD_INPUT
+from ..errors import BAD_INPUT
 
 BINARY = "./rb"
 
@@ -115,6 +119,8 @@ class RunbookProgram(Program):
         return "línea de órdenes no válida"
 
     def _unknown(self, token: str, context, task: str | None) -> str:
+        from ..yaml_strict import shown  # only on a misuse: not worth its import at every start
+
         if token.startswith("-"):
             flags = sorted(context.flags) if isinstance(context, ParserContext) else []
             where = f" de la tarea «{task}»" if task else ""
@@ -176,6 +182,8 @@ class RunbookProgram(Program):
 
     def list_tasks(self) -> None:
         if not hasattr(self, f"list_{self.list_format}"):
+            from ..yaml_strict import shown
+
             wrong = shown(self.list_format)
             raise self._misuse(f"formato de lista desconocido {wrong}; use flat, nested o json")
         super().list_tasks()
@@ -209,6 +217,8 @@ def _suggestion(token: str, candidates: list[str]) -> str:
 
 
 def _bad_value(exc: Exception) -> str:
+    from ..yaml_strict import shown
+
     match = re.search(r"invalid literal for int\(\) with base 10: '(.*)'", str(exc))
     if match:
         return f"valor no válido {shown(match.group(1))}: esa opción espera un número entero"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import task
 from invoke.exceptions import Exit
-from rich.console import Console
 
-from ..load import LAB_SITE
+from ..names import LAB_SITE
 from .common import BAD_INPUT, check_node, fail, out, plan_or_exit
+from .errors import task
 
 
 @task(
@@ -23,6 +22,8 @@ from .common import BAD_INPUT, check_node, fail, out, plan_or_exit
 )
 def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=None):  # noqa: A002
     """Ejecuta todas las comprobaciones en los nodos y en el clúster, sin cambiar nada."""
+    from rich.console import Console
+
     from ..verify import FORMATS, print_table, render, run_verify
 
     if format not in FORMATS:

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..copies import copy_paths
+from ..errors import RunbookError
 from ..plan import FileAction, Plan, PlannedStep, RunAction
 
 FACTS_TIMEOUT = 120  # seconds; guards such as `dpkg -s` are fast, but never hang forever
@@ -44,7 +45,7 @@ _FILE_FUNCTION = (
 )
 
 
-class FactsError(Exception):
+class FactsError(RunbookError):
     """The node's report could not be read; the message is Spanish."""
 
 

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import BadInput
 
-class LockBusy(Exception):
+
+class LockBusy(BadInput):
     """Another deploy holds the site's lock; the message is Spanish."""
 
 

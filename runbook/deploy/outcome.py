@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..errors import RunbookError
 from ..plan import Action, FileAction
 
 OK, CHANGED, FAILED, SKIPPED = "ok", "changed", "failed", "skipped"
@@ -37,5 +38,5 @@ class Outcome:
         return asdict(self)
 
 
-class ActionFailed(Exception):
+class ActionFailed(RunbookError):
     """An action could not be applied; the message is Spanish and redacted."""

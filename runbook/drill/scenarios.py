@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import lab
+from ..errors import RunbookError
 from ..lab.layout import LabLayout
 from ..lab.sysutil import run
 from ..plan import MAINTENANCE_FILE
 
 
-class DrillError(Exception):
+class DrillError(RunbookError):
     """A drill that cannot go on; the message is Spanish."""
 
 

@@ -16,7 +16,20 @@ Errors are LabError (Spanish message, `.code` 1) or PrerequisiteError (2).
 from __future__ import annotations
 
 from .errors import LabError, PrerequisiteError
-from .lifecycle import client_run, down, lab_paths, node_run, set_link, status, up
+
+# The lifecycle (and all it imports: backends, nodes, the base image) is
+# loaded on first use: verify and deploy import the lab's layout and names
+# only, and should not pay for the machinery that builds the lab.
+_LIFECYCLE = ("client_run", "down", "lab_paths", "node_run", "set_link", "status", "up")
+
+
+def __getattr__(name: str):
+    if name in _LIFECYCLE:
+        from . import lifecycle
+
+        return getattr(lifecycle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LabError",

@@ -6,12 +6,14 @@ reaches the user for a known failure.
 
 from __future__ import annotations
 
+from ..errors import RunbookError
+
 # Same meaning as everywhere in the project: 1 a real failure, 2 bad input
 # or a missing prerequisite.
 FAILED, BAD_INPUT = 1, 2
 
 
-class LabError(RuntimeError):
+class LabError(RunbookError, RuntimeError):
     """The lab could not do what was asked (exit code 1 by default)."""
 
     code = FAILED

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import RunbookError
 from ..plan import FileAction, Plan
 
 
-class FactError(ValueError):
+class FactError(RunbookError, ValueError):
     """A value the pages quote is missing from the rendered configuration."""
 
 

@@ -12,10 +12,11 @@ import html
 import json
 from pathlib import Path
 
+from ..errors import BadInput
 from .blocks import BlockStash
 
 
-class ResultsError(ValueError):
+class ResultsError(BadInput, ValueError):
     """The results file is missing or malformed (Spanish message)."""
 
 
