@@ -15,6 +15,7 @@ from pathlib import Path
 
 import invoke
 import pytest
+from test_deploy_unit import RecordingContext
 
 from runbook.copies import backup_path, temp_path
 from runbook.facts import CommandFailed, FactsError, Probe, gather, read, runner
@@ -22,21 +23,9 @@ from runbook.facts.command import Command
 from runbook.facts.files import FileContent, FileFact, FileState, PathExists
 from runbook.facts.haproxy import HaproxyStat
 from runbook.facts.keepalived import KeepalivedState
-from runbook.facts.net import Ipv4Addresses, addresses_only, vip_held
+from runbook.facts.net import Ipv4Addresses, addresses_only, vip_condition, vip_held
 from runbook.facts.sysctl import PersistedSysctl
 from runbook.facts.units import UnitState
-
-
-class RecordingContext(invoke.Context):
-    """A local Context that remembers every command line it ran (one per round trip)."""
-
-    def __init__(self):
-        super().__init__()
-        self.commands: list[str] = []
-
-    def run(self, command, **kwargs):
-        self.commands.append(command)
-        return super().run(command, **kwargs)
 
 
 class ScriptedContext:
@@ -225,3 +214,15 @@ def test_addresses_and_the_vip_held_one_definition():
 @pytest.mark.skipif(os.geteuid() != 0, reason="leer otro espacio de red necesita root")
 def test_addresses_of_a_namespace_that_is_gone_are_none():
     assert Ipv4Addresses("eth1").local("rb-no-such-namespace") == {}
+
+
+@pytest.mark.parametrize("vip", ["198.51.100.150", "198.51.100.15", "127.0.0.1"])
+def test_the_exports_shell_condition_agrees_with_the_fact(tmp_path, vip):
+    """Ansible has no parser: its condition must answer what vip_held() answers, on the same output."""
+    text = ("1: lo    inet 127.0.0.1/8 scope host lo\n"
+            "3: eth1    inet 198.51.100.150/32 scope global eth1\n")
+    fake_ip = tmp_path / "ip"
+    fake_ip.write_text(f"#!/bin/sh\nprintf '%s' '{text}'\n")
+    fake_ip.chmod(0o755)
+    done = subprocess.run(["bash", "-c", vip_condition(vip)], env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
+    assert (done.returncode == 0) == vip_held(Ipv4Addresses().parse(Probe(0, text)), vip)

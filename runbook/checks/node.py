@@ -47,7 +47,7 @@ class FileMatches(NodeCheck):
             state = facts.value(FileState(self.path))
         except FactsError as exc:
             return Outcome.error(str(exc))
-        if content is None:
+        if content is None or state.mode is None:  # both read in the same instant, in parallel
             return Outcome.fail(f"{self.path} no existe en el nodo")
         if self.secret_error is not None and "@@SECRETO_" in self.shown[node]:
             return Outcome.error(f"no se puede comparar {self.path}: {self.secret_error}")

@@ -96,7 +96,6 @@ class Deployment:
         self.transcript = transcript
         self.reporter = reporter or Reporter()
         self.connect = connect
-        self.health = health
         # Built before connecting, so the opening round trip carries health's facts too.
         whole_run = health is not None and options.step is None and not options.check
         self._health = health(plan, secrets) if whole_run else None
