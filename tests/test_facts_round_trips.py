@@ -13,7 +13,7 @@ import pytest
 from test_deploy_unit import SECRETS, RecordingContext, local_plan
 from test_verify_unit import good_client
 
-from runbook.deploy import deploy
+from runbook.deploy import DeployOptions, deploy
 from runbook.deploy.health import Health
 from runbook.deploy.outcome import CHANGED
 from runbook.plan import load_plan
@@ -78,3 +78,22 @@ def test_a_deploy_that_changes_nothing_asks_each_node_once(tmp_path):
     assert again.exit_code == 0, again.errors
     assert again.outcomes and not any(o.status == CHANGED for o in again.outcomes)
     assert {name: len(ctx.commands) for name, ctx in contexts.items()} == {"hera": 1, "afrodita": 1}
+
+
+def test_check_fetches_contents_in_one_more_round_trip_and_keeps_them_out_of_the_transcript(tmp_path):
+    plan = local_plan(tmp_path)
+    deploy(plan, SECRETS, health=None, connect=lambda site, node: RecordingContext(), runs_directory=tmp_path / "runs")
+    edited = tmp_path / "nodes" / "afrodita" / "svc.conf"
+    edited.write_text(edited.read_text() + "# nota privada 7Q\n")
+    contexts: dict[str, RecordingContext] = {}
+
+    def connect(site, node):
+        return contexts.setdefault(node.name, RecordingContext())
+
+    result = deploy(plan, SECRETS, DeployOptions(check=True), health=None, connect=connect,
+                    runs_directory=tmp_path / "runs")
+    changed = [o for o in result.outcomes if o.status == CHANGED]
+    assert [o.node for o in changed] == ["afrodita"] and "-# nota privada 7Q" in changed[0].diff
+    assert {name: len(ctx.commands) for name, ctx in contexts.items()} == {"hera": 1, "afrodita": 2}
+    transcript = result.transcript.read_text()
+    assert "nota privada" not in transcript and "<contenido omitido>" in transcript
