@@ -11,7 +11,6 @@ deploy's facts and verify's file check flag any that is more open.
 from __future__ import annotations
 
 import posixpath
-import shlex
 
 
 def backup_path(path: str) -> str:
@@ -36,8 +35,3 @@ def too_open(mode: int, owner: str, group: str, want_mode: int, want_owner: str,
         return True
     return group != want_group and bool(mode & 0o070)
 
-
-def stat_copies_command(path: str) -> str:
-    """Print `<path> <mode> <owner> <group>` for each existing copy of `path` (nothing if none)."""
-    quoted = " ".join(shlex.quote(p) for p in copy_paths(path))
-    return f"for f in {quoted}; do if [ -e \"$f\" ]; then stat -c '%n %a %U %G' -- \"$f\"; fi; done; true"

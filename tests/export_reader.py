@@ -18,9 +18,9 @@ from pathlib import Path
 import yaml
 
 from runbook.deploy.executor import backup_path
-from runbook.deploy.facts import vip_probe
 from runbook.export.validation import plan_validator
 from runbook.export.yaml_text import unsafe_loader
+from runbook.facts.net import vip_condition as vip_probe
 
 FIELDS = {
     "run": ("command", "unless"),

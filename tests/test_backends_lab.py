@@ -18,7 +18,7 @@ from test_deploy_lab import data_copy, deploy_cli
 from test_verify_lab import failing, result, verify_json, wait_converged, wait_until
 
 from runbook import lab as lab_api
-from runbook.checks.node import haproxy_stat_command
+from runbook.facts.haproxy import HaproxyStat
 from runbook.lab.layout import BACKEND_KEY
 
 pytestmark = pytest.mark.lab
@@ -36,7 +36,7 @@ def converged(lab):
 
 def servers(lab, node: str) -> dict[tuple[str, str], dict]:
     """HAProxy's `show stat` on a node, read through its admin socket: (proxy, server) -> row."""
-    proc = lab_api.node_run(lab.site, node, ["sh", "-c", haproxy_stat_command(ADMIN_SOCKET)], timeout=30)
+    proc = lab_api.node_run(lab.site, node, ["sh", "-c", HaproxyStat(ADMIN_SOCKET).command()], timeout=30)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout.strip()
     assert text.startswith("# "), text[:200]

@@ -23,7 +23,7 @@ from runbook import transport
 from runbook.deploy import DeployOptions, LockBusy, deploy
 from runbook.deploy.diff import predict_action, predict_step, unified_diff
 from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verdict
-from runbook.deploy.facts import Facts, FactsError, FactsQuery, FileFact, gather, parse, script
+from runbook.deploy.facts import Facts, FactsError, FactsQuery, FileFact, gather
 from runbook.deploy.lock import deploy_lock
 from runbook.deploy.outcome import CHANGED, FAILED, OK, SKIPPED, ActionFailed
 from runbook.deploy.rolling import rolling_order
@@ -99,22 +99,25 @@ def test_facts_one_round_trip_reports_files_guards_paths_and_vip(tmp_path):
 def test_facts_script_quotes_every_value(tmp_path):
     weird = tmp_path / "it's $(touch pwned) a file"
     query = FactsQuery.build(files=[str(weird)], exists=[str(weird)])
-    text = script(query)
-    assert "$(touch pwned)" in text  # present, but only inside single quotes
-    facts = gather(invoke.Context(), query)
-    assert facts.files[str(weird)] == FileFact(exists=False)
-    assert not (Path.cwd() / "pwned").exists()
+    ctx = RecordingContext()
+    facts = gather(ctx, query)
+    assert "$(touch pwned)" in ctx.commands[0]  # present, but only inside quotes
+    assert facts.files[str(weird)] == FileFact(exists=False) and facts.exists == {str(weird): False}
+    assert not (Path.cwd() / "pwned").exists() and not (tmp_path / "pwned").exists()
 
 
-def test_facts_parse_ignores_login_noise_and_rejects_truncated_reports():
+def test_facts_a_fact_without_an_answer_is_named():
+    """A report cut short (a killed session) answers some facts only: deploy names what is missing."""
+
+    class CutShort(invoke.Context):
+        def run(self, command, **kwargs):
+            result = super().run(command, **kwargs)
+            kept = result.stdout.split(" BEGIN 1\n")[0]  # answers 1.. lost
+            return invoke.Result(stdout="Welcome!\n" + kept, exited=0)
+
     query = FactsQuery.build(files=["/a"], guards=["true"], vip="198.51.100.150")
-    good = "Welcome!\nBEGIN\nF 0 -\nG 0 0\nV 1\nEND\n"
-    facts = parse(good, query)
-    assert facts.holds_vip is True and facts.guards == {"true": 0}
-    with pytest.raises(FactsError, match="incompleto"):
-        parse("BEGIN\nF 0 -\nG 0 0\nV 1\n", query)
-    with pytest.raises(FactsError, match="sin respuesta"):
-        parse("BEGIN\nF 0 -\nV 1\nEND\n", query)
+    with pytest.raises(FactsError, match="no se obtuvo el dato «orden:true» del nodo"):
+        gather(CutShort(), query)
 
 
 # ------------------------------------------------------------- predictions

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import invoke
 import pytest
+from test_verify_unit import file_state
 
 from runbook.checks import NodeFacts, Probe, Status, build_registry
 from runbook.copies import backup_path, temp_path, too_open
@@ -26,6 +27,7 @@ from runbook.deploy.executor import Shell, apply_file
 from runbook.deploy.facts import FactsQuery, gather
 from runbook.deploy.outcome import CHANGED, OK
 from runbook.deploy.transcript import Transcript
+from runbook.facts.files import FileContent, FileState
 from runbook.masking import SecretMask
 from runbook.plan import FileAction, load_plan
 from runbook.verify import render
@@ -117,9 +119,9 @@ def test_transcript_never_holds_an_old_password(tmp_path, plan):
 
 def _facts_with_old_password(plan, registry_check, node: str) -> NodeFacts:
     action = _haproxy(plan, node)
-    probes = {f"fichero:{action.path}": Probe(0, action.content.replace(MARKER, OLD)),
-              f"permisos:{action.path}": Probe(0, "640 root haproxy\n"),
-              f"copias:{action.path}": Probe(0, "")}
+    content = action.content.replace(MARKER, OLD)
+    probes = {FileContent(action.path).key: Probe(0, content),
+              FileState(action.path).key: file_state(content, "640 root haproxy")}
     return NodeFacts(node, probes)
 
 
@@ -231,14 +233,16 @@ def test_verify_flags_a_copy_more_open_than_the_file(plan):
     registry = build_registry(plan, SECRETS)
     check = next(c for c in registry.node if c.id == "fichero-haproxy")
     action = _haproxy(plan)
-    probes = {f"fichero:{action.path}": Probe(0, action.content.replace(MARKER, NEW)),
-              f"permisos:{action.path}": Probe(0, "640 root haproxy\n"),
-              f"copias:{action.path}": Probe(0, "/etc/haproxy/.haproxy.cfg.runbook-bak 640 root haproxy\n")}
+    content = action.content.replace(MARKER, NEW)
+    state = FileState(action.path).key
+    probes = {FileContent(action.path).key: Probe(0, content),
+              state: file_state(content, "640 root haproxy",
+                                "copy 640 root haproxy /etc/haproxy/.haproxy.cfg.runbook-bak\n")}
     assert check.evaluate("hera", NodeFacts("hera", probes)).status == Status.PASSED
-    probes[f"copias:{action.path}"] = Probe(0, "/etc/haproxy/.haproxy.cfg.runbook-bak 644 root root\n")
+    probes[state] = file_state(content, "640 root haproxy", "copy 644 root root /etc/haproxy/.haproxy.cfg.runbook-bak\n")
     outcome = check.evaluate("hera", NodeFacts("hera", probes))
     assert outcome.status == Status.FAILED and outcome.diff == ""
     assert "la copia /etc/haproxy/.haproxy.cfg.runbook-bak tiene permisos 644 root root" in outcome.detail
-    probes[f"permisos:{action.path}"] = Probe(0, "644 root root\n")
+    probes[state] = file_state(content, "644 root root")
     assert "permisos '644 root root', se esperaba '640 root haproxy'" in check.evaluate(
         "hera", NodeFacts("hera", probes)).detail

@@ -7,6 +7,7 @@ HAProxy 2.6 `show stat` and keepalived 2.2.7's data dump.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import subprocess
@@ -16,15 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from runbook.checks import ClientFacts, ClusterFacts, NodeFacts, Probe, Status, build_registry, parse
-from runbook.checks.cluster import IPV4_PROBE
-from runbook.checks.documented import check_probe, exists_probe
-from runbook.checks.node import HAPROXY_STAT_PROBE, KEEPALIVED_DATA_PROBE, SYSCTL_PROBE, UNITS_PROBE
+from runbook.checks import ClientFacts, ClusterFacts, NodeFacts, Probe, Status, build_registry
+from runbook.facts import haproxy, keepalived, sysctl
+from runbook.facts.files import FileContent, FileState, PathExists
+from runbook.facts.haproxy import HaproxyStat
+from runbook.facts.keepalived import KeepalivedState
+from runbook.facts.net import Ipv4Addresses
+from runbook.facts.sysctl import PersistedSysctl
+from runbook.facts.units import UnitState
 from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
 from runbook.plan import load_plan
 from runbook.secrets import materialize
 from runbook.verify import render
-from runbook.verify.gather import build_script, gather_client, parse_output
+from runbook.verify.gather import gather_client
 from runbook.verify.run import Report, Result, run_verify
 from runbook.verify_catalog import catalog
 
@@ -65,7 +70,8 @@ def test_documented_checks_are_the_plans(plan, registry):
         for check in registry.documented:
             planned = next(c for c in plan.checks(node) if c.id == check.id)
             assert check.checks[node] is planned
-            assert registry.probes(node)[check_probe(check.id)] == planned.command
+            commands = {f.key: f.command() for f in registry.facts(node)}
+            assert commands[check_key(check.id)] == planned.command
 
 
 def test_catalog_ids_do_not_clash_with_documented_ids(plan):
@@ -78,56 +84,22 @@ def test_catalog_ids_do_not_clash_with_documented_ids(plan):
 
 def test_probes_never_carry_a_secret(plan, registry):
     for node in plan.node_names:
-        assert SECRET not in json.dumps(registry.probes(node))
-
-
-# ----------------------------------------------------------------- one round trip framing
-
-
-def test_script_runs_probes_and_frames_their_output_exactly():
-    probes = {
-        "a": "echo hola",
-        "b": "printf 'sin salto'; exit 3",
-        "c": "echo a la salida de errores >&2; exit 1",
-        "d": "true",
-        "e": "printf 'dos\\n\\n'",
-        "trampa": "echo '@@RB-0000 END 0 0'",
-    }
-    token = "@@RB-feedfacecafebeef"
-    done = subprocess.run(["bash", "-c", build_script(probes, token)], capture_output=True, text=True)
-    got = parse_output(done.stdout, list(probes), token)
-    assert got == {
-        "a": Probe(0, "hola\n"),
-        "b": Probe(3, "sin salto"),
-        "c": Probe(1, "a la salida de errores\n"),
-        "d": Probe(0, ""),
-        "e": Probe(0, "dos\n\n"),
-        "trampa": Probe(0, "@@RB-0000 END 0 0\n"),
-    }
-
-
-def test_a_hanging_probe_is_cut_and_reported(monkeypatch):
-    monkeypatch.setattr("runbook.verify.gather.PROBE_TIMEOUT", 1)
-    token = "@@RB-0123456789abcdef"
-    script = build_script({"lento": "sleep 5", "rapido": "echo ya"}, token)
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=10)
-    got = parse_output(done.stdout, ["lento", "rapido"], token)
-    assert got["lento"].exit_code == 124 and got["rapido"] == Probe(0, "ya\n")
+        assert SECRET not in json.dumps([f.command() for f in registry.facts(node)])
 
 
 # ----------------------------------------------------------------- parsers on real output
 
 
 def test_show_stat_parses_servers():
-    rows = parse.show_stat(SHOW_STAT)
+    rows = haproxy.show_stat(SHOW_STAT)
     assert {(r.proxy, r.server, r.status) for r in rows} >= {("horizon", "zeus", "UP"), ("horizon", "hades", "UP")}
     assert all(r.server not in ("FRONTEND", "BACKEND") for r in rows)
     with pytest.raises(ValueError, match="cabecera"):
-        parse.show_stat("Unknown command\n")
+        haproxy.show_stat("Unknown command\n")
 
 
 def test_keepalived_dump_parses_instance_and_script():
-    data = parse.keepalived_data(KEEPALIVED_BACKUP)
+    data = keepalived.keepalived_data(KEEPALIVED_BACKUP)
     assert data.instances["VI_50"].state == "BACKUP"
     assert data.instances["VI_50"].tracked_scripts == ["chk_haproxy"]
     assert data.instances["VI_50"].priority == 100
@@ -140,18 +112,38 @@ def test_effective_sysctl_follows_systemd_order():
         "/usr/lib/sysctl.d/50-x.conf:3:net.ipv4.ip_nonlocal_bind = 0\n"
         "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n"
     )
-    assert parse.effective_sysctl(grep, key) == parse.SysctlSetting(
+    assert sysctl.effective_sysctl(grep, key) == sysctl.SysctlSetting(
         "1", "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf", 4
     )
     later = grep + "/etc/sysctl.d/99-zz.conf:1:net/ipv4/ip_nonlocal_bind=0\n"
-    assert parse.effective_sysctl(later, key).value == "0"
+    assert sysctl.effective_sysctl(later, key).value == "0"
     # A file in /etc hides the same name in /usr/lib.
     hidden = "/usr/lib/sysctl.d/60-a.conf:1:net.ipv4.ip_nonlocal_bind = 0\n/etc/sysctl.d/60-a.conf:1:net.ipv4.ip_nonlocal_bind = 1\n"
-    assert parse.effective_sysctl(hidden, key).value == "1"
-    assert parse.effective_sysctl("", key) is None
+    assert sysctl.effective_sysctl(hidden, key).value == "1"
+    assert sysctl.effective_sysctl("", key) is None
 
 
 # ----------------------------------------------------------------- checks on facts
+
+
+IPV4 = Ipv4Addresses().key
+KEEPALIVED = KeepalivedState().key
+HAPROXY_STAT = HaproxyStat("/run/haproxy/admin.sock").key
+SYSCTL = PersistedSysctl("net.ipv4.ip_nonlocal_bind").key
+
+
+def check_key(check_id: str) -> str:
+    return f"comprobación:{check_id}"
+
+
+def unit_key(unit: str) -> str:
+    return UnitState(unit).key
+
+
+def file_state(content: str, perms: str, copies: str = "") -> Probe:
+    """A FileState answer as the node prints it: `regular SHA MODE OWNER GROUP`, then `copy ...` lines."""
+    sha = hashlib.sha256(content.encode()).hexdigest()
+    return Probe(0, f"regular {sha} {perms}\n{copies}")
 
 
 def healthy_facts(plan, node: str) -> NodeFacts:
@@ -161,20 +153,22 @@ def healthy_facts(plan, node: str) -> NodeFacts:
     holder = site.vip_owner.name == node
     probes: dict[str, Probe] = {}
     for check in plan.checks(node):
-        probes[check_probe(check.id)] = Probe(0, _passing_output(check.id, site, me))
-    probes[exists_probe("/etc/init/failsafe.conf")] = Probe(1, "")
+        probes[check_key(check.id)] = Probe(0, _passing_output(check.id, site, me))
+    probes[PathExists("/etc/init/failsafe.conf").key] = Probe(1, "")
     for action in plan.actions(node):
         if getattr(action, "path", None):
-            probes[f"fichero:{action.path}"] = Probe(0, materialize(action.content, SECRETS))
-            probes[f"permisos:{action.path}"] = Probe(0, f"{int(action.mode, 8):o} {action.owner} {action.group}\n")
-            probes[f"copias:{action.path}"] = Probe(0, "")
-    probes[UNITS_PROBE] = Probe(0, _units("active", "enabled", "active", "enabled"))
-    probes[SYSCTL_PROBE] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
+            content = materialize(action.content, SECRETS)
+            probes[FileContent(action.path).key] = Probe(0, content)
+            perms = f"{int(action.mode, 8):o} {action.owner} {action.group}"
+            probes[FileState(action.path).key] = file_state(content, perms)
+    for unit in ("haproxy", "keepalived"):
+        probes[unit_key(unit)] = Probe(0, _unit(unit, "active", "enabled"))
+    probes[SYSCTL] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
     state = "MASTER" if holder else "BACKUP"
-    probes[KEEPALIVED_DATA_PROBE] = Probe(0, KEEPALIVED_BACKUP.replace("State = BACKUP", f"State = {state}"))
-    probes[HAPROXY_STAT_PROBE] = Probe(0, SHOW_STAT)
+    probes[KEEPALIVED] = Probe(0, KEEPALIVED_BACKUP.replace("State = BACKUP", f"State = {state}"))
+    probes[HAPROXY_STAT] = Probe(0, SHOW_STAT)
     vip = f"3: eth1    inet {site.vip}/32 scope global eth1\n" if holder else ""
-    probes[IPV4_PROBE] = Probe(0, f"3: eth1    inet {me.lan_address}/24 brd x scope global eth1\n" + vip)
+    probes[IPV4] = Probe(0, f"3: eth1    inet {me.lan_address}/24 brd x scope global eth1\n" + vip)
     return NodeFacts(node, probes)
 
 
@@ -192,11 +186,8 @@ def _passing_output(check_id: str, site, me) -> str:
     }.get(check_id, "")
 
 
-def _units(ha_active, ha_enabled, ka_active, ka_enabled) -> str:
-    return (
-        f"Id=haproxy.service\nLoadState=loaded\nActiveState={ha_active}\nSubState=running\nUnitFileState={ha_enabled}\n\n"
-        f"Id=keepalived.service\nLoadState=loaded\nActiveState={ka_active}\nSubState=running\nUnitFileState={ka_enabled}\n"
-    )
+def _unit(unit, active, enabled) -> str:
+    return f"Id={unit}.service\nLoadState=loaded\nActiveState={active}\nSubState=running\nUnitFileState={enabled}\n"
 
 
 def good_client(site) -> ClientFacts:
@@ -240,8 +231,8 @@ def test_healthy_cluster_passes_everything(plan, registry, cluster):
 
 def test_edited_file_shows_a_diff_node_versus_site_without_the_secret(plan, registry, cluster):
     path = "/etc/haproxy/haproxy.cfg"
-    original = cluster["afrodita"].probes[f"fichero:{path}"].output
-    cluster["afrodita"].probes[f"fichero:{path}"] = Probe(0, original.replace("maxconn 4000", "maxconn 99"))
+    original = cluster["afrodita"].probes[FileContent(path).key].output
+    cluster["afrodita"].probes[FileContent(path).key] = Probe(0, original.replace("maxconn 4000", "maxconn 99"))
     results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
     assert set(results) == {("fichero-haproxy", "afrodita")}
     status, detail, diff = results[("fichero-haproxy", "afrodita")]
@@ -253,8 +244,10 @@ def test_edited_file_shows_a_diff_node_versus_site_without_the_secret(plan, regi
 
 def test_missing_sysctl_file_is_flagged_by_file_and_persistence_checks(plan, registry, cluster):
     facts = cluster["hera"]
-    facts.probes["fichero:/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"] = Probe(1, "cat: No such file or directory\n")
-    facts.probes[SYSCTL_PROBE] = Probe(0, "")
+    path = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"
+    facts.probes[FileContent(path).key] = Probe(1, "")
+    facts.probes[FileState(path).key] = Probe(0, "absent\n")
+    facts.probes[SYSCTL] = Probe(0, "")
     results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
     assert set(results) == {("fichero-60-haproxy-nonlocal-bind", "hera"), ("nonlocal-bind-persistente", "hera")}
     assert "no existe en el nodo" in results[("fichero-60-haproxy-nonlocal-bind", "hera")][1]
@@ -263,11 +256,11 @@ def test_missing_sysctl_file_is_flagged_by_file_and_persistence_checks(plan, reg
 
 def test_stopped_keepalived_on_holder_moves_the_expected_vip(plan, registry, cluster):
     hera, afrodita = cluster["hera"], cluster["afrodita"]
-    hera.probes[UNITS_PROBE] = Probe(0, _units("active", "enabled", "inactive", "enabled"))
-    hera.probes[KEEPALIVED_DATA_PROBE] = Probe(3, "keepalived no está en marcha\n")
-    hera.probes[check_probe("servicios-activos")] = Probe(3, "active\ninactive\n")
-    hera.probes[IPV4_PROBE] = Probe(0, "3: eth1    inet 198.51.100.110/24 scope global eth1\n")
-    afrodita.probes[IPV4_PROBE] = Probe(0, afrodita.probes[IPV4_PROBE].output + "3: eth1 inet 198.51.100.150/32\n")
+    hera.probes[unit_key("keepalived")] = Probe(0, _unit("keepalived", "inactive", "enabled"))
+    hera.probes[KEEPALIVED] = Probe(3, "keepalived no está en marcha\n")
+    hera.probes[check_key("servicios-activos")] = Probe(3, "active\ninactive\n")
+    hera.probes[IPV4] = Probe(0, "3: eth1    inet 198.51.100.110/24 scope global eth1\n")
+    afrodita.probes[IPV4] = Probe(0, afrodita.probes[IPV4].output + "3: eth1 inet 198.51.100.150/32\n")
     results = evaluate(plan, registry, cluster, good_client(plan.site))
     assert set(failing(results)) == {
         ("unidad-keepalived", "hera"),
@@ -281,10 +274,10 @@ def test_stopped_keepalived_on_holder_moves_the_expected_vip(plan, registry, clu
 
 
 def test_vip_on_the_wrong_node_or_on_both(plan, registry, cluster):
-    cluster["afrodita"].probes[IPV4_PROBE] = cluster["hera"].probes[IPV4_PROBE]
+    cluster["afrodita"].probes[IPV4] = cluster["hera"].probes[IPV4]
     results = evaluate(plan, registry, cluster, good_client(plan.site))
     assert "a la vez en hera y afrodita" in results[("vip-unica", "clúster")][1]
-    cluster["hera"].probes[IPV4_PROBE] = Probe(0, "")
+    cluster["hera"].probes[IPV4] = Probe(0, "")
     results = evaluate(plan, registry, cluster, good_client(plan.site))
     assert results[("vip-unica", "clúster")][0] == Status.PASSED
     assert "debería estar en hera" in results[("vip-nodo-previsto", "clúster")][1]
@@ -295,7 +288,7 @@ def test_vip_on_three_nodes_names_them_all():
 
     vip = "198.51.100.150"
     held = Probe(0, f"3: eth1    inet {vip}/32 scope global eth1\n")
-    facts = ClusterFacts({n: NodeFacts(n, probes={IPV4_PROBE: held}) for n in ("atenea", "apolo", "artemisa")},
+    facts = ClusterFacts({n: NodeFacts(n, probes={IPV4: held}) for n in ("atenea", "apolo", "artemisa")},
                          ClientFacts(available=False, skipped=True))
     outcome = VipUnique("vip-unica", "t", None, vip).evaluate(facts)
     assert outcome.status == Status.FAILED
@@ -304,10 +297,10 @@ def test_vip_on_three_nodes_names_them_all():
 
 def test_disabled_track_script_is_flagged_but_the_vip_stays(plan, registry, cluster):
     # keepalived ignores a script it disabled: the master keeps the VIP, unprotected.
-    disabled = cluster["hera"].probes[KEEPALIVED_DATA_PROBE].output
+    disabled = cluster["hera"].probes[KEEPALIVED].output
     disabled = disabled.replace("   Tracked scripts :\n     chk_haproxy weight 0\n", "")
     disabled = disabled.split("------< VRRP Scripts >------")[0] + "------< Interfaces >------\n"
-    cluster["hera"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, disabled)
+    cluster["hera"].probes[KEEPALIVED] = Probe(0, disabled)
     results = evaluate(plan, registry, cluster, good_client(plan.site))
     assert set(failing(results)) == {("keepalived-seguimiento", "hera")}
     assert "keepalived ha desactivado la comprobación chk_haproxy" in results[("keepalived-seguimiento", "hera")][1]
@@ -315,9 +308,9 @@ def test_disabled_track_script_is_flagged_but_the_vip_stays(plan, registry, clus
 
 
 def test_failing_track_script_puts_the_node_in_fault_and_the_vip_must_move(plan, registry, cluster):
-    bad = cluster["hera"].probes[KEEPALIVED_DATA_PROBE].output
+    bad = cluster["hera"].probes[KEEPALIVED].output
     bad = bad.replace("Status = GOOD", "Status = BAD").replace("State = MASTER", "State = FAULT", 1)
-    cluster["hera"].probes[KEEPALIVED_DATA_PROBE] = Probe(0, bad)
+    cluster["hera"].probes[KEEPALIVED] = Probe(0, bad)
     results = evaluate(plan, registry, cluster, good_client(plan.site))
     hera = results[("keepalived-seguimiento", "hera")][1]
     assert "chk_haproxy falla (estado BAD)" in hera and "VI_50 está en FAULT" in hera
@@ -342,7 +335,7 @@ def _stat_with(server: str, status: str, check: str) -> str:
 
 def test_backend_down_and_spread_lost(plan, registry, cluster):
     for facts in cluster.values():
-        facts.probes[HAPROXY_STAT_PROBE] = Probe(0, _stat_with("zeus", "DOWN", "L4CON"))
+        facts.probes[HAPROXY_STAT] = Probe(0, _stat_with("zeus", "DOWN", "L4CON"))
     client = good_client(plan.site)
     for answer in client.services["horizon"]:
         answer["backend"] = "hades"
@@ -374,7 +367,7 @@ def test_same_source_on_two_backends_breaks_the_source_promise(plan, registry, c
 
 
 def test_documented_check_failure_says_what_was_expected(plan, registry, cluster):
-    cluster["hera"].probes[check_probe("nonlocal-bind-activo")] = Probe(0, "0\n")
+    cluster["hera"].probes[check_key("nonlocal-bind-activo")] = Probe(0, "0\n")
     results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
     assert results == {
         ("nonlocal-bind-activo", "hera"): (Status.FAILED, "se esperaba: `1`. Se obtuvo (código 0): 0", "")
@@ -397,7 +390,7 @@ def test_non_lab_site_never_makes_client_requests(monkeypatch):
 
 
 def test_unreachable_node_is_exit_2_and_the_other_node_is_still_checked(monkeypatch, plan):
-    def fake_gather(site, node, probes):
+    def fake_gather(site, node, facts):
         if node == "hera":
             return NodeFacts(node, unreachable="hera: no se puede conectar con 192.0.2.10:22 (No route to host)")
         return healthy_facts(plan, node)

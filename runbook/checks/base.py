@@ -1,8 +1,8 @@
 """What every check shares: results, gathered facts and the two check kinds.
 
 In the manner of goss resources and testinfra modules, a check is a small
-typed object: it says which probes (shell commands) it needs on a node, and
-turns the gathered output into a Result whose detail is a Spanish sentence a
+typed object: it says which facts (runbook/facts/) it needs from a node, and
+turns their values into a Result whose detail is a Spanish sentence a
 person can act on. Checks never open connections themselves: facts are
 gathered once per node (one SSH round trip) and once from the lab client.
 """
@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeVar
 
+from ..facts.base import Fact, Probe, read
+
+T = TypeVar("T")
 
 class Status(StrEnum):
     PASSED = "passed"
@@ -58,24 +61,20 @@ class Outcome:
         return cls(Status.SKIPPED, detail)
 
 
-@dataclass(frozen=True)
-class Probe:
-    """The output of one shell command run on a node: stdout+stderr merged."""
-
-    exit_code: int
-    output: str
-
-
 @dataclass
 class NodeFacts:
     """Everything gathered from one node in its single round trip."""
 
     node: str
-    probes: dict[str, Probe] = field(default_factory=dict)
+    probes: dict[str, Probe] = field(default_factory=dict)  # fact key -> raw answer
     unreachable: str | None = None  # Spanish reason when the node could not be reached
 
     def probe(self, name: str) -> Probe | None:
         return self.probes.get(name)
+
+    def value(self, fact: Fact[T]) -> T:
+        """The fact's typed value; raises FactsError (Spanish) when missing or unreadable."""
+        return read(self.probes, fact)
 
 
 @dataclass
@@ -103,9 +102,9 @@ class NodeCheck:
     title: str
     step: str | None
 
-    def probes(self, node: str) -> dict[str, str]:
-        """Probe name -> shell command; names are shared, so equal probes run once."""
-        return {}
+    def facts(self, node: str) -> list[Fact]:
+        """The facts it reads on `node`; facts with equal keys are asked once."""
+        return []
 
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
         raise NotImplementedError
@@ -130,5 +129,3 @@ class ClusterCheck:
         return None
 
 
-def missing_probe(name: str) -> Outcome:
-    return Outcome.error(f"no se obtuvo el dato «{name}» del nodo")

@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from ..facts.base import FactsError
+from ..facts.net import Ipv4Addresses, vip_held
 from ..wording import spanish_list
 from .base import ClusterCheck, ClusterFacts, NodeFacts, Outcome
 from .node import gives_up_vip
-from .parse import ipv4_addresses
-
-IPV4_PROBE = "ipv4"
-IPV4_COMMAND = "ip -4 -o addr show"
 
 
 def holds(facts: NodeFacts, vip: str) -> bool | None:
-    probe = facts.probe(IPV4_PROBE)
-    if probe is None or probe.exit_code != 0:
+    """Whether the node holds the VIP; None when its addresses are unknown."""
+    try:
+        return vip_held(facts.value(Ipv4Addresses()), vip)
+    except FactsError:
         return None
-    return any(a.split("/")[0] == vip for addrs in ipv4_addresses(probe.output).values() for a in addrs)
 
 
 def _holders(facts: ClusterFacts, vip: str) -> tuple[list[str], list[str]]:

@@ -8,22 +8,21 @@ disagree about what a step's check is.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..facts.base import FactsError
+from ..facts.command import Command
+from ..facts.files import PathExists
 from ..plan import Check
-from .base import NodeCheck, NodeFacts, Outcome, missing_probe
+from .base import NodeCheck, NodeFacts, Outcome
 
 MAX_SHOWN = 300  # characters of command output quoted in a failure
 
 
-def check_probe(check_id: str) -> str:
-    return f"comprobación:{check_id}"
-
-
-def exists_probe(path: str) -> str:
-    return f"existe:{path}"
+def check_fact(check_id: str, check: Check) -> Command:
+    """Asked by its id: two steps may document the same command, each judged on its own."""
+    return Command(check.command, name=f"comprobación:{check_id}")
 
 
 @dataclass
@@ -35,23 +34,20 @@ class DocumentedCheck(NodeCheck):
     when_file_exists: str | None = None
     redact: Callable[[str], str] = str
 
-    def probes(self, node: str) -> dict[str, str]:
-        probes = {check_probe(self.id): self.checks[node].command}
+    def facts(self, node: str) -> list:
+        facts = [check_fact(self.id, self.checks[node])]
         if self.when_file_exists:
-            probes[exists_probe(self.when_file_exists)] = f"test -e {shlex.quote(self.when_file_exists)}"
-        return probes
+            facts.append(PathExists(self.when_file_exists))
+        return facts
 
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
         check = self.checks[node]
-        if self.when_file_exists:
-            exists = facts.probe(exists_probe(self.when_file_exists))
-            if exists is None:
-                return missing_probe(self.when_file_exists)
-            if exists.exit_code != 0:
+        try:
+            if self.when_file_exists and not facts.value(PathExists(self.when_file_exists)):
                 return Outcome.skip(f"no existe {self.when_file_exists}: el paso no se aplica en este nodo")
-        probe = facts.probe(check_probe(self.id))
-        if probe is None:
-            return missing_probe(check.command)
+            probe = facts.value(check_fact(self.id, check))
+        except FactsError as exc:
+            return Outcome.error(str(exc))
         output = self.redact(probe.output.strip("\n"))
         if check.passes(probe.exit_code, probe.output):
             # Short output says more than the description ("1", "active ⏎ active"); long

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..facts.base import Fact
+from ..facts.net import Ipv4Addresses
 from ..plan import FileAction, Plan
 from ..verify_catalog import NONLOCAL_BIND_KEY, UNITS, CheckDoc, catalog, file_check_id, managed_files
 from . import cluster, node
@@ -38,14 +40,9 @@ class Registry:
     def node_checks(self) -> list[NodeCheck]:
         return [*self.documented, *self.node]
 
-    def probes(self, node_name: str) -> dict[str, str]:
-        """Every probe the node's checks need, each once, in check order."""
-        out: dict[str, str] = {}
-        for check in self.node_checks():
-            for name, command in check.probes(node_name).items():
-                out.setdefault(name, command)
-        out.setdefault(cluster.IPV4_PROBE, cluster.IPV4_COMMAND)
-        return out
+    def facts(self, node_name: str) -> list[Fact]:
+        """Every fact the node's checks need (the runner asks each key once), in check order."""
+        return [*(f for check in self.node_checks() for f in check.facts(node_name)), Ipv4Addresses()]
 
 
 def build_registry(
@@ -109,7 +106,7 @@ def build_registry(
         )
     for unit in UNITS:
         d = doc(f"unidad-{unit}")
-        node_checks.append(node.UnitActiveEnabled(d.id, d.title, d.step, unit=unit, all_units=UNITS))
+        node_checks.append(node.UnitActiveEnabled(d.id, d.title, d.step, unit=unit))
     d = doc("nonlocal-bind-persistente")
     node_checks.append(node.SysctlPersisted(d.id, d.title, d.step, key=NONLOCAL_BIND_KEY, value="1"))
 

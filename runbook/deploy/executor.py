@@ -64,6 +64,9 @@ class Shell:
         self.mask = mask or SecretMask(secrets)
         self.transcript = transcript
         self.step: str | None = None  # the step being worked on, for the transcript
+        # File contents fetched for --check's diffs stay out of the transcript:
+        # the template is public, so an old or partial secret in them could be recovered.
+        self.withhold_output = False
 
     def run(self, command: str, timeout: int = MECHANICS_TIMEOUT, **_ignored):
         started = time.monotonic()
@@ -106,6 +109,8 @@ class Shell:
 
     def _record(self, command: str, exited: int | None, started: float, stdout: str, stderr: str) -> None:
         if self.transcript is not None:
+            if self.withhold_output:
+                stdout = "<contenido omitido>"
             self.transcript.command(self.node, self.step, command, exited, started, stdout, stderr)
 
 

@@ -21,10 +21,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from ..checks import ClientFacts, ClusterFacts, NodeFacts, Status, build_registry
-from ..checks.cluster import IPV4_COMMAND, IPV4_PROBE, VipExpected, VipUnique
+from ..checks.cluster import VipExpected, VipUnique
 from ..checks.node import BackendsUp, KeepalivedTracking, UnitActiveEnabled
+from ..facts.base import Fact, FactsError
+from ..facts.net import Ipv4Addresses
+from ..facts.runner import gather
 from ..plan import Plan
-from ..verify.gather import RUN_TIMEOUT, framed, parse_output
 
 NODE_CHECKS = (UnitActiveEnabled, KeepalivedTracking, BackendsUp)
 CLUSTER_CHECKS = (VipUnique, VipExpected)
@@ -70,19 +72,19 @@ class Health:
         self.cluster_checks = [c for c in registry.cluster if isinstance(c, CLUSTER_CHECKS)]
         self.node_names = plan.node_names
 
-    def probes(self, node: str) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for check in self.node_checks:
-            out.update(check.probes(node))
-        out[IPV4_PROBE] = IPV4_COMMAND
-        return out
+    def facts(self, node: str) -> list[Fact]:
+        return [*(f for check in self.node_checks for f in check.facts(node)), Ipv4Addresses()]
 
     def gather(self, shell, node: str) -> NodeFacts:
-        """One round trip on an open shell (deploy's connection); raises ActionFailed if it breaks."""
-        probes = self.probes(node)
-        command, token = framed(probes)
-        result = shell.run(command, timeout=RUN_TIMEOUT)
-        return NodeFacts(node, probes=parse_output(result.stdout, list(probes), token))
+        """One round trip on an open shell (deploy's connection); raises ActionFailed if it breaks.
+
+        A node that answers nothing readable leaves every fact missing: each
+        health check then reports the datum it could not get.
+        """
+        try:
+            return NodeFacts(node, probes=gather(shell, self.facts(node)))
+        except FactsError:
+            return NodeFacts(node)
 
     def problems(self, facts: dict[str, NodeFacts]) -> list[Problem]:
         """Failing checks for these nodes; cluster checks only when every node is there."""

@@ -3,7 +3,8 @@
 Order and failure rules (what the CLI documents):
 
 - One connection per node, opened in parallel and reused for all its work;
-  facts for every selected step come back in one round trip per node.
+  facts for every selected step, and the health checks' facts, come back in
+  one round trip per node: a run that changes nothing asks each node once.
 - Steps run in plan order, all nodes finishing a step before the next one.
   A rolling step (service reload/restart) goes node by node, VIP holder
   last; any other step runs on all nodes in parallel.
@@ -33,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .. import transport
+from ..checks import NodeFacts
 from ..model import Node
 from ..plan import Action, FileAction, Plan, PlannedStep
 from .diff import Prediction, predict_action, predict_step, unified_diff
@@ -60,6 +62,7 @@ class NodeState:
     facts: Facts | None = None
     stale: bool = False  # something changed since the facts were gathered
     out: str | None = None  # why this node takes no further part (None: still in play)
+    first_look: NodeFacts | None = None  # health's facts from the opening round trip
 
     @property
     def name(self) -> str:
@@ -93,7 +96,9 @@ class Deployment:
         self.transcript = transcript
         self.reporter = reporter or Reporter()
         self.connect = connect
-        self.health = health
+        # Built before connecting, so the opening round trip carries health's facts too.
+        whole_run = health is not None and options.step is None and not options.check
+        self._health = health(plan, secrets) if whole_run else None
         self.steps = [s for s in plan.steps if options.step in (None, s.id)]
         nodes = [n for n in self.site.nodes if options.node in (None, n.name)]
         self.states = {n.name: NodeState(n) for n in nodes}
@@ -162,9 +167,13 @@ class Deployment:
         state.shell = Shell(conn, state.name, self.secrets, self.transcript, self.mask)
         self.reporter.node_state(state.name, "consultando estado")
         try:
-            state.facts = gather(state.shell, query_for(self.plan, state.name, self.steps))
+            also = self._health.facts(state.name) if self._health else []
+            state.facts = gather(state.shell, query_for(self.plan, state.name, self.steps), also)
         except (FactsError, ActionFailed) as exc:
             self._fail(state, "estado", f"no se pudo consultar el estado: {exc}")
+            return
+        if self._health:
+            state.first_look = NodeFacts(state.name, probes=state.facts.answers)
 
     # ----------------------------------------------------------------- steps
 
@@ -242,20 +251,25 @@ class Deployment:
         still fails ends the run with exit code 1, and a failure deploy does
         not own says so (see health.py).
         """
-        if self.health is None or not self._in_play():
+        if self._health is None or not self._in_play():
             return
-        health = self.health(self.plan, self.secrets)
+        health = self._health
         changed = any(o.status == CHANGED for o in self.result.outcomes)
-        problems = settle(health, lambda: self._health_facts(health), wait=changed, waiting=self._waiting)
+        # Nothing changed: the opening round trip's answers are the node as it is now.
+        problems = settle(health, lambda: self._health_facts(health, reuse=not changed), wait=changed,
+                          waiting=self._waiting)
         self.transcript.write("health", problems=[p.to_json() for p in problems])
         self.result.remaining = problems
         for problem in problems:
             self._error(problem.message())
 
-    def _health_facts(self, health: Health) -> dict:
+    def _health_facts(self, health: Health, reuse: bool = False) -> dict:
         facts = {}
 
         def look(state: NodeState) -> None:
+            if reuse and state.first_look is not None:
+                facts[state.name] = state.first_look
+                return
             try:
                 facts[state.name] = health.gather(state.shell, state.name)
             except ActionFailed as exc:

@@ -6,7 +6,8 @@ passes through `sanitize`: secrets become their markers (by value and by
 position, see masking.py), and two
 things that would let someone recover a secret offline are dropped too:
 sha256 sums of remote files (a file's template is public, so its hash
-allows guessing the password) and file contents fetched for `--check` diffs.
+allows guessing the password) and file contents fetched for `--check` diffs
+(the Shell withholds those, see executor.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from ..load import REPO_ROOT
 from ..masking import SecretMask
 
 _SHA_RE = re.compile(r"\b[0-9a-f]{64}\b")
-_CONTENT_LINE_RE = re.compile(r"^(C \d+ )(?!-$).+$", re.MULTILINE)
 
 
 def runs_dir() -> Path:
@@ -47,8 +47,7 @@ class Transcript:
 
     def sanitize(self, text: str) -> str:
         text = self.mask.text(text)
-        text = _SHA_RE.sub("<sha256>", text)
-        return _CONTENT_LINE_RE.sub(r"\1<contenido omitido>", text)
+        return _SHA_RE.sub("<sha256>", text)
 
     def write(self, event: str, **fields) -> None:
         record = {"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event}

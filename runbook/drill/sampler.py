@@ -1,16 +1,19 @@
 """Who holds the VIP, sampled on every node from this machine (no SSH in the loop).
 
-Each sample runs `ip -n <node netns> -4 -o addr show dev <lan>` for every node:
-the lab's nodes are network namespaces, so the host reads their addresses
-directly, tens of times per second, without disturbing the nodes.
+Each sample reads every node's LAN addresses with the VIP fact's own
+command and parser (`Ipv4Addresses(dev).local(netns)`: `ip -n <node netns>
+-4 -o addr show dev <lan>`): the lab's nodes are network namespaces, so the
+host reads their addresses directly, tens of times per second, without
+disturbing the nodes.
 """
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+
+from ..facts.net import Ipv4Addresses, vip_held
 
 SAMPLE_INTERVAL_S = 0.02  # 50 Hz target; the achieved rate is reported
 
@@ -22,13 +25,8 @@ class Sample:
 
 
 def holders_now(netns_by_node: dict[str, str], dev: str, vip: str) -> tuple[str, ...]:
-    found = []
-    for node, netns in netns_by_node.items():
-        out = subprocess.run(["ip", "-n", netns, "-4", "-o", "addr", "show", "dev", dev],
-                             capture_output=True, text=True).stdout
-        if any(line.split()[3].split("/")[0] == vip for line in out.splitlines() if " inet " in line):
-            found.append(node)
-    return tuple(found)
+    fact = Ipv4Addresses(dev)
+    return tuple(node for node, netns in netns_by_node.items() if vip_held(fact.local(netns), vip))
 
 
 @dataclass

@@ -25,8 +25,8 @@ node then fails the rollout, unless only part of the site is in play.
 
 from __future__ import annotations
 
-from ..deploy.facts import vip_probe
 from ..deploy.runner import VIP_SETTLE_S, VRRP_SERVICE
+from ..facts.net import vip_condition
 from ..plan import FileAction, Plan, PlannedStep
 from .actions import action_tasks
 from .host_values import HostValues, shell
@@ -101,7 +101,7 @@ def _turn_play(plan: Plan, step: PlannedStep) -> dict:
         GROUP, step,
         [
             {"name": Unsafe(f"{step.id} · ¿tiene este nodo la IP virtual {plan.site.vip}?"),
-             "ansible.builtin.shell": shell(Unsafe(vip_probe(str(plan.site.vip)))),
+             "ansible.builtin.shell": shell(Unsafe(vip_condition(str(plan.site.vip)))),
              "register": f"{var}_vip",
              "changed_when": False, "failed_when": False, "check_mode": False},
             {"name": Unsafe(f"{step.id} · agrupar según la IP virtual"),
@@ -159,7 +159,7 @@ def settle_tasks(plan: Plan) -> list[dict]:
                "(not (rb_vip_last | bool) or rb_vip_holders[0] == rb_vip_preferred)")
     return [
         {"name": Unsafe(f"¿qué nodos tienen la IP virtual {plan.site.vip}?"),
-         "ansible.builtin.shell": shell(Unsafe(vip_probe(str(plan.site.vip)))),
+         "ansible.builtin.shell": shell(Unsafe(vip_condition(str(plan.site.vip)))),
          "delegate_to": "{{ item }}",
          "loop": "{{ ansible_play_hosts }}",
          "register": "rb_vip_poll",

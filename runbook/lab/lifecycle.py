@@ -20,11 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..facts.net import Ipv4Addresses, addresses_only, vip_held
 from . import backends, network, nodes, ssh
 from .base import ensure_base
 from .errors import LabError, PrerequisiteError
 from .layout import LabLayout, layout
-from .sysutil import alive, cgroup_pids, cgroup_remove, kill_all, mounts_under, netns_list, run
+from .sysutil import alive, cgroup_pids, cgroup_remove, kill_all, mounts_under, netns_list
 
 TOOLS = {
     "systemd-nspawn": "systemd-container",
@@ -213,7 +214,7 @@ def status(site) -> dict:
     for node in lay.nodes:
         pid = state.get("nodes", {}).get(node.name, {}).get("pid")
         running = bool(pid) and alive(pid) and node.netns in existing
-        lan = _addresses(node.netns, node.lan_if) if running else []
+        lan = Ipv4Addresses(node.lan_if).local(node.netns) if running else {}
         node_list.append({
             "name": node.name,
             "state": "running" if running else "stopped",
@@ -222,10 +223,10 @@ def status(site) -> dict:
             "management_address": str(node.management.ip),
             "lan_address": str(node.lan_address),
             "lan_interface": node.lan_if,
-            "lan_addresses_now": lan,
+            "lan_addresses_now": addresses_only(lan),
             "lan_link": ("up" if network.link_is_up(lay, node.name) else "down")
             if running else None,
-            "holds_vip": vip in lan,
+            "holds_vip": vip_held(lan, vip),
         })
     backend_list = []
     for b in lay.backends:
@@ -263,12 +264,6 @@ def status(site) -> dict:
         "up_seconds": state.get("up_seconds"),
         "paths": lay.paths(),
     }
-
-
-def _addresses(netns: str, dev: str) -> list[str]:
-    out = run(["ip", "-n", netns, "-4", "-o", "addr", "show", "dev", dev], "leer direcciones",
-              check=False)
-    return [line.split()[3].split("/")[0] for line in out.splitlines() if " inet " in line]
 
 
 def client_run(site, argv: list[str], **kw) -> subprocess.CompletedProcess:

@@ -1,93 +1,42 @@
 """Gather facts: one SSH round trip per node, one subprocess for the lab client.
 
-Every probe a node's checks need goes into one generated bash script, run
-with a single `Connection.run`. The probes run in parallel on the node, each
-with stdout+stderr merged (what a person at the terminal would see) and its
-exit code; the script then prints them between markers that carry a random
-token, so no output can fake the framing.
+Every fact a node's checks need is asked in one round trip by the fact
+runner (runbook/facts/runner.py); the lab client is one subprocess.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import secrets
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-from ..checks.base import ClientFacts, NodeFacts, Probe
+from ..checks.base import ClientFacts, NodeFacts
+from ..facts.base import Fact, FactsError
+from ..facts.runner import gather
 from ..lab.layout import BACKEND_KEY
 from ..model import LAB_RANGES, HealthCheck, Site, status_ranges
 from ..transport import NodeUnreachable, connect
 
-PROBE_TIMEOUT = 10  # seconds for any single probe on a node
-RUN_TIMEOUT = 30  # seconds for the whole script
 CLIENT_TIMEOUT = 2.0  # seconds per request from the lab client
 CLIENT_PROBE = Path(__file__).with_name("client_probe.py")
 
 
-def build_script(probes: dict[str, str], token: str) -> str:
-    """A bash script running every probe in parallel, then printing each one framed."""
-    lines = [
-        "export LC_ALL=C",
-        'd=$(mktemp -d) || exit 99',
-        "trap 'rm -rf \"$d\"' EXIT",
-    ]
-    for index, command in enumerate(probes.values()):
-        lines.append(
-            f"{{ timeout {PROBE_TIMEOUT} bash -c {shlex.quote(command)} </dev/null >\"$d/{index}\" 2>&1;"
-            f" echo $? >\"$d/{index}.rc\"; }} &"
-        )
-    lines.append("wait")
-    for index in range(len(probes)):
-        lines.append(
-            f"printf '%s\\n' '{token} BEGIN {index}'; cat \"$d/{index}\";"
-            f" printf '\\n%s %s\\n' '{token} END {index}' \"$(cat \"$d/{index}.rc\")\""
-        )
-    return "\n".join(lines) + "\n"
-
-
-def parse_output(text: str, names: list[str], token: str) -> dict[str, Probe]:
-    pattern = re.compile(
-        rf"^{re.escape(token)} BEGIN (\d+)\n(.*?)\n{re.escape(token)} END \1 (\d+)$", re.S | re.M
-    )
-    out: dict[str, Probe] = {}
-    for match in pattern.finditer(text):
-        index = int(match.group(1))
-        if index < len(names):
-            out[names[index]] = Probe(exit_code=int(match.group(3)), output=match.group(2))
-    return out
-
-
-def framed(probes: dict[str, str]) -> tuple[str, str]:
-    """(command line, token): every probe in one bash script, its answers framed by a fresh token."""
-    token = f"@@RB-{secrets.token_hex(8)}"
-    return f"bash -c {shlex.quote(build_script(probes, token))}", token
-
-
-def gather_node(site: Site, node_name: str, probes: dict[str, str]) -> NodeFacts:
-    """Connect, run every probe in one round trip, close. Never raises for the node's sake."""
-    command, token = framed(probes)
+def gather_node(site: Site, node_name: str, facts: list[Fact]) -> NodeFacts:
+    """Connect, ask every fact in one round trip, close. Never raises for the node's sake."""
     try:
         conn = connect(site, site.node(node_name))
     except NodeUnreachable as exc:
         return NodeFacts(node_name, unreachable=str(exc))
     try:
-        result = conn.run(command, hide=True, warn=True, timeout=RUN_TIMEOUT, in_stream=False)
+        return NodeFacts(node_name, probes=gather(conn, facts))
+    except FactsError as exc:
+        return NodeFacts(node_name, unreachable=f"{node_name}: {exc}")
     except Exception as exc:  # noqa: BLE001 - any transport failure means "could not check this node"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return NodeFacts(node_name, unreachable=f"{node_name}: la sesión SSH falló ({reason})")
     finally:
         conn.close()
-    facts = NodeFacts(node_name, probes=parse_output(result.stdout, list(probes), token))
-    if not facts.probes:
-        facts.unreachable = (
-            f"{node_name}: el nodo no devolvió datos (código {result.exited}): "
-            + (result.stderr.strip() or result.stdout.strip())[:200]
-        )
-    return facts
 
 
 # --------------------------------------------------------------------- lab client

@@ -88,7 +88,7 @@ def run_verify(plan: Plan, node: str | None = None, site_url: str | None = None)
             timings[label] = round(time.monotonic() - begun, 3)
 
     with ThreadPoolExecutor(max_workers=len(names) + 1) as pool:
-        node_jobs = {n: pool.submit(timed, n, gather_node, site, n, registry.probes(n)) for n in names}
+        node_jobs = {n: pool.submit(timed, n, gather_node, site, n, registry.facts(n)) for n in names}
         client_job = pool.submit(timed, "cliente", gather_client, site) if whole_site else None
         facts = {n: job.result() for n, job in node_jobs.items()}
         client = client_job.result() if client_job else ClientFacts(available=False, skipped=True)

@@ -1,0 +1,120 @@
+"""keepalived's own view of its VRRP instances and track scripts (its data dump)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .base import CommandFailed, Fact, Probe
+
+# keepalived writes its state to /tmp/keepalived.data when sent its DATA
+# signal (SIGUSR1); the file appears at once but is written in pieces, so
+# wait until its size stops changing. Debian's unit has no PrivateTmp.
+KEEPALIVED_DATA_COMMAND = r"""
+pid=$(systemctl show -p MainPID --value keepalived.service 2>/dev/null)
+if [ -z "$pid" ] || [ "$pid" = 0 ]; then echo "keepalived no está en marcha"; exit 3; fi
+f=/tmp/keepalived.data
+rm -f "$f"
+kill -s "$(keepalived --signum=DATA 2>/dev/null || echo USR1)" "$pid" || exit 4
+prev=-1
+for i in $(seq 300); do
+  size=$(stat -c %s "$f" 2>/dev/null || echo -1)
+  if [ "$size" -gt 0 ] && [ "$size" = "$prev" ]; then break; fi
+  prev=$size
+  sleep 0.01
+done
+cat "$f"
+""".strip()
+
+
+@dataclass
+class VrrpScript:
+    name: str
+    status: str  # GOOD, BAD, INIT, INIT/FAILED (keepalived's own words)
+    command: str = ""
+
+
+@dataclass
+class VrrpInstance:
+    name: str
+    state: str  # MASTER, BACKUP, FAULT, INIT, STOP
+    tracked_scripts: list[str] = field(default_factory=list)
+    priority: int | None = None
+    effective_priority: int | None = None
+
+
+@dataclass
+class KeepalivedData:
+    instances: dict[str, VrrpInstance]
+    scripts: dict[str, VrrpScript]
+
+
+def keepalived_data(text: str) -> KeepalivedData:
+    """keepalived's data dump (SIGUSR1 -> /tmp/keepalived.data), VRRP part."""
+    instances: dict[str, VrrpInstance] = {}
+    scripts: dict[str, VrrpScript] = {}
+    section = ""
+    current_instance: VrrpInstance | None = None
+    current_script: VrrpScript | None = None
+    in_tracked = False
+    for raw in text.splitlines():
+        header = re.match(r"^-+<\s*(.+?)\s*>-+$", raw.strip())
+        if header:
+            section, current_instance, current_script, in_tracked = header.group(1), None, None, False
+            continue
+        line = raw.strip()
+        if section == "VRRP Topology":
+            match = re.match(r"^VRRP Instance = (\S+)", line)
+            if match and raw.startswith(" ") and not raw.startswith("  "):
+                current_instance = instances.setdefault(match.group(1), VrrpInstance(match.group(1), ""))
+                in_tracked = False
+                continue
+            if current_instance is None:
+                continue
+            indent = len(raw) - len(raw.lstrip())
+            if in_tracked and indent >= 5:
+                current_instance.tracked_scripts.append(line.split()[0])
+                continue
+            in_tracked = False
+            if line.startswith("Tracked scripts"):
+                in_tracked = True
+            elif line.startswith("State = "):
+                current_instance.state = line.split("=", 1)[1].strip()
+            elif line.startswith("Priority = "):
+                current_instance.priority = _int(line)
+            elif line.startswith("Effective priority = "):
+                current_instance.effective_priority = _int(line)
+        elif section == "VRRP Scripts":
+            match = re.match(r"^VRRP Script = (\S+)", line)
+            if match:
+                current_script = scripts.setdefault(match.group(1), VrrpScript(match.group(1), ""))
+            elif current_script is not None and line.startswith("Status = "):
+                current_script.status = line.split("=", 1)[1].strip()
+            elif current_script is not None and line.startswith("Command = "):
+                current_script.command = line.split("=", 1)[1].strip()
+    return KeepalivedData(instances=instances, scripts=scripts)
+
+
+def _int(line: str) -> int | None:
+    try:
+        return int(line.split("=", 1)[1].strip())
+    except ValueError:
+        return None
+
+
+
+@dataclass(frozen=True)
+class KeepalivedState(Fact[KeepalivedData]):
+    @property
+    def key(self) -> str:
+        return "keepalived-datos"
+
+    def command(self) -> str:
+        return KEEPALIVED_DATA_COMMAND
+
+    def parse(self, probe: Probe) -> KeepalivedData:
+        if probe.exit_code != 0:
+            raise CommandFailed(
+                probe.output.strip() or f"no se obtuvo el volcado de keepalived (código {probe.exit_code})"
+            )
+        return keepalived_data(probe.output)
