@@ -245,13 +245,10 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         return observation_markdown(item, stash)
 
     def _verify_checks(self, src: str) -> str:
+        from .checks import catalog
+
         try:
-            from . import verify_catalog
-        except ImportError as exc:
-            raise PluginError(f"runbook: {src}: falta el catálogo de verify ({exc})") from None
-        try:
-            items = verify_catalog.catalog(self.plan.site, self.plan)
-            return verify_checks(items, self._find_step, src)
+            return verify_checks(catalog(self.plan), self._find_step, src)
         except ValueError as exc:
             raise PluginError(f"runbook: {src}: {exc}") from None
 

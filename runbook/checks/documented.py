@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..plan import Check
+from ..vocabulary import Kind
 from .base import NodeCheck, NodeFacts, Outcome, missing_probe
 
 MAX_SHOWN = 300  # characters of command output quoted in a failure
@@ -28,6 +29,7 @@ def exists_probe(path: str) -> str:
 
 @dataclass
 class DocumentedCheck(NodeCheck):
+    kind = Kind.DOCUMENTED
     id: str
     title: str
     step: str | None
