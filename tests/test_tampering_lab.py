@@ -29,7 +29,7 @@ import pytest
 from lab_fixtures import deploy_lab, failing_checks
 
 from runbook import lab as lab_api
-from runbook.checks.registry import file_check_id
+from runbook.checks.managed import file_check_id
 from runbook.lab.layout import layout
 from runbook.load import load_site
 from runbook.verify import run_verify

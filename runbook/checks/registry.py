@@ -4,37 +4,42 @@ Documented checks come straight from `plan.checks(node)`. Verify's own
 checks are built here from the plan and the site, each with its own
 documentation (title, Spanish description, step): one per managed file, per
 unit a managed file reloads, per persisted sysctl, per service... Paths,
-units and keys are read from the plan (what `procedure.yaml` declares), never
+units and keys are read from the plan (managed.py: what `procedure.yaml` declares), never
 typed here. The site's verification page lists `catalog(plan)`, the very
 checks this builds, so it cannot describe a check verify does not run.
 """
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..model import HealthCheck, Site
-from ..plan import FileAction, Plan, RunAction
+from ..plan import Plan
 from ..vocabulary import Kind, Scope
 from . import cluster, node
 from .base import Check, ClusterCheck, NodeCheck
 from .documented import DocumentedCheck
-from .parse import haproxy_stats_socket, keepalived_config_names
+from .managed import (
+    enabling_step,
+    file_check_id,
+    haproxy_config,
+    keepalived_config,
+    keepalived_names,
+    managed_files,
+    managed_units,
+    per_node,
+    persisted_sysctls,
+    step_of,
+    sysctl_check_id,
+)
+from .parse import haproxy_stats_socket
 
 if TYPE_CHECKING:
     from ..masking import SecretMask
 
 DEFAULT_HAPROXY_SOCKET = "/run/haproxy/admin.sock"
-# The software some checks read (keepalived's state dump, HAProxy's socket):
-# their configuration files are found in the plan as the managed file that
-# reloads the unit of that name, never by path.
-KEEPALIVED, HAPROXY = "keepalived", "haproxy"
-SYSCTL_DIR = "/etc/sysctl.d/"
-_SYSCTL_LINE = re.compile(r"^\s*-?\s*([\w.]+)\s*=\s*(\S+)\s*$")
 
 
 @dataclass
@@ -102,77 +107,6 @@ def build_registry(
     return Registry(checks)
 
 
-# --------------------------------------------------------------------- what the plan manages
-
-
-def managed_files(plan: Plan) -> list[FileAction]:
-    """Each managed path once (first node's action), in procedure order."""
-    seen: dict[str, FileAction] = {}
-    for action in plan.actions():
-        if isinstance(action, FileAction) and action.path not in seen:
-            seen[action.path] = action
-    return list(seen.values())
-
-
-def file_check_id(path: str) -> str:
-    """`/etc/haproxy/haproxy.cfg` -> `fichero-haproxy`: short, stable, readable."""
-    base = path.rstrip("/").rsplit("/", 1)[-1]
-    stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
-    return f"fichero-{slug or 'sin-nombre'}"
-
-
-def _per_node(plan: Plan, path: str) -> dict[str, FileAction]:
-    return {
-        n: a for n in plan.node_names for a in plan.actions(n) if isinstance(a, FileAction) and a.path == path
-    }
-
-
-def _service_files(plan: Plan, unit: str) -> dict[str, FileAction]:
-    """Each node's configuration file of `unit`: the managed file whose change reloads it."""
-    files = [a for a in managed_files(plan) if a.service == unit]
-    return _per_node(plan, files[0].path) if files else {}
-
-
-def config_step(plan: Plan, unit: str) -> str | None:
-    """The step that writes `unit`'s configuration file."""
-    files = [a for a in managed_files(plan) if a.service == unit]
-    return files[0].step if files else None
-
-
-def managed_units(plan: Plan) -> tuple[str, ...]:
-    """The units the procedure configures (a managed file reloads them), by name."""
-    return tuple(sorted({a.service for a in managed_files(plan) if a.service}))
-
-
-def enabling_step(plan: Plan, unit: str) -> str | None:
-    """The step that enables `unit` (`systemctl enable ... UNIT`), else the step of its config."""
-    for action in plan.actions(plan.node_names[0]):
-        if isinstance(action, RunAction):
-            words = shlex.split(action.command, comments=True) if action.command else []
-            if "systemctl" in words and "enable" in words and unit in words:
-                return action.step
-    return config_step(plan, unit)
-
-
-def persisted_sysctls(plan: Plan) -> list[tuple[str, str, str]]:
-    """(key, value, step) of every setting the procedure writes under /etc/sysctl.d/."""
-    out = []
-    for action in managed_files(plan):
-        if action.path.startswith(SYSCTL_DIR):
-            for line in action.content.splitlines():
-                match = _SYSCTL_LINE.match(line)
-                if match:
-                    out.append((match.group(1), match.group(2), action.step))
-    return out
-
-
-def sysctl_check_id(key: str) -> str:
-    """`net.ipv4.ip_nonlocal_bind` -> `nonlocal-bind-persistente` (IPv4 keys repeat `ip_`)."""
-    name = key.rsplit(".", 1)[-1].removeprefix("ip_")
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + "-persistente"
-
-
 # --------------------------------------------------------------------- documented
 
 
@@ -200,7 +134,7 @@ def _file_checks(
     from ..secrets import materialize
 
     for action in managed_files(plan):
-        per_node = _per_node(plan, action.path)
+        files = per_node(plan, action.path)
         yield node.FileMatches(
             file_check_id(action.path),
             f"{action.path} es el del sitio",
@@ -209,8 +143,8 @@ def _file_checks(
             mode=action.mode,
             owner=action.owner,
             group=action.group,
-            expected={n: _materialize(a.content, secrets, materialize) for n, a in per_node.items()},
-            shown={n: a.content for n, a in per_node.items()},
+            expected={n: _materialize(a.content, secrets, materialize) for n, a in files.items()},
+            shown={n: a.content for n, a in files.items()},
             secret_error=secret_error,
             mask=mask,
             description=(
@@ -251,23 +185,16 @@ def _sysctl_checks(plan: Plan) -> Iterator[NodeCheck]:
         )
 
 
-def _keepalived_names(plan: Plan) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Per node: (vrrp_script names, vrrp_instance names) of its rendered keepalived config."""
-    configs = _service_files(plan, KEEPALIVED)
-    names = {n: keepalived_config_names(a.content) for n, a in configs.items()}
-    return {n: s for n, (s, _) in names.items()}, {n: i for n, (_, i) in names.items()}
-
-
 def _keepalived_checks(plan: Plan) -> Iterator[NodeCheck]:
-    configs = _service_files(plan, KEEPALIVED)
-    if not configs:
+    config = keepalived_config(plan)
+    if config is None:
         return
-    scripts, instances = _keepalived_names(plan)
+    scripts, instances = keepalived_names(plan)
     shown = " ".join(f"`{s}`" for s in scripts[plan.node_names[0]])
     yield node.KeepalivedTracking(
         "keepalived-seguimiento",
         "La comprobación de HAProxy de Keepalived funciona",
-        config_step(plan, KEEPALIVED),
+        config.step,
         scripts=scripts,
         instances=instances,
         description=(
@@ -278,10 +205,11 @@ def _keepalived_checks(plan: Plan) -> Iterator[NodeCheck]:
 
 
 def _backend_checks(plan: Plan) -> Iterator[NodeCheck]:
-    configs = _service_files(plan, HAPROXY)
+    config = haproxy_config(plan)
+    configs = per_node(plan, config.path) if config else {}
     sockets = {haproxy_stats_socket(a.content) for a in configs.values()} - {None}
     socket = sorted(sockets)[0] if sockets else DEFAULT_HAPROXY_SOCKET
-    step = config_step(plan, HAPROXY)
+    step = step_of(config)
     for svc in plan.site.services:
         backends = [b.name for b in svc.backends]
         yield node.BackendsUp(
@@ -304,8 +232,9 @@ def _backend_checks(plan: Plan) -> Iterator[NodeCheck]:
 def _cluster_checks(plan: Plan) -> Iterator[ClusterCheck]:
     site = plan.site
     vip = str(site.vip)
-    _, instances = _keepalived_names(plan)
-    vrrp_step, proxy_step = config_step(plan, KEEPALIVED), config_step(plan, HAPROXY)
+    _, instances = keepalived_names(plan)
+    proxy = haproxy_config(plan)
+    vrrp_step, proxy_step = step_of(keepalived_config(plan)), step_of(proxy)
     yield cluster.VipUnique(
         "vip-unica",
         "La IP virtual está en un solo nodo",
@@ -331,7 +260,7 @@ def _cluster_checks(plan: Plan) -> Iterator[ClusterCheck]:
         yield cluster.ServiceResponds(
             f"servicio-{svc.name}-responde",
             f"{svc.name} responde a través de la IP virtual",
-            enabling_step(plan, HAPROXY),
+            enabling_step(plan, proxy.service if proxy else None),
             svc.name,
             f"{vip}:{svc.port}",
             description=(
