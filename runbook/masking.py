@@ -126,8 +126,17 @@ class SecretMask:
                         masked[i] = f"{indent}{stale_marker(names[0])}{end}"
         return "".join(masked)
 
-    def file_diff(self, node_text: str | None, plan_text: str, fromfile: str, tofile: str) -> str:
-        """Unified diff from the node's file (None: absent) to the plan's, secrets masked."""
+    def file_diff(self, node_text: str | bytes | None, plan_text: str, fromfile: str, tofile: str) -> str:
+        """The one unified diff deploy and verify show: node's file to the plan's, secrets masked.
+
+        `plan_text` already holds markers; the node's copy holds real values,
+        today's or older ones, and is masked by value and by position. An
+        absent file (None) is diffed from /dev/null, as `diff -u` shows it.
+        """
+        if isinstance(node_text, bytes):
+            node_text = node_text.decode("utf-8", errors="replace")  # shown, never written back
+        if node_text is None:
+            fromfile = "/dev/null"
         old = "" if node_text is None else self.file_text(node_text, plan_text)
         new = plan_text.splitlines(keepends=True)
         lines = difflib.unified_diff(old.splitlines(keepends=True), new, fromfile=fromfile, tofile=tofile)

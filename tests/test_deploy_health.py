@@ -14,7 +14,7 @@ import pytest
 from test_deploy_unit import SECRETS, local_connect, local_plan
 from test_verify_unit import HAPROXY_STAT, IPV4, KEEPALIVED, KEEPALIVED_BACKUP, _stat_with, healthy_facts
 
-from runbook.checks import NodeFacts, Probe, Status
+from runbook.checks import Kind, NodeFacts, Probe, Status
 from runbook.deploy import DeployOptions, deploy
 from runbook.deploy.health import Health, Problem
 from runbook.plan import load_plan
@@ -161,7 +161,7 @@ def test_a_single_step_or_a_dry_run_does_not_judge_the_cluster(tmp_path):
 
 
 def test_verify_report_says_deploy_cannot_fix_a_backend():
-    down = Result("servicio-horizon-backends", "Servidores de horizon disponibles", "hera", "estado", Status.FAILED,
+    down = Result("servicio-horizon-backends", "Servidores de horizon disponibles", "hera", Kind.STATE, Status.FAILED,
                   "horizon: zeus DOWN", "haproxy", "Configurar HAProxy", "x#haproxy",
                   outside="los servidores de horizon no son nodos de este sitio; revíselos")
     report = Report(site="lab", results=[down])

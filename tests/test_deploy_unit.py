@@ -21,17 +21,18 @@ import pytest
 
 from runbook import transport
 from runbook.deploy import DeployOptions, LockBusy, deploy
-from runbook.deploy.diff import predict_action, predict_step, unified_diff
+from runbook.deploy.diff import predict_action, predict_step
 from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verdict
 from runbook.deploy.facts import Facts, FactsError, FactsQuery, FileFact, gather
 from runbook.deploy.lock import deploy_lock
-from runbook.deploy.outcome import CHANGED, FAILED, OK, SKIPPED, ActionFailed
+from runbook.deploy.outcome import ActionFailed
 from runbook.deploy.rolling import rolling_order
 from runbook.deploy.transcript import Transcript
 from runbook.load import load_site
 from runbook.masking import SecretMask
 from runbook.model import Node
 from runbook.plan import FileAction, Plan, PlannedStep, RunAction
+from runbook.vocabulary import Status
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "S3cret-value.42"
@@ -127,36 +128,36 @@ def test_file_prediction_compares_materialized_bytes_mode_and_owner(tmp_path):
     action = file_action(tmp_path / "x", content=f"auth admin:{MARKER}\n")
     real = hashlib.sha256(f"auth admin:{SECRET}\n".encode()).hexdigest()
     same = Facts(files={action.path: FileFact(True, real, 0o640, "root", "root")})
-    assert predict_action(action, same, SECRETS).status == OK
+    assert predict_action(action, same, SECRETS).status == Status.OK
     marker_only = hashlib.sha256(action.content.encode()).hexdigest()
     p = predict_action(action, Facts(files={action.path: FileFact(True, marker_only, 0o640, "root", "root")}), SECRETS)
-    assert p.status == CHANGED and p.content_changed
+    assert p.status == Status.CHANGED and p.content_changed
     p = predict_action(action, Facts(files={action.path: FileFact(True, real, 0o644, "root", "adm")}), SECRETS)
-    assert p.status == CHANGED and not p.content_changed and p.meta_changed
+    assert p.status == Status.CHANGED and not p.content_changed and p.meta_changed
     assert "0644 → 0640" in p.reason and "root:adm → root:root" in p.reason
     p = predict_action(action, Facts(files={action.path: FileFact(False)}), SECRETS)
-    assert p.status == CHANGED and p.content_changed and p.reason == "el fichero no existe"
+    assert p.status == Status.CHANGED and p.content_changed and p.reason == "el fichero no existe"
 
 
 def test_run_prediction_uses_the_guard_as_shown():
     guarded = RunAction(node="hera", step="s", command="apt-get install -y x", unless="dpkg -s x")
-    assert predict_action(guarded, Facts(guards={"dpkg -s x": 0}), {}).status == OK
-    assert predict_action(guarded, Facts(guards={"dpkg -s x": 1}), {}).status == CHANGED
+    assert predict_action(guarded, Facts(guards={"dpkg -s x": 0}), {}).status == Status.OK
+    assert predict_action(guarded, Facts(guards={"dpkg -s x": 1}), {}).status == Status.CHANGED
     bare = RunAction(node="hera", step="s", command="true")
-    assert predict_action(bare, Facts(), {}).status == CHANGED
+    assert predict_action(bare, Facts(), {}).status == Status.CHANGED
 
 
 def test_step_with_missing_condition_file_is_skipped():
     step = PlannedStep(id="s", title="t", explanation="", when_file_exists="/etc/init/failsafe.conf",
                        admonitions=(), actions={"hera": (RunAction("hera", "s", "sed -i x f"),)}, checks={})
     predictions = predict_step(step, "hera", Facts(exists={"/etc/init/failsafe.conf": False}), {})
-    assert [p.status for p in predictions] == [SKIPPED]
+    assert [p.status for p in predictions] == [Status.SKIPPED]
 
 
 def test_diff_shows_markers_never_secret_values():
     current = f"stats auth admin:{SECRET}\nold line\n".encode()
     desired = f"stats auth admin:{MARKER}\nnew line\n"
-    diff = unified_diff("/etc/haproxy/haproxy.cfg", current, desired, SecretMask(SECRETS, [desired]))
+    diff = SecretMask(SECRETS, [desired]).file_diff(current, desired, "a", "b")
     assert SECRET not in diff
     assert "-old line" in diff and "+new line" in diff
     assert "stats auth" not in "".join(line for line in diff.splitlines() if line[:1] in "+-" and "---" not in line
@@ -170,7 +171,7 @@ def test_diff_hides_a_previous_password_too():
     masked = mask.file_text(old, desired)
     assert "Old-Password-1" not in masked
     assert masked == "stats auth admin:@@SECRETO_stats_password_anterior@@\n"
-    diff = unified_diff("/f", old.encode(), desired, mask)
+    diff = mask.file_diff(old.encode(), desired, "a", "b")
     assert "Old-Password-1" not in diff and "_anterior@@" in diff
 
 
@@ -289,7 +290,7 @@ def test_mode_only_change_is_a_chmod(tmp_path):
     action = file_action(target, owner=uid_name(), group=gid_name(), on_change=f"touch {tmp_path / 'reloaded'}")
     sh = shell(tmp_path)
     p = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)])), SECRETS)
-    assert p.status == CHANGED and not p.content_changed
+    assert p.status == Status.CHANGED and not p.content_changed
     apply_file(sh, action, p)
     assert oct(target.stat().st_mode & 0o777) == "0o640"
     assert not (tmp_path / "reloaded").exists()
@@ -306,12 +307,12 @@ def test_unchanged_file_not_in_effect_is_applied_again(tmp_path):
                          unless=f"grep -qx good {live}")
     sh = shell(tmp_path)
     p = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=[action.unless])), SECRETS)
-    assert p.status == CHANGED and p.reapply and not p.content_changed and not p.meta_changed
+    assert p.status == Status.CHANGED and p.reapply and not p.content_changed and not p.meta_changed
     assert "no en vigor" in p.reason and "código 1" in p.reason
     assert apply_file(sh, action, p) == f"aplicado de nuevo (cp {target} {live})"
     assert live.read_text() == "good\n"
     again = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=[action.unless])), SECRETS)
-    assert again.status == OK and not again.reapply
+    assert again.status == Status.OK and not again.reapply
 
 
 def test_changed_file_with_a_guard_is_written_and_applied_once(tmp_path):
@@ -321,7 +322,7 @@ def test_changed_file_with_a_guard_is_written_and_applied_once(tmp_path):
                          unless="false")
     sh = shell(tmp_path)
     p = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=["false"])), SECRETS)
-    assert p.status == CHANGED and p.content_changed and not p.reapply
+    assert p.status == Status.CHANGED and p.content_changed and not p.reapply
     apply_file(sh, action, p)
     assert runs.read_text() == "run\n"
 
@@ -395,15 +396,15 @@ def test_first_run_changes_then_rerun_changes_nothing(tmp_path):
     first = deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     assert first.exit_code == 0, first.errors
     recap = first.recap()
-    assert recap["hera"] == {OK: 0, CHANGED: 3, FAILED: 0, SKIPPED: 1}
+    assert recap["hera"] == {Status.OK: 0, Status.CHANGED: 3, Status.FAILED: 0, Status.SKIPPED: 1}
     assert (tmp_path / "nodes" / "hera" / "svc.conf").read_text() == f"good {SECRET}\n"
     # Rolling step: nobody holds the VIP here, so lowest priority (afrodita) first.
     assert (tmp_path / "nodes" / "reload-order").read_text() == "afrodita\nhera\n"
 
     second = deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     assert second.exit_code == 0
-    assert all(r[CHANGED] == 0 and r[FAILED] == 0 for r in second.recap().values()), second.recap()
-    assert {o.status for o in second.outcomes} == {OK, SKIPPED}
+    assert all(r[Status.CHANGED] == 0 and r[Status.FAILED] == 0 for r in second.recap().values()), second.recap()
+    assert {o.status for o in second.outcomes} == {Status.OK, Status.SKIPPED}
     transcript = second.transcript.read_text()
     assert SECRET not in transcript and SECRET not in json.dumps(second.to_json())
 
@@ -419,7 +420,7 @@ def test_check_shows_the_diff_and_changes_nothing(tmp_path):
     after = {p: (p.read_bytes(), p.stat().st_mode) for p in (tmp_path / "nodes").rglob("*") if p.is_file()}
     assert before == after
     assert result.exit_code == 0
-    changed = [o for o in result.outcomes if o.status == CHANGED]
+    changed = [o for o in result.outcomes if o.status == Status.CHANGED]
     assert [(o.node, o.target) for o in changed] == [("afrodita", str(edited))]
     assert "-# hand edit" in changed[0].diff
     assert SECRET not in changed[0].diff and MARKER in changed[0].diff
@@ -431,7 +432,7 @@ def test_unreachable_node_is_reported_and_the_other_completes(tmp_path):
     result = deploy(plan, SECRETS, health=None, connect=local_connect({"afrodita"}), runs_directory=tmp_path / "runs")
     assert result.exit_code == 2
     assert result.errors == ["afrodita · conexión: no se puede conectar con 192.0.2.11:22 (prueba)"]
-    assert result.recap()["hera"][CHANGED] == 3
+    assert result.recap()["hera"][Status.CHANGED] == 3
     assert not (tmp_path / "nodes" / "afrodita" / "base.conf").exists()
 
 
@@ -446,7 +447,7 @@ def test_failed_command_names_node_and_step_and_other_node_goes_on(tmp_path):
     assert result.exit_code == 1
     assert result.errors[0].startswith("hera · paso files: la orden falló (código 7)")
     assert "disk full" in result.errors[0]
-    assert result.recap()["afrodita"][FAILED] == 0
+    assert result.recap()["afrodita"][Status.FAILED] == 0
     assert (tmp_path / "nodes" / "afrodita" / "svc.conf").exists()  # afrodita completed
 
 

@@ -30,9 +30,9 @@ import pytest
 from bs4 import BeautifulSoup
 from export_reader import FIELDS, load, plan_view, read_export
 
+from runbook.checks import catalog
 from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
 from runbook.plan import load_plan
-from runbook.verify_catalog import catalog
 
 TOOL_FIELDS = {
     "run": ("command", "unless", "note"),
@@ -347,7 +347,7 @@ def test_conditional_steps_say_so_where_a_reader_sees_them(built_site, plan):
 def test_verify_page_lists_exactly_the_catalog(built_site, plan):
     soup = BeautifulSoup(built_site.html("verificacion.html"), "html.parser")
     blocks = soup.select("div.rb-verify-check")
-    docs = catalog(plan.site, plan)
+    docs = catalog(plan)
     assert [b["data-check-id"] for b in blocks] == [d.id for d in docs]
     for block, doc in zip(blocks, docs, strict=True):
         text = block.get_text()

@@ -15,9 +15,9 @@ from test_verify_unit import good_client
 
 from runbook.deploy import DeployOptions, deploy
 from runbook.deploy.health import Health
-from runbook.deploy.outcome import CHANGED
 from runbook.plan import load_plan
 from runbook.verify.run import run_verify
+from runbook.vocabulary import Status
 
 
 class SilentNode:
@@ -76,7 +76,7 @@ def test_a_deploy_that_changes_nothing_asks_each_node_once(tmp_path):
 
     again = deploy(plan, SECRETS, health=AddressesOnlyHealth, connect=connect, runs_directory=tmp_path / "runs")
     assert again.exit_code == 0, again.errors
-    assert again.outcomes and not any(o.status == CHANGED for o in again.outcomes)
+    assert again.outcomes and not any(o.status == Status.CHANGED for o in again.outcomes)
     assert {name: len(ctx.commands) for name, ctx in contexts.items()} == {"hera": 1, "afrodita": 1}
 
 
@@ -92,7 +92,7 @@ def test_check_fetches_contents_in_one_more_round_trip_and_keeps_them_out_of_the
 
     result = deploy(plan, SECRETS, DeployOptions(check=True), health=None, connect=connect,
                     runs_directory=tmp_path / "runs")
-    changed = [o for o in result.outcomes if o.status == CHANGED]
+    changed = [o for o in result.outcomes if o.status == Status.CHANGED]
     assert [o.node for o in changed] == ["afrodita"] and "-# nota privada 7Q" in changed[0].diff
     assert {name: len(ctx.commands) for name, ctx in contexts.items()} == {"hera": 1, "afrodita": 2}
     transcript = result.transcript.read_text()

@@ -20,12 +20,11 @@ import invoke
 import pytest
 from test_verify_unit import file_state
 
-from runbook.checks import NodeFacts, Probe, Status, build_registry
+from runbook.checks import Kind, NodeFacts, Probe, Status, build_registry
 from runbook.copies import backup_path, temp_path, too_open
-from runbook.deploy.diff import predict_action, unified_diff
+from runbook.deploy.diff import predict_action
 from runbook.deploy.executor import Shell, apply_file
 from runbook.deploy.facts import FactsQuery, gather
-from runbook.deploy.outcome import CHANGED, OK
 from runbook.deploy.transcript import Transcript
 from runbook.facts.files import FileContent, FileState
 from runbook.masking import SecretMask
@@ -101,7 +100,7 @@ def test_deploy_check_diff_uses_the_same_masking(plan):
     action = _haproxy(plan)
     mask = SecretMask.for_plan(plan, SECRETS)
     node = action.content.replace(MARKER, OLD).replace("stats auth admin:", "stats auth otro:")
-    diff = unified_diff(action.path, node.encode(), action.content, mask)
+    diff = mask.file_diff(node.encode(), action.content, f"{action.path} (en el nodo)", "plan")
     assert OLD not in diff and STALE in diff and diff.startswith("--- /etc/haproxy/haproxy.cfg (en el nodo)")
 
 
@@ -131,7 +130,7 @@ def test_verify_after_a_password_change_shows_no_old_password(plan):
     outcome = check.evaluate("hera", _facts_with_old_password(plan, check, "hera"))
     assert outcome.status == Status.FAILED
     assert OLD not in outcome.diff and f"-    stats auth admin:{STALE}" in outcome.diff
-    report = Report(site="lab", results=[Result("fichero-haproxy", check.title, "hera", "estado", outcome.status,
+    report = Report(site="lab", results=[Result("fichero-haproxy", check.title, "hera", Kind.STATE, outcome.status,
                                                 outcome.detail, "haproxy", "Configurar HAProxy",
                                                 "site/instalacion.html#haproxy", outcome.diff)])
     for fmt in ("table", "json", "junit"):
@@ -194,7 +193,7 @@ def test_new_content_is_never_in_a_file_more_open_than_its_mode(tmp_path):
     sh = Shell(ctx, "hera", SECRETS, Transcript("unit", SECRETS, directory=tmp_path / "runs"))
     action = _action(target)
     prediction = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)])), SECRETS)
-    assert prediction.status == CHANGED and prediction.content_changed
+    assert prediction.status == Status.CHANGED and prediction.content_changed
     apply_file(sh, action, prediction)
     put = next(e for e in ctx.events if e.startswith("put "))
     assert put == f"put {temp_path(str(target))} 640 0"
@@ -222,11 +221,11 @@ def test_an_open_backup_alone_is_a_change_and_deploy_closes_it(tmp_path):
     facts = gather(sh, FactsQuery.build(files=[str(target)]))
     assert {c[0] for c in facts.files[str(target)].copies} == {str(backup), str(tmp)}
     prediction = predict_action(action, facts, SECRETS)
-    assert prediction.status == CHANGED and prediction.meta_changed and not prediction.content_changed
+    assert prediction.status == Status.CHANGED and prediction.meta_changed and not prediction.content_changed
     assert "más abierta que el fichero" in prediction.reason
     apply_file(sh, action, prediction)
     assert stat.S_IMODE(backup.stat().st_mode) == 0o640 and not tmp.exists()
-    assert predict_action(action, gather(sh, FactsQuery.build(files=[str(target)])), SECRETS).status == OK
+    assert predict_action(action, gather(sh, FactsQuery.build(files=[str(target)])), SECRETS).status == Status.OK
 
 
 def test_verify_flags_a_copy_more_open_than_the_file(plan):

@@ -29,11 +29,11 @@ import pytest
 from lab_fixtures import deploy_lab, failing_checks
 
 from runbook import lab as lab_api
-from runbook.deploy import CHANGED
+from runbook.checks.managed import file_check_id
 from runbook.lab.layout import layout
 from runbook.load import load_site
 from runbook.verify import run_verify
-from runbook.verify_catalog import file_check_id
+from runbook.vocabulary import Status
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[1]
@@ -147,7 +147,7 @@ def wait_flagged(plan, expected: frozenset, what: str) -> set:
 
 
 def changed_steps(result) -> set[tuple[str, str]]:
-    return {(o.node, o.step) for o in result.outcomes if o.status == CHANGED}
+    return {(o.node, o.step) for o in result.outcomes if o.status == Status.CHANGED}
 
 
 def assert_healed_and_still(lab, result, heals, what: str) -> None:
@@ -155,7 +155,7 @@ def assert_healed_and_still(lab, result, heals, what: str) -> None:
     assert result.exit_code == 0, (what, result.errors)
     assert changed_steps(result) == heals, what
     for o in result.outcomes:
-        if o.status == CHANGED and o.kind == "run":
+        if o.status == Status.CHANGED and o.kind == "run":
             assert "la condición «salvo si» no se cumple" in o.message, o  # the guard saw the damage
     report = run_verify(plan)  # right after deploy: no waiting
     assert report.exit_code == 0, f"{what}: tras el despliegue verify falla en {sorted(failing_checks(report))}"

@@ -19,8 +19,8 @@ import pytest
 from hostile_cases import DATA, run_cli
 from rich.console import Console
 
-from runbook.checks import Status
-from runbook.deploy.outcome import CHANGED, FAILED, Outcome
+from runbook.checks import Kind, Status
+from runbook.deploy.outcome import ActionResult
 from runbook.deploy.report import ConsoleReporter, print_recap
 from runbook.deploy.runner import DeployResult
 from runbook.verify import render
@@ -136,9 +136,9 @@ def test_deploy_progress_lines_and_recap_print_targets_whole():
     console, buffer = _console()
     command = f"printf '[a-z] [/]\\t' && {LONG}"
     reporter = ConsoleReporter(console, ["hera"], check=False)
-    outcome = Outcome("hera", "hostil", "run", command, FAILED, message="falló: [/] salida\tcon tab")
+    outcome = ActionResult("hera", "hostil", "run", command, Status.FAILED, message="falló: [/] salida\tcon tab")
     reporter.outcome(outcome)
-    reporter.outcome(Outcome("hera", "hostil", "file", "/etc/x.conf", CHANGED, diff="-a [b]\n+" + LONG + "\n"))
+    reporter.outcome(ActionResult("hera", "hostil", "file", "/etc/x.conf", Status.CHANGED, diff="-a [b]\n+" + LONG + "\n"))
     reporter.error("hera · paso hostil: [/] no [bold]cierra")
     result = DeployResult(site="lab", check=False, nodes=["hera"], outcomes=[outcome],
                           errors=["hera · paso hostil: [/] " + LONG])
@@ -157,7 +157,7 @@ def test_deploy_progress_lines_and_recap_print_targets_whole():
 def test_verify_report_prints_details_and_diffs_whole_at_any_width():
     detail = "se esperaba: `[a-z]` Se obtuvo (código 1): [/] " + LONG
     diff = "--- hera:/etc/x\n+++ sitio:/etc/x\n@@ -1 +1 @@\n-[red]viejo[/red] " + LONG + "\n+nuevo\n"
-    report = Report(site="lab", results=[Result("c-[x]", "Título [/]", "hera", "documentada", Status.FAILED,
+    report = Report(site="lab", results=[Result("c-[x]", "Título [/]", "hera", Kind.DOCUMENTED, Status.FAILED,
                                                  detail, "paso", "Paso [bold]", "site/x.html#paso", diff)])
     console, buffer = _console(width=40)
     print_table(report, console)

@@ -1,4 +1,4 @@
-"""verify without a lab: registry vs catalog, fact framing, parsers, checks, reports.
+"""verify without a lab: registry, fact framing, parsers, checks, reports.
 
 The parsers are fed real output captured from the lab nodes (tests/data/verify):
 HAProxy 2.6 `show stat` and keepalived 2.2.7's data dump.
@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from runbook.checks import ClientFacts, ClusterFacts, NodeFacts, Probe, Status, build_registry
+from runbook.checks import (
+    ClientFacts,
+    ClusterFacts,
+    Kind,
+    NodeFacts,
+    Probe,
+    Status,
+    build_registry,
+    catalog,
+)
 from runbook.facts import haproxy, keepalived, sysctl
 from runbook.facts.files import FileContent, FileState, PathExists
 from runbook.facts.haproxy import HaproxyStat
@@ -31,7 +40,6 @@ from runbook.secrets import materialize
 from runbook.verify import render
 from runbook.verify.gather import gather_client
 from runbook.verify.run import Report, Result, run_verify
-from runbook.verify_catalog import catalog
 
 DATA = Path(__file__).parent / "data" / "verify"
 SHOW_STAT = (DATA / "show-stat.csv").read_text()
@@ -50,20 +58,6 @@ def registry(plan):
     return build_registry(plan, SECRETS)
 
 
-# ----------------------------------------------------------------- registry == catalog
-
-
-@pytest.mark.parametrize("site", [LAB_SITE, PUBLISHED_SITE])
-def test_registry_runs_exactly_the_catalog(site):
-    plan = load_plan(site)
-    registry = build_registry(plan, SECRETS)
-    docs = catalog(plan.site, plan)
-    assert registry.own_ids == [d.id for d in docs]
-    for check in registry.node + registry.cluster:
-        doc = next(d for d in docs if d.id == check.id)
-        assert (check.title, check.step, check.scope) == (doc.title, doc.step, doc.scope)
-
-
 def test_documented_checks_are_the_plans(plan, registry):
     for node in plan.node_names:
         assert [c.id for c in registry.documented] == [c.id for c in plan.checks(node)]
@@ -75,11 +69,11 @@ def test_documented_checks_are_the_plans(plan, registry):
 
 
 def test_catalog_ids_do_not_clash_with_documented_ids(plan):
-    own = {d.id for d in catalog(plan.site, plan)}
+    own = {d.id for d in catalog(plan)}
     assert not own & {c.id for c in plan.checks()}
     assert {"servicio-horizon-responde", "servicio-memcached-reparto", "vip-unica"} <= own
     steps = {s.id for s in plan.steps}
-    assert all(d.step in steps for d in catalog(plan.site, plan))
+    assert all(d.step in steps for d in catalog(plan))
 
 
 def test_probes_never_carry_a_secret(plan, registry):
@@ -290,7 +284,7 @@ def test_vip_on_three_nodes_names_them_all():
     held = Probe(0, f"3: eth1    inet {vip}/32 scope global eth1\n")
     facts = ClusterFacts({n: NodeFacts(n, probes={IPV4: held}) for n in ("atenea", "apolo", "artemisa")},
                          ClientFacts(available=False, skipped=True))
-    outcome = VipUnique("vip-unica", "t", None, vip).evaluate(facts)
+    outcome = VipUnique("vip-unica", "t", None, vip, description="d").evaluate(facts)
     assert outcome.status == Status.FAILED
     assert outcome.detail.startswith(f"{vip} está a la vez en atenea, apolo y artemisa:")
 
@@ -416,7 +410,7 @@ def sample_report() -> Report:
         check="fichero-haproxy",
         title="/etc/haproxy/haproxy.cfg es el del sitio",
         node="hera",
-        kind="estado",
+        kind=Kind.STATE,
         status=Status.FAILED,
         detail="/etc/haproxy/haproxy.cfg: el contenido difiere del generado por el sitio",
         step="haproxy",
@@ -424,10 +418,10 @@ def sample_report() -> Report:
         link="site/instalacion.html#haproxy",
         diff="--- hera:/etc/haproxy/haproxy.cfg\n+++ sitio:/etc/haproxy/haproxy.cfg\n@@ -1 +1 @@\n-a <b> & c\n+b\n",
     )
-    ok = Result("vip-unica", "La IP virtual está en un solo nodo", None, "clúster", Status.PASSED,
+    ok = Result("vip-unica", "La IP virtual está en un solo nodo", None, Kind.CLUSTER, Status.PASSED,
                 "198.51.100.150 solo está en hera", "keepalived", "Configurar Keepalived (VRRP)",
                 "site/instalacion.html#keepalived")
-    skip = Result("failsafe-comentado", "Las esperas están comentadas", "hera", "documentada", Status.SKIPPED,
+    skip = Result("failsafe-comentado", "Las esperas están comentadas", "hera", Kind.DOCUMENTED, Status.SKIPPED,
                   "no existe /etc/init/failsafe.conf", "arranque-lento", "Arranque lento", "x#arranque-lento")
     return Report(site="lab", results=[fail, ok, skip], seconds=0.4)
 

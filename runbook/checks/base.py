@@ -1,39 +1,26 @@
-"""What every check shares: results, gathered facts and the two check kinds.
+"""What every check shares: its documentation, results, gathered facts, the check kinds.
 
 In the manner of goss resources and testinfra modules, a check is a small
 typed object: it says which facts (runbook/facts/) it needs from a node, and
 turns their values into a Result whose detail is a Spanish sentence a
 person can act on. Checks never open connections themselves: facts are
 gathered once per node (one SSH round trip) and once from the lab client.
+
+Each check carries its own documentation (id, title, Spanish description,
+the step it belongs to): the registry builds it from the plan, and the
+site's verification page lists the registry's checks as they are, so the
+page cannot describe a check verify does not run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Literal, TypeVar
+from typing import ClassVar, TypeVar
 
 from ..facts.base import Fact, Probe, read
+from ..vocabulary import Kind, Scope, Status
 
 T = TypeVar("T")
-
-class Status(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"  # the check could not be evaluated (node unreachable, probe broke)
-    SKIPPED = "skipped"  # does not apply here (step condition, non-lab site)
-
-    @property
-    def spanish(self) -> str:
-        return _SPANISH[self]
-
-
-_SPANISH = {
-    Status.PASSED: "correcta",
-    Status.FAILED: "FALLA",
-    Status.ERROR: "error",
-    Status.SKIPPED: "omitida",
-}
 
 
 @dataclass(frozen=True)
@@ -94,13 +81,33 @@ class ClusterFacts:
     client: ClientFacts
 
 
-class NodeCheck:
-    """A check run on every node. Subclasses set id/title/step and implement both methods."""
+@dataclass
+class Check:
+    """What every check says about itself; subclasses (dataclasses) add what they evaluate.
 
-    scope: Literal["nodo"] = "nodo"
-    id: str
-    title: str
-    step: str | None
+    `description` is keyword-only so that it can follow the subclass's own
+    fields without forcing a default on them.
+    """
+
+    kind: ClassVar[Kind]
+    id: str  # stable, shown in reports and as the anchor of its entry on the site
+    title: str  # Spanish
+    step: str | None  # the procedure step it relates to (its section on the site)
+    description: str = field(kw_only=True)  # the expected outcome, in Spanish (shown on the site)
+
+    @property
+    def scope(self) -> Scope:
+        return self.kind.scope
+
+    def outside(self) -> str | None:
+        """Why deploy cannot repair a failure of this check (Spanish), None when the procedure owns it."""
+        return None
+
+
+class NodeCheck(Check):
+    """A check run on every node. Subclasses implement `probes` and `evaluate`."""
+
+    kind = Kind.STATE
 
     def facts(self, node: str) -> list[Fact]:
         """The facts it reads on `node`; facts with equal keys are asked once."""
@@ -109,23 +116,13 @@ class NodeCheck:
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
         raise NotImplementedError
 
-    def outside(self) -> str | None:
-        """Why deploy cannot repair a failure of this check (Spanish), None when the procedure owns it."""
-        return None
 
-
-class ClusterCheck:
+class ClusterCheck(Check):
     """A check about the whole site: evaluated once, from every node's facts and the client's."""
 
-    scope: Literal["clúster"] = "clúster"
-    id: str
-    title: str
-    step: str | None
+    kind = Kind.CLUSTER
 
     def evaluate(self, facts: ClusterFacts) -> Outcome:
         raise NotImplementedError
-
-    def outside(self) -> str | None:
-        return None
 
 

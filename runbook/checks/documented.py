@@ -15,6 +15,7 @@ from ..facts.base import FactsError
 from ..facts.command import Command
 from ..facts.files import PathExists
 from ..plan import Check
+from ..vocabulary import Kind
 from .base import NodeCheck, NodeFacts, Outcome
 
 MAX_SHOWN = 300  # characters of command output quoted in a failure
@@ -27,6 +28,7 @@ def check_fact(check_id: str, check: Check) -> Command:
 
 @dataclass
 class DocumentedCheck(NodeCheck):
+    kind = Kind.DOCUMENTED
     id: str
     title: str
     step: str | None

@@ -22,7 +22,7 @@ from ..plan import FileAction, Plan
 from ..secrets import materialize
 from .health import Health
 from .lock import LockBusy, deploy_lock
-from .outcome import CHANGED, FAILED, OK, SKIPPED, Outcome
+from .outcome import ActionResult
 from .result import DeployOptions, DeployResult
 from .runner import Deployment, Reporter
 from .transcript import Transcript
@@ -60,14 +60,10 @@ def deploy(
 
 
 __all__ = [
-    "CHANGED",
-    "FAILED",
-    "OK",
-    "SKIPPED",
+    "ActionResult",
     "DeployOptions",
     "DeployResult",
     "LockBusy",
-    "Outcome",
     "Reporter",
     "deploy",
     "preflight",

@@ -11,17 +11,16 @@ import hashlib
 from dataclasses import dataclass
 
 from ..copies import too_open
-from ..masking import SecretMask
 from ..plan import Action, FileAction, PlannedStep, RunAction
 from ..secrets import materialize
+from ..vocabulary import Status
 from .facts import Facts
-from .outcome import CHANGED, OK, SKIPPED
 
 
 @dataclass(frozen=True)
 class Prediction:
     action: Action
-    status: str  # OK, CHANGED or SKIPPED
+    status: Status  # OK, CHANGED or SKIPPED
     reason: str  # Spanish, shown in progress lines and --check
     content_changed: bool = False  # files: the bytes differ (write, validate, activate)
     meta_changed: bool = False  # files: only mode/owner/group differ (chmod/chown), or a copy's
@@ -41,20 +40,20 @@ def predict_action(action: Action, facts: Facts, secrets: dict[str, str]) -> Pre
 def _predict_run(action: RunAction, facts: Facts) -> Prediction:
     if action.unless is None:
         # No guard: the command is naturally idempotent and always runs.
-        return Prediction(action, CHANGED, "se ejecuta siempre (sin condición)")
+        return Prediction(action, Status.CHANGED, "se ejecuta siempre (sin condición)")
     status = facts.guards[action.unless]
     if status == 0:
-        return Prediction(action, OK, "no hace falta: la condición «salvo si» ya se cumple")
-    return Prediction(action, CHANGED, f"la condición «salvo si» no se cumple (código {status})")
+        return Prediction(action, Status.OK, "no hace falta: la condición «salvo si» ya se cumple")
+    return Prediction(action, Status.CHANGED, f"la condición «salvo si» no se cumple (código {status})")
 
 
 def _predict_file(action: FileAction, facts: Facts, secrets: dict[str, str]) -> Prediction:
     fact = facts.files[action.path]
     if not fact.exists:
-        return Prediction(action, CHANGED, "el fichero no existe", content_changed=True)
+        return Prediction(action, Status.CHANGED, "el fichero no existe", content_changed=True)
     if fact.not_regular:
         reason = "la ruta existe pero no es un fichero normal"
-        return Prediction(action, CHANGED, reason, content_changed=True)
+        return Prediction(action, Status.CHANGED, reason, content_changed=True)
     sha = hashlib.sha256(desired_bytes(action, secrets)).hexdigest()
     content = fact.sha256 != sha
     wanted_mode = int(action.mode, 8)
@@ -68,14 +67,14 @@ def _predict_file(action: FileAction, facts: Facts, secrets: dict[str, str]) -> 
             meta.append(f"la copia {path} ({mode:04o} {owner}:{group}) está más abierta que el fichero")
     reapply = not content and action.unless is not None and facts.guards[action.unless] != 0
     if not content and not meta and not reapply:
-        return Prediction(action, OK, "sin cambios")
+        return Prediction(action, Status.OK, "sin cambios")
     reasons = (["el contenido es distinto"] if content else []) + meta
     if reapply:
         reasons.append(
             "el fichero está bien, pero no en vigor: la condición «salvo si» no se cumple "
             f"(código {facts.guards[action.unless]})"
         )
-    return Prediction(action, CHANGED, "; ".join(reasons), content_changed=content,
+    return Prediction(action, Status.CHANGED, "; ".join(reasons), content_changed=content,
                       meta_changed=bool(meta), reapply=reapply)
 
 
@@ -83,17 +82,5 @@ def predict_step(step: PlannedStep, node: str, facts: Facts, secrets: dict[str, 
     actions = step.actions[node]
     if step.when_file_exists and not facts.exists[step.when_file_exists]:
         reason = f"no existe {step.when_file_exists}: el paso no se aplica a este nodo"
-        return [Prediction(a, SKIPPED, reason) for a in actions]
+        return [Prediction(a, Status.SKIPPED, reason) for a in actions]
     return [predict_action(a, facts, secrets) for a in actions]
-
-
-def unified_diff(path: str, current: bytes | None, desired: str, mask: SecretMask) -> str:
-    """A unified diff for people: secrets appear only as their markers, old ones included.
-
-    `desired` is the plan's content (it already holds markers); the current
-    file from the node holds real values, today's or older ones: the shared
-    mask hides both, by value and by position.
-    """
-    old = None if current is None else current.decode("utf-8", errors="replace")
-    fromfile = f"{path} (en el nodo)" if current is not None else "/dev/null"
-    return mask.file_diff(old, desired, fromfile, f"{path} (según el plan)")

@@ -1,7 +1,15 @@
-"""What happened to each action: the vocabulary shared by deploy's parts.
+"""What happened to each action on each node.
 
-Statuses follow Ansible's recap (ok / changed / failed / skipped); the CLI
-shows them in Spanish.
+Statuses follow Ansible's recap (ok / changed / failed / skipped) and are
+the members of the Status enum verify uses too (runbook/vocabulary.py,
+which also holds the Spanish words the CLI shows).
+
+An ActionResult is not verify's Outcome: an Outcome is a check's verdict
+(status, detail, diff) before it is placed on a node; an ActionResult is
+the record of one action on one node (node, step, target, duration), the
+line deploy prints and one entry of its JSON. Verify's counterpart of it is
+its Result. Folding them into one type would leave half the fields empty
+on each side and change both JSON documents.
 """
 
 from __future__ import annotations
@@ -10,10 +18,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import RunbookError
 from ..plan import Action, FileAction
-
-OK, CHANGED, FAILED, SKIPPED = "ok", "changed", "failed", "skipped"
-STATUSES = (OK, CHANGED, FAILED, SKIPPED)
-SPANISH = {OK: "ok", CHANGED: "cambiado", FAILED: "fallido", SKIPPED: "omitido"}
+from ..vocabulary import Status
 
 
 def describe(action: Action) -> str:
@@ -24,18 +29,18 @@ def describe(action: Action) -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ActionResult:
     node: str
     step: str
-    kind: str  # "run" | "file"
+    kind: str  # the action's kind: "run" | "file"
     target: str  # the file path or the command, exactly as the site shows it
-    status: str
+    status: Status  # OK, CHANGED, FAILED or SKIPPED
     message: str = ""  # Spanish, already redacted
     diff: str | None = None  # unified diff (files, --check), secrets redacted
     duration_s: float = 0.0
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "status": self.status.value}  # plain strings in the JSON
 
 
 class ActionFailed(RunbookError):

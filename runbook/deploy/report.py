@@ -17,11 +17,12 @@ from rich.table import Table
 from rich.text import Text
 
 from ..verbatim import Line, emit
-from .outcome import CHANGED, FAILED, OK, SKIPPED, SPANISH, STATUSES, Outcome
+from ..vocabulary import ACTION_STATUSES, Status
+from .outcome import ActionResult
 from .result import DeployResult
 from .runner import Reporter
 
-STYLE = {OK: "green", CHANGED: "yellow", FAILED: "bold red", SKIPPED: "cyan"}
+STYLE = {Status.OK: "green", Status.CHANGED: "yellow", Status.FAILED: "bold red", Status.SKIPPED: "cyan"}
 
 
 class ConsoleReporter(Reporter):
@@ -30,7 +31,7 @@ class ConsoleReporter(Reporter):
         self.check = check
         self.nodes = nodes
         self.current = dict.fromkeys(nodes, "en espera")
-        self.counts = {n: dict.fromkeys(STATUSES, 0) for n in nodes}
+        self.counts = {n: dict.fromkeys(ACTION_STATUSES, 0) for n in nodes}
         self._lock = threading.Lock()
         self._live: Live | None = None
 
@@ -49,7 +50,7 @@ class ConsoleReporter(Reporter):
             self.current[node] = text
             self._update()
 
-    def outcome(self, outcome: Outcome) -> None:
+    def outcome(self, outcome: ActionResult) -> None:
         with self._lock:
             self.counts[outcome.node][outcome.status] += 1
             for line in _lines(outcome, self.check):
@@ -71,20 +72,19 @@ class ConsoleReporter(Reporter):
         table = Table(title="Despliegue en curso" if not self.check else "Comprobación (--check)")
         table.add_column("nodo", overflow="fold")
         table.add_column("ahora", overflow="fold")  # a long command folds, it is never cut
-        for status in STATUSES:
-            table.add_column(SPANISH[status], justify="right", style=STYLE[status], overflow="fold")
+        for status in ACTION_STATUSES:
+            table.add_column(status.action_word(), justify="right", style=STYLE[status], overflow="fold")
         for node in self.nodes:
-            table.add_row(node, Text(self.current[node]), *(str(self.counts[node][s]) for s in STATUSES))
+            counts = (str(self.counts[node][s]) for s in ACTION_STATUSES)
+            table.add_row(node, Text(self.current[node]), *counts)
         return table
 
 
-def _lines(o: Outcome, check: bool) -> list[Line]:
-    status = SPANISH[o.status]
-    if check and o.status == CHANGED:
-        status = "cambiaría"
+def _lines(o: ActionResult, check: bool) -> list[Line]:
+    status = o.status.action_word(dry_run=check)
     status_part = (f"{status:<9}", STYLE[o.status])
     lines = [Line((f"{o.node:<9}", "bold"), f" {o.step:<14} ", status_part, " ", o.target)]
-    if o.status != OK and o.message:
+    if o.status is not Status.OK and o.message:
         lines.append(Line(f"{'':<25}", (o.message, "dim")))
     return lines
 
@@ -98,8 +98,8 @@ def _diff_style(line: str) -> str:
 def print_recap(console: Console, result: DeployResult) -> None:
     table = Table(title="Resumen por nodo" + (" (--check: no se ha cambiado nada)" if result.check else ""))
     table.add_column("nodo", overflow="fold")  # narrow terminals fold cells; nothing is cut
-    for status in STATUSES:
-        label = "cambiaría" if result.check and status == CHANGED else SPANISH[status]
+    for status in ACTION_STATUSES:
+        label = status.action_word(dry_run=result.check)
         table.add_column(label, justify="right", style=STYLE[status], overflow="fold")
     table.add_column("estado", overflow="fold")
     recap = result.recap()
@@ -114,11 +114,11 @@ def print_recap(console: Console, result: DeployResult) -> None:
             state = Text("completo, con problemas", style="yellow")
         else:
             state = Text("completo", style="green")
-        table.add_row(node, *(str(recap[node][s]) for s in STATUSES), state)
+        table.add_row(node, *(str(recap[node][s.value]) for s in ACTION_STATUSES), state)
     console.print(table)
     for message in result.errors:
         emit(console, ("✗", "bold red"), " ", message)
-    changed = sum(r[CHANGED] for r in recap.values())
+    changed = sum(r[Status.CHANGED.value] for r in recap.values())
     if result.check:
         summary = f"{changed} cambio(s) pendiente(s)" if changed else "todo está como dice el plan"
     elif result.remaining:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..vocabulary import ACTION_STATUSES, Status
 from .health import Problem
-from .outcome import FAILED, STATUSES, Outcome
+from .outcome import ActionResult
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class DeployResult:
     site: str
     check: bool
     nodes: list[str]
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[ActionResult] = field(default_factory=list)
     unreachable: dict[str, str] = field(default_factory=dict)  # node -> Spanish reason
     errors: list[str] = field(default_factory=list)  # "nodo · paso X: mensaje"
     failed_nodes: dict[str, str] = field(default_factory=dict)  # node -> what failed
@@ -32,16 +33,16 @@ class DeployResult:
     remaining: list[Problem] = field(default_factory=list)  # checks still failing after the deploy
 
     def recap(self) -> dict[str, dict[str, int]]:
-        table = {name: dict.fromkeys(STATUSES, 0) for name in self.nodes}
+        table = {name: dict.fromkeys((s.value for s in ACTION_STATUSES), 0) for name in self.nodes}
         for o in self.outcomes:
-            table[o.node][o.status] += 1
+            table[o.node][o.status.value] += 1
         return table
 
     @property
     def failed(self) -> bool:
         return (
             bool(self.failed_nodes) or self.unsettled or bool(self.remaining)
-            or any(o.status == FAILED for o in self.outcomes)
+            or any(o.status is Status.FAILED for o in self.outcomes)
         )
 
     @property

@@ -37,11 +37,12 @@ from .. import transport
 from ..checks import NodeFacts
 from ..model import Node
 from ..plan import Action, FileAction, Plan, PlannedStep
-from .diff import Prediction, predict_action, predict_step, unified_diff
+from ..vocabulary import Status
+from .diff import Prediction, predict_action, predict_step
 from .executor import Shell, apply_file, apply_run
 from .facts import Facts, FactsError, fetch_contents, gather, query_for
 from .health import Health, settle
-from .outcome import CHANGED, FAILED, SKIPPED, ActionFailed, Outcome, describe
+from .outcome import ActionFailed, ActionResult, describe
 from .result import DeployOptions, DeployResult
 from .rolling import rolling_order
 from .transcript import Transcript
@@ -73,7 +74,7 @@ class Reporter:
     """What the runner tells the display; report.py implements it."""
 
     def node_state(self, node: str, text: str) -> None: ...
-    def outcome(self, outcome: Outcome) -> None: ...
+    def outcome(self, outcome: ActionResult) -> None: ...
     def error(self, message: str) -> None: ...
 
 
@@ -254,7 +255,7 @@ class Deployment:
         if self._health is None or not self._in_play():
             return
         health = self._health
-        changed = any(o.status == CHANGED for o in self.result.outcomes)
+        changed = any(o.status == Status.CHANGED for o in self.result.outcomes)
         # Nothing changed: the opening round trip's answers are the node as it is now.
         problems = settle(health, lambda: self._health_facts(health, reuse=not changed), wait=changed,
                           waiting=self._waiting)
@@ -283,7 +284,8 @@ class Deployment:
             self.reporter.node_state(state.name, "esperando a que el clúster se asiente")
 
     def _would_change(self, state: NodeState, step: PlannedStep) -> bool:
-        return any(p.status == CHANGED for p in predict_step(step, state.name, state.facts, self.secrets))
+        predictions = predict_step(step, state.name, state.facts, self.secrets)
+        return any(p.status is Status.CHANGED for p in predictions)
 
     def _apply_step(self, state: NodeState, step: PlannedStep) -> bool:
         """Apply one step on one node; False if the node is out of play."""
@@ -296,10 +298,10 @@ class Deployment:
                 return False
             if step.when_file_exists and not state.facts.exists[step.when_file_exists]:
                 prediction = predict_step(step, state.name, state.facts, self.secrets)[0]
-                self._record(state, step, action, SKIPPED, prediction.reason)
+                self._record(state, step, action, Status.SKIPPED, prediction.reason)
                 continue
             prediction = predict_action(action, state.facts, self.secrets)
-            if prediction.status != CHANGED:
+            if prediction.status != Status.CHANGED:
                 self._record(state, step, action, prediction.status, prediction.reason)
             elif not self._apply(state, step, prediction):
                 return False
@@ -316,10 +318,10 @@ class Deployment:
             else:
                 message = apply_run(state.shell, action)
         except ActionFailed as exc:
-            self._record(state, step, action, FAILED, str(exc), started=started)
+            self._record(state, step, action, Status.FAILED, str(exc), started=started)
             self._fail(state, f"paso {step.id}", str(exc))
             return False
-        self._record(state, step, action, CHANGED, f"{prediction.reason}: {message}", started=started)
+        self._record(state, step, action, Status.CHANGED, f"{prediction.reason}: {message}", started=started)
         return True
 
     def _refresh(self, state: NodeState, force: bool = False) -> bool:
@@ -353,15 +355,16 @@ class Deployment:
                 diff = None
                 if p.content_changed:
                     path = p.action.path
-                    diff = unified_diff(path, current.get(path), p.action.content, self.mask)
+                    diff = self.mask.file_diff(current.get(path), p.action.content,
+                                               f"{path} (en el nodo)", f"{path} (según el plan)")
                 self._record(state, step, p.action, p.status, p.reason, diff=diff)
         self.reporter.node_state(state.name, "comparado")
 
     # ----------------------------------------------------------- bookkeeping
 
-    def _record(self, state: NodeState, step: PlannedStep, action: Action, status: str, message: str,
+    def _record(self, state: NodeState, step: PlannedStep, action: Action, status: Status, message: str,
                 diff: str | None = None, started: float | None = None) -> None:
-        outcome = Outcome(
+        outcome = ActionResult(
             node=state.name,
             step=step.id,
             kind=action.kind,
@@ -385,7 +388,7 @@ class Deployment:
         state.out = reason
         self.result.stopped[state.name] = reason
         for action in step.actions[state.name]:
-            self._record(state, step, action, SKIPPED, reason)
+            self._record(state, step, action, Status.SKIPPED, reason)
         self.reporter.node_state(state.name, "detenido")
 
     def _error(self, message: str) -> None:

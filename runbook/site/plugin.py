@@ -252,13 +252,10 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         return services_table(self.plan.site)
 
     def _verify_checks(self, place: Place) -> str:
+        from ..checks import catalog
+
         try:
-            from .. import verify_catalog
-        except ImportError as exc:
-            raise place.error(f"falta el catálogo de verify ({exc})") from None
-        try:
-            items = verify_catalog.catalog(self.plan.site, self.plan)
-            return verify_checks(items, self._find_step, place.src)
+            return verify_checks(catalog(self.plan), self._find_step, place.src)
         except ValueError as exc:
             raise place.error(str(exc)) from None
 

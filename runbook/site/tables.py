@@ -9,10 +9,15 @@ from __future__ import annotations
 import html
 import posixpath
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..model import Site
 from ..plan import Plan
+from ..vocabulary import Scope
 from .steps import node_label
+
+if TYPE_CHECKING:
+    from ..checks import Check
 
 
 def _role(site: Site, name: str) -> str:
@@ -112,20 +117,20 @@ def services_table(site: Site) -> str:
     return "\n".join(rows) + "\n"
 
 
-_SCOPES = {"nodo": "en cada nodo", "clúster": "del clúster"}
+_SCOPES = {Scope.NODE: "en cada nodo", Scope.CLUSTER: "del clúster"}
 
 
 def verify_checks(
-    items: list, step_page: Callable[[str], tuple[str, str] | None], current_page: str
+    items: list[Check], step_page: Callable[[str], tuple[str, str] | None], current_page: str
 ) -> str:
     """The checks `invoke verify` runs beyond the documented ones, each linked to its step."""
     out = []
     for item in items:
         attrs = (
             f'class="rb-verify-check" data-check-id="{html.escape(item.id, quote=True)}" '
-            f'data-scope="{html.escape(item.scope, quote=True)}"'
+            f'data-scope="{item.scope.value}"'
         )
-        where = _SCOPES.get(item.scope, item.scope)
+        where = _SCOPES[item.scope]
         body = [f"**{item.title}** (`{item.id}`, {where})", "", item.description.strip()]
         if item.step:
             found = step_page(item.step)

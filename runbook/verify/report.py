@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..checks import Status
 from ..verbatim import emit
+from ..vocabulary import CHECK_STATUSES, Status
 from .run import Report, Result
 
 FORMATS = ("table", "json", "junit")
@@ -26,12 +26,7 @@ _STYLE = {
 
 
 def summary_line(report: Report) -> str:
-    parts = [
-        f"{report.count(Status.PASSED)} correctas",
-        f"{report.count(Status.FAILED)} fallan",
-        f"{report.count(Status.ERROR)} con error",
-        f"{report.count(Status.SKIPPED)} omitidas",
-    ]
+    parts = [f"{report.count(status)} {status.check_tally()}" for status in CHECK_STATUSES]
     return f"verify {report.site}: " + ", ".join(parts) + f" ({report.seconds:.2f} s)"
 
 
@@ -44,7 +39,7 @@ def print_table(report: Report, console: Console) -> None:
     for r in report.results:
         label = Text(r.title)
         label.append(f"\n{r.check}", style="dim")
-        table.add_row(label, r.where, Text(r.status.spanish, style=_STYLE[r.status]), Text(r.detail))
+        table.add_row(label, r.where, Text(r.status.check_word(), style=_STYLE[r.status]), Text(r.detail))
     console.print(table)
     failures = report.failures()
     # Below the table, data is printed whole and verbatim: details, links and diffs.
@@ -73,7 +68,7 @@ def to_json(report: Report) -> str:
         "exit_code": report.exit_code,
         "seconds": round(report.seconds, 3),
         "timings_s": report.timings,
-        "summary": {s.value: report.count(s) for s in Status},
+        "summary": {s.value: report.count(s) for s in CHECK_STATUSES},
         "unreachable": report.unreachable,
         "results": [_result_json(r) for r in report.results],
     }
@@ -85,9 +80,9 @@ def _result_json(r: Result) -> dict:
         "check": r.check,
         "title": r.title,
         "node": r.node,
-        "kind": r.kind,
+        "kind": r.kind.spanish,
         "status": r.status.value,
-        "result": r.status.spanish,
+        "result": r.status.check_word(),
         "detail": r.detail,
         "step": r.step,
         "step_title": r.step_title,

@@ -7,8 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ..checks import ClientFacts, ClusterFacts, NodeFacts, Outcome, Status, build_registry
-from ..checks.base import ClusterCheck, NodeCheck
+from ..checks import ClientFacts, ClusterFacts, Kind, NodeFacts, Outcome, Scope, Status, build_registry
+from ..checks.base import Check, ClusterCheck, NodeCheck
 from ..plan import Plan
 from ..secrets import SecretError, read_secrets
 from .gather import gather_client, gather_node
@@ -24,7 +24,7 @@ class Result:
     check: str
     title: str
     node: str | None  # None for a cluster check
-    kind: str  # "documentada" (a step's Comprobación) or "estado"/"clúster" (verify's own)
+    kind: Kind  # a step's documented check, or verify's own (node state, cluster)
     status: Status
     detail: str
     step: str | None
@@ -35,7 +35,7 @@ class Result:
 
     @property
     def where(self) -> str:
-        return self.node or "clúster"
+        return self.node or Scope.CLUSTER.spanish
 
 
 @dataclass
@@ -95,12 +95,12 @@ def run_verify(plan: Plan, node: str | None = None, site_url: str | None = None)
 
     titles = {s.id: s.title for s in plan.steps}
 
-    def result(check: NodeCheck | ClusterCheck, where: str | None, kind: str, outcome: Outcome) -> Result:
+    def result(check: Check, where: str | None, outcome: Outcome) -> Result:
         return Result(
             check=check.id,
             title=check.title,
             node=where,
-            kind=kind,
+            kind=check.kind,
             status=outcome.status,
             detail=outcome.detail,
             step=check.step,
@@ -111,19 +111,17 @@ def run_verify(plan: Plan, node: str | None = None, site_url: str | None = None)
         )
 
     results: list[Result] = []
-    documented = {id(c) for c in registry.documented}
     for name in names:
         node_facts = facts[name]
         for check in registry.node_checks():
-            kind = "documentada" if id(check) in documented else "estado"
-            results.append(result(check, name, kind, _evaluate_node(check, name, node_facts)))
+            results.append(result(check, name, _evaluate_node(check, name, node_facts)))
     cluster_facts = ClusterFacts(nodes=facts, client=client)
     for check in registry.cluster:
         if whole_site:
             outcome = _evaluate_cluster(check, cluster_facts)
         else:
             outcome = Outcome.skip(f"solo se verificó el nodo {node}")
-        results.append(result(check, None, "clúster", outcome))
+        results.append(result(check, None, outcome))
     unreachable = {n: f.unreachable for n, f in facts.items() if f.unreachable}
     return Report(site=site.name, results=results, unreachable=unreachable,
                   seconds=time.monotonic() - started, timings=timings)
