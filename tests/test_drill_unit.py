@@ -205,7 +205,10 @@ def tripwire(tmp_path):
     ("args", "message"),
     [
         (["--site", "olimpo"], "no es un laboratorio"),
-        (["--site", "olimpo", "--yes"], "solo genera carga desde el espacio de red del cliente del laboratorio"),
+        # --yes opens a real site, but never for the faults only the lab can undo (refused first).
+        (["--site", "olimpo", "--yes", "--scenario", "node-crash"], "node-crash solo se ejecuta en el laboratorio"),
+        (["--site", "olimpo", "--yes", "--scenario", "planned,backend-down"],
+         "backend-down solo se ejecuta en el laboratorio"),
         (["--site", "noexiste"], "no existe el sitio 'noexiste'"),
         (["--scenario", "meteorito"], "escenario desconocido 'meteorito'"),
         (["--rate", "0"], "--rate debe estar entre"),

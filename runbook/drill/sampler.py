@@ -21,12 +21,17 @@ class Sample:
     holders: tuple[str, ...]  # nodes with the VIP on their LAN interface
 
 
+def vip_in(out: str, vip: str) -> bool:
+    """Whether `ip -4 -o addr show dev DEV` output lists the VIP."""
+    return any(line.split()[3].split("/")[0] == vip for line in out.splitlines() if " inet " in line)
+
+
 def holders_now(netns_by_node: dict[str, str], dev: str, vip: str) -> tuple[str, ...]:
     found = []
     for node, netns in netns_by_node.items():
         out = subprocess.run(["ip", "-n", netns, "-4", "-o", "addr", "show", "dev", dev],
                              capture_output=True, text=True).stdout
-        if any(line.split()[3].split("/")[0] == vip for line in out.splitlines() if " inet " in line):
+        if vip_in(out, vip):
             found.append(node)
     return tuple(found)
 
