@@ -56,12 +56,9 @@ def real_site_scenarios(site, names: list[str], every: bool, yes: bool) -> list[
     return names
 
 
-def real_site_warning(site, names: list[str]) -> str:
+def real_site_warning(site, names: list[str], skipped: list[str]) -> str:
     """Said before anything happens on a real site: which site, which VIP, what will break."""
-    from ..drill.scenarios import LAB_ONLY
-
     nodes = ", ".join(n.name for n in site.nodes)
-    skipped = [n for n in LAB_ONLY if n not in names]
     return (
         f"AVISO: simulacro en el sitio {site.name!r}, que NO es el laboratorio: IP virtual {site.vip}, "
         f"nodos {nodes}. Se provocarán de verdad: {', '.join(names)} (en el nodo que tenga la IP "
@@ -93,7 +90,8 @@ def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_
     console = Console(stderr=True)
     if plan.site.lab is None:
         names = real_site_scenarios(plan.site, names, scenario == "all", yes)
-        console.print(real_site_warning(plan.site, names), markup=False, highlight=False)
+        skipped = [n for n in scenario_names("all") if n not in names] if scenario == "all" else []
+        console.print(real_site_warning(plan.site, names, skipped), markup=False, highlight=False)
     from .. import lab
     from ..drill import DrillError, LoadSpec
     from ..drill.report import print_table, to_json
