@@ -61,6 +61,19 @@ def deploy(site_name: str) -> None:
         raise SystemExit(f"deploy falló: {(done.stderr or done.stdout)[-1000:]}")
 
 
+def back_to_preferred(site, cluster: Cluster, timeout: float = 30) -> None:
+    """Each measurement starts with the VIP on the highest priority (nopreempt leaves it elsewhere)."""
+    preferred = max(site.nodes, key=lambda n: n.priority).name
+    deadline = time.monotonic() + timeout
+    while cluster.holders() != (preferred,):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"la IP virtual no vuelve a {preferred}: {cluster.holders()}")
+        for holder in cluster.holders():  # its restart announces priority 0: the preferred takes it
+            lab.node_run(site, holder, ["systemctl", "restart", "keepalived"], timeout=60)
+        time.sleep(5)
+    time.sleep(3)
+
+
 def took_back(s: dict) -> float | None:
     """Seconds from the restore until the VIP went back to the node that held it before."""
     back = [c["t"] for c in s["vip_timeline"]
@@ -72,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", default=LAB_SITE)
     parser.add_argument("--rate", type=int, default=200)
-    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--duration", type=int, default=40)
     parser.add_argument("--save", action="store_true")
     opts = parser.parse_args()
     plan = load_plan(opts.site)
@@ -88,10 +101,10 @@ def main() -> None:
                 runner.wait_healthy = lambda plan, timeout=0: []  # verify flags the edited file
             row = {"label": label}
             for name in SCENARIO_NAMES:
+                back_to_preferred(plan.site, cluster)
                 s = runner.run_scenario(plan, cluster, SCENARIOS[name], spec,
                                         lambda m: print(m, file=sys.stderr))
                 row[name] = {**{k: s[k] for k in KEYS}, "took_back_s": took_back(s)}
-                time.sleep(5)
             rows.append(row)
             runner.wait_healthy = healthy
             if line:
