@@ -131,6 +131,9 @@ def _notes(s: dict) -> str:
         parts.append("La IP virtual no se movió.")
     if s.get("two_holders_s"):
         parts.append(f"Dos nodos tuvieron la IP virtual a la vez durante {seconds(s['two_holders_s'])}.")
+    if s.get("failed_at_vip_change"):
+        parts.append(f"De las fallidas, {s['failed_at_vip_change']} estaban abiertas mientras la IP virtual "
+                     "cambiaba de nodo (conexiones cortadas por el cambio).")
     if s.get("failed_after_restore") == 1:
         parts.append("Al restablecer falló 1 petición.")
     elif s.get("failed_after_restore"):

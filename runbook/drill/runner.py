@@ -120,6 +120,7 @@ def summarize(scenario: Scenario, records: list[dict], sampler, fault: float, re
         if fault_failures else None,
         "last_error_s": _round(max(r["t"] for r in failed) - fault) if failed else None,
         "two_holders_s": _round(analysis.two_holders_s(samples)),
+        "failed_at_vip_change": analysis.failed_at_vip_change(records, samples),
         "errors": dict(Counter(r.get("error") or "?" for r in failed).most_common()),
         "sample_hz": round(sampler.rate_hz, 1),
         "fault_at_s": round(fault - start, 3),
