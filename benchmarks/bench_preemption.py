@@ -111,7 +111,9 @@ def main() -> None:
                 deploy(opts.site)
     finally:
         runner.wait_healthy = healthy
-    command = (f"flock /run/lock/runbook-lab-dev.lock .venv/bin/python benchmarks/bench_preemption.py "
+    site = "" if opts.site == LAB_SITE else f"--site {opts.site} "
+    data_dir = "RUNBOOK_DATA_DIR=<datos del laboratorio privado> " if site else ""
+    command = (f"{data_dir}.venv/bin/python benchmarks/bench_preemption.py {site}"
                f"--rate {opts.rate} --duration {opts.duration} --save")
     result = {"when": now(), "command": command, "site": opts.site, "rate": opts.rate,
               "duration_s": opts.duration,
