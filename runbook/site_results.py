@@ -164,7 +164,7 @@ def _timers(timers: dict) -> list[str]:
 def _preemption(p: dict) -> list[str]:
     out = ["## Volver al nodo preferido: `preempt`, `nopreempt`, `preempt_delay`", "",
            f"Medido el **{_md(p['when'])}** ({p['rate']:g} peticiones/s, {p['duration_s']:g} s "
-           "por escenario), con la orden:", "", f"```bash\n{p['command']}\n```", "",
+           f"por escenario){_where(p)}, con la orden:", "", f"```bash\n{p['command']}\n```", "",
            '<div class="rb-compacta" markdown>', "",
            "| Variante | Parada de Keepalived: fallidas | el preferido recupera la IP tras "
            "| fallidas al recuperarla | Mantenimiento: IP movida | fallidas |",
@@ -177,6 +177,13 @@ def _preemption(p: dict) -> list[str]:
             f"| {planned['failed']} |"
         )
     return [*out, "", "</div>", ""]
+
+
+def _where(p: dict) -> str:
+    if p.get("site") in (None, "lab"):
+        return ""
+    return (f" en una copia del laboratorio con otros nombres de nodo (sitio `{_md(p['site'])}`), "
+            "para no ocupar el laboratorio compartido")
 
 
 def _benchmarks(bench: dict) -> list[str]:
