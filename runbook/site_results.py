@@ -74,7 +74,8 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
     out = [
         f"Medido el **{_md(data['when'])}** en {_md(machine.get('description', ''))} "
         f"({machine.get('cpus', '?')} núcleos, núcleo Linux {_md(machine.get('kernel', '?'))}), "
-        f"sobre el laboratorio del sitio `{_md(doc['site'])}`{_load(machine)}. Orden exacta:",
+        f"sobre el laboratorio del sitio `{_md(doc['site'])}`{_copy(doc['site'])}{_load(machine)}. "
+        "Orden exacta:",
         "",
         f"```bash\n{data['drill']['command']}\n```",
         "",
@@ -131,9 +132,10 @@ def _notes(s: dict) -> str:
         parts.append("La IP virtual no se movió.")
     if s.get("two_holders_s"):
         parts.append(f"Dos nodos tuvieron la IP virtual a la vez durante {seconds(s['two_holders_s'])}.")
-    if s.get("failed_at_vip_change"):
-        parts.append(f"De las fallidas, {s['failed_at_vip_change']} estaban abiertas mientras la IP virtual "
-                     "cambiaba de nodo (conexiones cortadas por el cambio).")
+    cut = s.get("failed_at_vip_change")
+    if cut:
+        parts.append(f"Conexiones cortadas al pasar la IP virtual de un nodo a otro: {cut} "
+                     "(peticiones fallidas que seguían abiertas en ese instante).")
     if s.get("failed_after_restore") == 1:
         parts.append("Al restablecer falló 1 petición.")
     elif s.get("failed_after_restore"):
@@ -163,8 +165,9 @@ def _timers(timers: dict) -> list[str]:
 
 def _preemption(p: dict) -> list[str]:
     out = ["## Volver al nodo preferido: `preempt`, `nopreempt`, `preempt_delay`", "",
-           f"Medido el **{_md(p['when'])}** ({p['rate']:g} peticiones/s, {p['duration_s']:g} s "
-           f"por escenario){_where(p)}, con la orden:", "", f"```bash\n{p['command']}\n```", "",
+           f"Medido el **{_md(p['when'])}** sobre el laboratorio del sitio `{_md(p.get('site', 'lab'))}`"
+           f"{_copy(p.get('site', 'lab'))}, a {p['rate']:g} peticiones/s y {p['duration_s']:g} s por "
+           "escenario, con la orden:", "", f"```bash\n{p['command']}\n```", "",
            '<div class="rb-compacta" markdown>', "",
            "| Variante | Parada de Keepalived: fallidas | el preferido recupera la IP tras "
            "| fallidas al recuperarla | Mantenimiento: IP movida | fallidas |",
@@ -179,11 +182,11 @@ def _preemption(p: dict) -> list[str]:
     return [*out, "", "</div>", ""]
 
 
-def _where(p: dict) -> str:
-    if p.get("site") in (None, "lab"):
+def _copy(site: str) -> str:
+    """Measured on a private copy of the lab (other node names), not on the lab site itself."""
+    if site == "lab":
         return ""
-    return (f" en una copia del laboratorio con otros nombres de nodo (sitio `{_md(p['site'])}`), "
-            "para no ocupar el laboratorio compartido")
+    return " (una copia del laboratorio con otros nombres de nodo, para no ocupar el laboratorio compartido)"
 
 
 def _benchmarks(bench: dict) -> list[str]:

@@ -93,6 +93,8 @@ def test_failures_open_while_the_vip_changed_hands_are_counted():
     ]
     assert analysis.failed_at_vip_change(records, samples) == 2
     assert analysis.failed_at_vip_change(records, samples[:2]) == 0  # the VIP never moved
+    ownerless = [Sample(0.0, ("hera",)), Sample(1.0, ()), Sample(1.02, ("afrodita",))]
+    assert analysis.failed_at_vip_change(records, ownerless) == 0  # no handover: nobody held it
 
 def test_timeline_counts_answers_and_failures_per_second():
     records = [req(10.0 + i / 100, i % 10 != 0) for i in range(100)]  # 1 s at 100 req/s, 10 % failing
