@@ -157,14 +157,18 @@ def main() -> None:
         [in_process_once(plan)["in_process_s"] for _ in range(opts.runs)])
     row("verify_cli", "verify completo (./rb verify)", [cli_once()["cli_wall_s"] for _ in range(opts.runs)])
     drill_command = f"./rb drill --scenario all --rate {opts.rate} --duration {opts.duration} --json"
+    load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     doc = drill("all", opts.rate, opts.duration)
     result = {
         "when": now(),
-        "machine": machine(),
+        "machine": {**machine(), "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
         "drill": {"command": drill_command, "doc": doc},
         "benchmarks": {"command": "flock /run/lock/runbook-lab-dev.lock .venv/bin/python "
                                   "benchmarks/bench_summary.py --save", "rows": rows},
     }
+    if MEASURED.is_file() and "preemption" in json.loads(MEASURED.read_text()):
+        # Measured apart (benchmarks/bench_preemption.py, with its own date): kept as it is.
+        result["preemption"] = json.loads(MEASURED.read_text())["preemption"]
     if opts.reuse_timers:
         result["timers"] = saved_timers()
     elif not opts.no_timers:

@@ -82,6 +82,20 @@ def test_vip_moved_and_two_holders():
     assert analysis.holder_before([Sample(0.0, ("hera", "afrodita"))], 1.0) is None
 
 
+def test_failures_open_while_the_vip_changed_hands_are_counted():
+    samples = [Sample(0.0, ("hera",)), Sample(1.0, ("hera",)), Sample(1.02, ("afrodita",)), Sample(2.0, ("afrodita",))]
+    records = [
+        {"t": 0.99, "lat": 0.005, "ok": False},  # ended before the change began: not it
+        {"t": 1.005, "lat": 0.004, "ok": False},  # open during the change
+        {"t": 0.9, "lat": 0.211, "ok": False},  # a retransmission reset by the new holder
+        {"t": 1.01, "lat": 0.005, "ok": True},  # answered: not counted
+        {"t": 1.5, "lat": 0.005, "ok": False},  # later, another cause
+    ]
+    assert analysis.failed_at_vip_change(records, samples) == 2
+    assert analysis.failed_at_vip_change(records, samples[:2]) == 0  # the VIP never moved
+    ownerless = [Sample(0.0, ("hera",)), Sample(1.0, ()), Sample(1.02, ("afrodita",))]
+    assert analysis.failed_at_vip_change(records, ownerless) == 0  # no handover: nobody held it
+
 def test_timeline_counts_answers_and_failures_per_second():
     records = [req(10.0 + i / 100, i % 10 != 0) for i in range(100)]  # 1 s at 100 req/s, 10 % failing
     bins = analysis.timeline(records, start=10.0, bin_s=0.5)
@@ -205,7 +219,10 @@ def tripwire(tmp_path):
     ("args", "message"),
     [
         (["--site", "olimpo"], "no es un laboratorio"),
-        (["--site", "olimpo", "--yes"], "solo genera carga desde el espacio de red del cliente del laboratorio"),
+        # --yes opens a real site, but never for the faults only the lab can undo (refused first).
+        (["--site", "olimpo", "--yes", "--scenario", "node-crash"], "node-crash solo se ejecuta en el laboratorio"),
+        (["--site", "olimpo", "--yes", "--scenario", "planned,backend-down"],
+         "backend-down solo se ejecuta en el laboratorio"),
         (["--site", "noexiste"], "no existe el sitio 'noexiste'"),
         (["--scenario", "meteorito"], "escenario desconocido 'meteorito'"),
         (["--rate", "0"], "--rate debe estar entre"),

@@ -79,7 +79,10 @@ def test_the_committed_results_file_is_complete():
     data = load_results(MEASURED)
     names = [s["name"] for s in data["drill"]["doc"]["scenarios"]]
     assert names == ["planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-down"]
-    assert data["drill"]["command"].startswith("./rb drill --scenario all")
+    command = data["drill"]["command"]  # the main lab's, or a private copy's (RUNBOOK_DATA_DIR, --site)
+    assert "./rb drill " in command and "--scenario all" in command and "--json" in command
+    assert data["drill"]["doc"]["site"] in (command.split("--site ")[1].split()[0] if "--site " in command
+                                            else "lab")
 
 
 def test_bad_results_file_is_a_clear_error(tmp_path):
@@ -97,6 +100,23 @@ def test_bad_results_file_is_a_clear_error(tmp_path):
 
 
 # ------------------------------------------------------------------ the real build
+
+
+def test_page_says_how_busy_the_machine_was_and_compares_preemption():
+    preemption = {"when": "2026-11-27 10:00 UTC", "command": "bench_preemption.py --save", "rate": 200,
+                  "duration_s": 20, "variants": [
+                      {"label": "preempt (por defecto)",
+                       "planned-stop": {"failed": 125, "took_back_s": 3.74, "failed_after_restore": 2},
+                       "planned": {"vip_moved_s": 3.5, "failed": 1}},
+                      {"label": "nopreempt",
+                       "planned-stop": {"failed": 123, "took_back_s": None, "failed_after_restore": 0},
+                       "planned": {"vip_moved_s": None, "failed": 0}}]}
+    data = {**DATA, "machine": {**DATA["machine"], "load": [3.25, 4.0]}, "preemption": preemption}
+    text = results_markdown(data, BlockStash())
+    assert "con una carga media de la máquina de 3,2 antes del simulacro y 4,0 después" in text
+    assert "| `preempt (por defecto)` | 125 | 3,74 s | 2 | 3,50 s | 1 |" in text
+    assert "| `nopreempt` | 123 | no la recupera | 0 | no se movió | 0 |" in text
+    assert "```bash\nbench_preemption.py --save\n```" in text
 
 
 @pytest.fixture

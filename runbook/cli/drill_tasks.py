@@ -36,6 +36,37 @@ def scenario_names(scenario: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def real_site_scenarios(site, names: list[str], every: bool, yes: bool) -> list[str]:
+    """What may run on a site that is not the lab; refused (exit 2) before anything is touched."""
+    from ..drill.scenarios import LAB_ONLY
+
+    if not yes:
+        raise fail(
+            f"el sitio {site.name!r} no es un laboratorio: el simulacro tira servicios de verdad "
+            "(keepalived, haproxy) en sus nodos; si es lo que quiere, repita con --yes", BAD_INPUT)
+    if every:
+        return [n for n in names if n not in LAB_ONLY]
+    refused = [n for n in names if n in LAB_ONLY]
+    if refused:
+        raise fail(
+            f"{', '.join(refused)} solo se ejecuta en el laboratorio: en el sitio {site.name!r} cortar el "
+            "enlace de un nodo por SSH lo dejaría inalcanzable (nadie podría restablecerlo) y los backends "
+            "no son del simulacro; use planned, haproxy-crash, keepalived-crash o planned-stop", BAD_INPUT)
+    return names
+
+
+def real_site_warning(site, names: list[str], skipped: list[str]) -> str:
+    """Said before anything happens on a real site: which site, which VIP, what will break."""
+    nodes = ", ".join(n.name for n in site.nodes)
+    return (
+        f"AVISO: simulacro en el sitio {site.name!r}, que NO es el laboratorio: IP virtual {site.vip}, "
+        f"nodos {nodes}. Se provocarán de verdad: {', '.join(names)} (en el nodo que tenga la IP "
+        f"virtual), con carga enviada desde ESTA máquina a {site.vip}. "
+        + (f"No se ejecutan aquí: {', '.join(skipped)} (solo en el laboratorio). " if skipped else "")
+        + "Interrumpa con Ctrl+C y compruebe después con ./rb verify."
+    )
+
+
 @task(
     help={
         "site": f"sitio (por defecto, el laboratorio «{LAB_SITE}»; otro sitio exige --yes)",
@@ -44,7 +75,8 @@ def scenario_names(scenario: str) -> list[str]:
         "rate": f"peticiones por segundo a través de la IP virtual (por defecto {DEFAULT_RATE})",
         "duration": f"segundos de carga por escenario (por defecto {DEFAULT_DURATION})",
         "json": "imprimir el resultado en JSON",
-        "yes": "confirmar que se quieren provocar caídas en un sitio que no es el laboratorio",
+        "yes": "confirmar que se quieren provocar caídas en un sitio que no es el laboratorio "
+        "(allí solo planned, haproxy-crash, keepalived-crash y planned-stop; la carga sale de esta máquina)",
     }
 )
 def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_DURATION, json_=False,
@@ -54,32 +86,29 @@ def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_
     rate = _number(rate, "rate", RATE_LIMITS)
     duration = _number(duration, "duration", DURATION_LIMITS)
     plan = plan_or_exit(site)
-    if plan.site.lab is None:
-        if not yes:
-            raise fail(
-                f"el sitio {plan.site.name!r} no es un laboratorio: el simulacro tira servicios de verdad "
-                "(keepalived, haproxy, enlaces); si es lo que quiere, repita con --yes", BAD_INPUT)
-        raise fail(
-            f"el sitio {plan.site.name!r} no tiene cliente de laboratorio: el simulacro solo genera carga "
-            "desde el espacio de red del cliente del laboratorio, nunca desde esta máquina hacia su red",
-            BAD_INPUT)
     from rich.console import Console
 
+    console = Console(stderr=True)
+    if plan.site.lab is None:
+        names = real_site_scenarios(plan.site, names, scenario == "all", yes)
+        skipped = [n for n in scenario_names("all") if n not in names] if scenario == "all" else []
+        console.print(real_site_warning(plan.site, names, skipped), markup=False, highlight=False)
     from .. import lab
     from ..drill import DrillError, LoadSpec
     from ..drill.report import print_table, to_json
     from ..drill.runner import run_drill
     from ..verify.gather import lab_only_targets
 
-    if not lab_only_targets(plan.site):
-        raise fail("hay direcciones fuera de los rangos del laboratorio: no se genera carga", BAD_INPUT)
-    running = lab.status(plan.site)["running"]  # a LabError keeps its own exit code
-    if not running:
-        raise fail("el laboratorio no está en marcha (use ./rb lab.up y ./rb deploy)", FAILED)
-    console = Console(stderr=True)
+    if plan.site.lab is not None:
+        if not lab_only_targets(plan.site):
+            raise fail("hay direcciones fuera de los rangos del laboratorio: no se genera carga", BAD_INPUT)
+        running = lab.status(plan.site)["running"]  # a LabError keeps its own exit code
+        if not running:
+            raise fail("el laboratorio no está en marcha (use ./rb lab.up y ./rb deploy)", FAILED)
     try:
         doc = run_drill(plan, names, LoadSpec(rate=rate, duration=duration),
-                        log=lambda m: console.print(f"[dim]drill:[/] {m}", highlight=False))
+                        log=lambda m: console.print(f"[dim]drill:[/] {m}", highlight=False),
+                        real_site_confirmed=yes)
     except (DrillError, lab.LabError) as exc:
         raise fail(str(exc), FAILED) from None
     except KeyboardInterrupt:

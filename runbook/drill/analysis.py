@@ -12,7 +12,10 @@ Inputs are plain data: requests as dicts {"t": send time, "lat": seconds,
   fault (in flight at the fault or sent before the restore); 0.0 when no
   request failed, None when the service had not come back before the restore;
 - vip_moved_s: fault → first sample with the VIP on a node other than the
-  one that held it before the fault (None: it never moved).
+  one that held it before the fault (None: it never moved);
+- failed_at_vip_change: failed requests still open while the VIP went from one
+  holder to another (between the last sample before and the first after): the
+  connections a handover cuts (the new holder answers their packets with a RST).
 """
 
 from __future__ import annotations
@@ -116,3 +119,12 @@ def timeline(records: Sequence[dict], start: float, bin_s: float = 0.25) -> list
         {"t": round(i * bin_s, 3), "ok_rps": round(ok[i] / bin_s, 1), "failed_rps": round(bad[i] / bin_s, 1)}
         for i in range(bins)
     ]
+
+
+def failed_at_vip_change(records: Sequence[dict], samples: Sequence[Sample]) -> int:
+    """Failed requests open across a change of holders (from the sample before it to the one after)."""
+    # Only a handover from one holder to another: a VIP that nobody holds fails requests anyway.
+    changes = [(a.t, b.t) for a, b in zip(samples, samples[1:], strict=False)
+               if a.holders != b.holders and a.holders and b.holders]
+    return sum(1 for r in records if not r["ok"]
+               and any(r["t"] <= after and _end(r) >= before for before, after in changes))

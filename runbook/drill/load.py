@@ -14,6 +14,7 @@ from ..verify.gather import lab_only_targets
 
 LOAD_CLIENT = Path(__file__).with_name("load_client.py")
 REQUEST_TIMEOUT_S = 1.0  # a request with no answer after this counts as failed
+CLIENT_NICE = -10
 
 
 @dataclass(frozen=True)
@@ -40,22 +41,31 @@ def client_config(site, spec: LoadSpec) -> dict:
         "duration": spec.duration,
         "max_requests": spec.max_requests,
         "timeout": spec.timeout,
-        "sources": [str(a) for a in site.lab.client.addresses],
+        # The lab's client addresses; on another site, this machine's own (no sources).
+        "sources": [str(a) for a in site.lab.client.addresses] if site.lab is not None else [],
     }
 
 
 class LoadRun:
     """The load client running in the background; `finish()` waits and returns its records."""
 
-    def __init__(self, site, spec: LoadSpec):
-        if site.lab is None or not lab_only_targets(site):
-            # Never generate traffic from this machine towards a real network.
+    def __init__(self, site, spec: LoadSpec, real_site_confirmed: bool = False):
+        if site.lab is None and not real_site_confirmed:
+            # Never generate traffic from this machine towards a real network unasked (--yes).
             raise ValueError(f"el sitio {site.name} no es un laboratorio: no se genera carga")
+        if site.lab is not None and not lab_only_targets(site):
+            raise ValueError(f"el sitio {site.name} tiene direcciones fuera del laboratorio: "
+                             "no se genera carga")
         self.spec = spec
         cfg = client_config(site, spec)
         self._out = tempfile.TemporaryFile(mode="w+")
-        argv = ["ip", "netns", "exec", layout(site).client.netns, sys.executable, "-I",
-                str(LOAD_CLIENT), json.dumps(cfg)]
+        # On the lab, from the client's namespace (it can only reach the lab); elsewhere, from
+        # this machine. The client stands for another machine on the LAN: run it ahead of this
+        # machine's other work, so that a request it sends late (starved of CPU) is not counted
+        # as the service's failure.
+        netns = ["ip", "netns", "exec", layout(site).client.netns] if site.lab is not None else []
+        argv = [*netns, "nice", "-n", str(CLIENT_NICE), sys.executable, "-I", str(LOAD_CLIENT),
+                json.dumps(cfg)]
         self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
                                       stderr=subprocess.PIPE, text=True)
 

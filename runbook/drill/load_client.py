@@ -6,8 +6,9 @@ connection leaves from the lab client's own addresses and can only reach the
 lab (the namespace has no route out).
 
 Input: {"vip", "port", "path", "rate", "duration", "max_requests", "timeout",
-"sources": [addr...]}. One new connection per request (as a browser opening
-Horizon after a failover would), HTTP/1.0 GET, 2xx/3xx counted as success.
+"sources": [addr...]} (no sources: the machine's own address). One new
+connection per request (as a browser opening Horizon after a failover
+would), HTTP/1.0 GET, 2xx/3xx counted as success.
 
 Output: JSON lines on stdout, one per request once it is over:
 {"t": send time (epoch s), "lat": seconds until answer or failure, "ok",
@@ -36,14 +37,15 @@ def describe(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-async def one_request(cfg: dict, source: str) -> dict:
+async def one_request(cfg: dict, source: str | None) -> dict:
     sent = time.time()
     record: dict = {"t": round(sent, 6), "status": None, "error": None}
     writer = None
 
     async def exchange() -> int:
         nonlocal writer
-        reader, writer = await asyncio.open_connection(cfg["vip"], cfg["port"], local_addr=(source, 0))
+        local = (source, 0) if source else None  # no sources: this machine's own address
+        reader, writer = await asyncio.open_connection(cfg["vip"], cfg["port"], local_addr=local)
         writer.write(
             f"GET {cfg['path']} HTTP/1.0\r\nHost: {cfg['vip']}\r\nUser-Agent: runbook-drill\r\n\r\n".encode()
         )
@@ -97,7 +99,7 @@ async def run(cfg: dict) -> None:
                 break
             except TimeoutError:
                 pass
-        source = cfg["sources"][sent % len(cfg["sources"])]
+        source = cfg["sources"][sent % len(cfg["sources"])] if cfg["sources"] else None
         task = asyncio.create_task(one_request(cfg, source))
         task.add_done_callback(done)
         tasks.add(task)

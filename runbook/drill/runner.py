@@ -23,7 +23,6 @@ from ..plan import Plan
 from ..verify import run_verify
 from . import analysis
 from .load import LoadRun, LoadSpec
-from .sampler import VipSampler, holders_now
 from .scenarios import Cluster, DrillError, Scenario
 
 FAULT_AT, RESTORE_AT = 0.15, 0.65  # fractions of the load's duration
@@ -59,9 +58,7 @@ def run_scenario(plan: Plan, cluster: Cluster, scenario: Scenario, spec: LoadSpe
     if bad:
         raise DrillError(f"el clúster no está sano antes de «{scenario.name}» "
                          f"(falla: {', '.join(bad[:5])}); ejecute ./rb deploy y ./rb verify")
-    nodes = {n.name: n.netns for n in cluster.lay.nodes}
-    dev = site.network.lan.interface
-    holders = holders_now(nodes, dev, str(site.vip))
+    holders = cluster.holders()
     if len(holders) != 1:
         where = ", ".join(holders) or "ningún nodo"
         raise DrillError(f"la IP virtual debería estar en un solo nodo y está en: {where}")
@@ -70,8 +67,8 @@ def run_scenario(plan: Plan, cluster: Cluster, scenario: Scenario, spec: LoadSpe
     hold = max((RESTORE_AT - FAULT_AT) * spec.duration, scenario.hold_s)
     spec = replace(spec, duration=round(fault_at + hold + (1 - RESTORE_AT) * spec.duration, 3))
     extra: dict = {}
-    with VipSampler(nodes, dev, str(site.vip)) as sampler:
-        load = LoadRun(site, spec)
+    with cluster.sampler(spec.duration + 30) as sampler:
+        load = LoadRun(site, spec, real_site_confirmed=site.lab is None)
         launched = time.time()
         try:
             _sleep_until(launched + fault_at)
@@ -94,7 +91,7 @@ def run_scenario(plan: Plan, cluster: Cluster, scenario: Scenario, spec: LoadSpe
     return summarize(scenario, records, sampler, fault, restore, holder, still_bad, extra)
 
 
-def summarize(scenario: Scenario, records: list[dict], sampler: VipSampler, fault: float, restore: float,
+def summarize(scenario: Scenario, records: list[dict], sampler, fault: float, restore: float,
               holder: str, still_bad: list[str], extra: dict) -> dict:
     samples = sampler.samples
     start = min((r["t"] for r in records), default=fault)
@@ -123,6 +120,7 @@ def summarize(scenario: Scenario, records: list[dict], sampler: VipSampler, faul
         if fault_failures else None,
         "last_error_s": _round(max(r["t"] for r in failed) - fault) if failed else None,
         "two_holders_s": _round(analysis.two_holders_s(samples)),
+        "failed_at_vip_change": analysis.failed_at_vip_change(records, samples),
         "errors": dict(Counter(r.get("error") or "?" for r in failed).most_common()),
         "sample_hz": round(sampler.rate_hz, 1),
         "fault_at_s": round(fault - start, 3),
@@ -147,16 +145,36 @@ def _round(value: float | None) -> float | None:
 
 
 def run_drill(plan: Plan, names: list[str], spec: LoadSpec,
-              log: Callable[[str], None] = lambda m: None) -> dict:
-    """Every named scenario in turn, each starting from (and ending in) a healthy cluster."""
-    from ..lab.layout import layout
-    from .scenarios import SCENARIOS
+              log: Callable[[str], None] = lambda m: None, real_site_confirmed: bool = False) -> dict:
+    """Every named scenario in turn, each starting from (and ending in) a healthy cluster.
 
-    cluster = Cluster(site=plan.site, lay=layout(plan.site))
+    A site that is not the lab runs only when the caller confirms it (--yes), and never
+    the faults only the lab can undo.
+    """
+    from .scenarios import LAB_ONLY, SCENARIOS
+
+    if plan.site.lab is None:
+        if not real_site_confirmed:
+            raise DrillError(f"el sitio {plan.site.name} no es un laboratorio: "
+                             "hace falta confirmarlo (--yes)")
+        refused = [n for n in names if n in LAB_ONLY]
+        if refused:
+            raise DrillError(f"{', '.join(refused)} solo se ejecuta en el laboratorio")
+    if plan.site.lab is not None:
+        from ..lab.layout import layout
+
+        cluster = Cluster(site=plan.site, lay=layout(plan.site))
+    else:  # a real site: confirmed by the caller (--yes); faults and sampling over SSH
+        from .remote import RemoteCluster
+
+        cluster = RemoteCluster(plan.site)
     results = []
-    for name in names:
-        log(f"escenario {name}: {spec.rate:g} peticiones/s durante {spec.duration:g} s")
-        results.append(run_scenario(plan, cluster, SCENARIOS[name], spec, log))
+    try:
+        for name in names:
+            log(f"escenario {name}: {spec.rate:g} peticiones/s durante {spec.duration:g} s")
+            results.append(run_scenario(plan, cluster, SCENARIOS[name], spec, log))
+    finally:
+        getattr(cluster, "close", lambda: None)()
     return {
         "site": plan.site.name,
         "rate": spec.rate,

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..facts.net import Ipv4Addresses, vip_held
+from ..facts.net import Ipv4Addresses, ipv4_addresses, vip_held
 
 SAMPLE_INTERVAL_S = 0.02  # 50 Hz target; the achieved rate is reported
 
@@ -22,6 +22,11 @@ SAMPLE_INTERVAL_S = 0.02  # 50 Hz target; the achieved rate is reported
 class Sample:
     t: float  # epoch seconds (same clock as the load client)
     holders: tuple[str, ...]  # nodes with the VIP on their LAN interface
+
+
+def vip_in(out: str, vip: str) -> bool:
+    """Whether `ip -4 -o addr show` output (read over SSH on a real site) lists the VIP (the fact's parser)."""
+    return vip_held(ipv4_addresses(out), vip)
 
 
 def holders_now(netns_by_node: dict[str, str], dev: str, vip: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from ..errors import RunbookError
 from ..lab.layout import LabLayout
 from ..lab.sysutil import run
 from ..plan import MAINTENANCE_FILE
+from .sampler import VipSampler, holders_now
 
 
 class DrillError(RunbookError):
@@ -53,6 +54,17 @@ class Cluster:
     def first_backend(self) -> str:
         service = next(s for s in self.site.services if s.mode == "http")
         return service.backends[0].name
+
+    def _netns_by_node(self) -> dict[str, str]:
+        return {n.name: n.netns for n in self.lay.nodes}
+
+    def holders(self) -> tuple[str, ...]:
+        """The nodes holding the VIP now."""
+        return holders_now(self._netns_by_node(), self.site.network.lan.interface, str(self.site.vip))
+
+    def sampler(self, seconds: float) -> VipSampler:
+        """A sampler of the VIP's holders, read from the nodes' namespaces (`seconds`: unused here)."""
+        return VipSampler(self._netns_by_node(), self.site.network.lan.interface, str(self.site.vip))
 
 
 @dataclass(frozen=True)
@@ -146,3 +158,6 @@ SCENARIOS: dict[str, Scenario] = {
 }
 # What `--scenario all` runs; planned-stop is measured for the VRRP timer comparison.
 ALL = ("planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-down")
+# Faults only the lab can undo: a real node whose link is cut over SSH cannot be reached to
+# restore it, and a real site's backends are not the drill's to unplug.
+LAB_ONLY = ("node-crash", "backend-down")

@@ -75,7 +75,8 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
     out = [
         f"Medido el **{_md(data['when'])}** en {_md(machine.get('description', ''))} "
         f"({machine.get('cpus', '?')} núcleos, núcleo Linux {_md(machine.get('kernel', '?'))}), "
-        f"sobre el laboratorio del sitio `{_md(doc['site'])}`. Orden exacta:",
+        f"sobre el laboratorio del sitio `{_md(doc['site'])}`{_copy(doc['site'])}{_load(machine)}. "
+        "Orden exacta:",
         "",
         f"```bash\n{data['drill']['command']}\n```",
         "",
@@ -104,10 +105,22 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
     timers = data.get("timers")
     if timers:
         out += _timers(timers)
+    preemption = data.get("preemption")
+    if preemption:
+        out += _preemption(preemption)
     bench = data.get("benchmarks")
     if bench:
         out += _benchmarks(bench)
     return "\n".join(out) + "\n"
+
+
+def _load(machine: dict) -> str:
+    """The machine is shared with other work: how busy it was (load average, 1 min)."""
+    load = machine.get("load")
+    if not load:
+        return ""
+    before, after = (f"{v:.1f}".replace(".", ",") for v in load)
+    return f", con una carga media de la máquina de {before} antes del simulacro y {after} después"
 
 
 def _notes(s: dict) -> str:
@@ -120,6 +133,10 @@ def _notes(s: dict) -> str:
         parts.append("La IP virtual no se movió.")
     if s.get("two_holders_s"):
         parts.append(f"Dos nodos tuvieron la IP virtual a la vez durante {seconds(s['two_holders_s'])}.")
+    cut = s.get("failed_at_vip_change")
+    if cut:
+        parts.append(f"Conexiones cortadas al pasar la IP virtual de un nodo a otro: {cut} "
+                     "(peticiones fallidas que seguían abiertas en ese instante).")
     if s.get("failed_after_restore") == 1:
         parts.append("Al restablecer falló 1 petición.")
     elif s.get("failed_after_restore"):
@@ -145,6 +162,32 @@ def _timers(timers: dict) -> list[str]:
             f"| {planned['failed']} | {back} |"
         )
     return [*out, "", "</div>", ""]
+
+
+def _preemption(p: dict) -> list[str]:
+    out = ["## Volver al nodo preferido: `preempt`, `nopreempt`, `preempt_delay`", "",
+           f"Medido el **{_md(p['when'])}** sobre el laboratorio del sitio `{_md(p.get('site', 'lab'))}`"
+           f"{_copy(p.get('site', 'lab'))}, a {p['rate']:g} peticiones/s y {p['duration_s']:g} s por "
+           "escenario, con la orden:", "", f"```bash\n{p['command']}\n```", "",
+           '<div class="rb-compacta" markdown>', "",
+           "| Variante | Parada de Keepalived: fallidas | el preferido recupera la IP tras "
+           "| fallidas al recuperarla | Mantenimiento: IP movida | fallidas |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for v in p["variants"]:
+        stop, planned = v["planned-stop"], v["planned"]
+        out.append(
+            f"| `{_md(v['label'])}` | {stop['failed']} | {seconds(stop['took_back_s'], 'no la recupera')} "
+            f"| {stop['failed_after_restore']} | {seconds(planned['vip_moved_s'], 'no se movió')} "
+            f"| {planned['failed']} |"
+        )
+    return [*out, "", "</div>", ""]
+
+
+def _copy(site: str) -> str:
+    """Measured on a private copy of the lab (other node names), not on the lab site itself."""
+    if site == "lab":
+        return ""
+    return " (una copia del laboratorio con otros nombres de nodo, para no ocupar el laboratorio compartido)"
 
 
 def _benchmarks(bench: dict) -> list[str]:
