@@ -25,7 +25,7 @@ class Sample:
 
 
 def vip_in(out: str, vip: str) -> bool:
-    """Whether `ip -4 -o addr show` output (read over SSH on a real site) lists the VIP (the fact's parser)."""
+    """Whether `ip -4 -o addr show` output (read over SSH on a real site) lists the VIP."""
     return vip_held(ipv4_addresses(out), vip)
 
 
