@@ -23,7 +23,7 @@ from runbook import lab as lab_api
 from runbook.deploy.lock import deploy_lock
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MANAGED = [
     "/etc/network/interfaces.d/eth1",
     "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf",

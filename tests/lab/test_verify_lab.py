@@ -24,7 +24,7 @@ from runbook.plan import load_plan
 from runbook.verify import run_verify
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 LOCK_WAIT_S = 300  # another engineer's deploy may hold the lab's lock
 SYSCTL_FILE = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"

@@ -20,7 +20,7 @@ import pytest
 from runbook import lab as lab_api
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CFG = "/etc/haproxy/haproxy.cfg"
 BACKUP = "/etc/haproxy/.haproxy.cfg.runbook-bak"
 STALE = "@@SECRETO_stats_password_anterior@@"

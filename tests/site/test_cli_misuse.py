@@ -13,7 +13,7 @@ from pathlib import Path
 
 import invoke
 import pytest
-from hostile_cases import DATA, REPO, run_cli
+from support.hostile_cases import DATA, REPO, run_cli
 from invoke.exceptions import Exit
 from test_hostile_input import ENGLISH
 

@@ -33,7 +33,7 @@ from runbook.masking import SecretMask
 from runbook.model import Node
 from runbook.plan import FileAction, Plan, PlannedStep, RunAction
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SECRET = "S3cret-value.42"
 SECRETS = {"stats_password": SECRET}
 MARKER = "@@SECRETO_stats_password@@"

@@ -26,7 +26,7 @@ from runbook.lab.layout import BACKEND_KEY, layout
 from runbook.lab.sysutil import alive, netns_list, netns_pids
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Units that may fail inside a container on some kernels, with the reason.
 # Empty: the base image masks what cannot work (see runbook/lab/setup-base.sh).

@@ -21,7 +21,7 @@ from runbook.drill.scenarios import HEALTH_CHECK_WINDOW_S
 from runbook.plan import load_plan
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 RATE, DURATION = 100, 20  # fault at 3 s, restore at 13 s (backend-down: 19 s), load ends 7 s later
 # A silent backend is marked DOWN within the health-check window; add one request timeout.

@@ -24,7 +24,7 @@ import pytest
 from runbook import lab as lab_api
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 RECAP_RE = re.compile(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 NODES = ("hera", "afrodita")

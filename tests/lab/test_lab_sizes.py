@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from lab_sizes import write_sized_lab
+from support.lab_sizes import write_sized_lab
 
 from runbook import lab as lab_api
 from runbook.load import load_site
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 
 
