@@ -1,16 +1,24 @@
-"""Fixtures of the tests that need root and the lab of real Debian nodes."""
+"""Fixtures of the tests that need root and the lab of real Debian nodes.
 
-from support.lab_fixtures import lab, lab_converged, lab_fresh  # noqa: F401 - fixtures, registered by name
+Each lab test declares the state it needs (`lab`, `lab_up_not_deployed`,
+`lab_fresh`, `lab_converged`: see tests/support/lab_fixtures.py) and gets
+it whatever ran before. The module order below only saves transitions
+(fewer recreations and deploys); `pytest --lab-order=reverse` runs the
+modules the other way round to prove that no test depends on it.
+"""
 
-# Lab modules share one lab per session. The lab's own tests look at fresh
-# nodes ("eth1 down before deploy"), deploy's start from fresh nodes and
-# leave a converged cluster, verify's and the backends' (through HAProxy) need
-# that converged cluster, the tampering catalogue breaks and heals it (its
-# `lab_converged` fixture deploys when needed, but must not run before the
-# fresh-node tests): run them in that order whatever their file names say.
-# The walk through the outputs the site documents recreates fresh nodes for
-# itself; the export's tests recreate the lab; the sized labs run beside it,
-# last.
+import pytest
+from support.lab_fixtures import (  # noqa: F401 - fixtures, registered by name
+    ensure_running,
+    lab,
+    lab_converged,
+    lab_fresh,
+    lab_up_not_deployed,
+)
+
+# Cheapest order: the tests of fresh nodes first, then deploy's (fresh, then
+# converged), the tests that need the converged cluster, the walk through the
+# pages and the export (each recreates the lab), the sized labs (their own lab).
 _LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_backends_lab.py",
               "test_secrets_lab.py", "test_tampering_lab.py", "test_drill_lab.py", "test_outputs_lab.py",
               "test_export_lab.py",
@@ -18,8 +26,27 @@ _LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_b
 
 
 def pytest_collection_modifyitems(session, config, items):
+    reverse = config.getoption("lab_order") == "reverse"
+
     def rank(item) -> int:
         name = item.path.name
-        return _LAB_ORDER.index(name) + 1 if name in _LAB_ORDER else 0
+        if name not in _LAB_ORDER:
+            return 0
+        place = _LAB_ORDER.index(name) + 1
+        return len(_LAB_ORDER) + 1 - place if reverse else place
 
     items.sort(key=rank)  # stable: keeps the order inside each module
+
+
+@pytest.fixture(autouse=True)
+def _lab_bookkeeping(request):
+    """Before a lab test: the lab is running. After it: touched, unless the test
+    promised to leave fresh nodes as they were (`lab_up_not_deployed`)."""
+    if "lab" not in request.fixturenames:
+        yield
+        return
+    session = request.getfixturevalue("lab")
+    ensure_running(session)
+    yield
+    if "lab_up_not_deployed" not in request.fixturenames:
+        session.touched = True

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.lab_fixtures import recreate
 
 from runbook import lab as lab_api
 
@@ -81,8 +82,7 @@ def vip_holders(lab) -> list[str]:
 @pytest.fixture(scope="module")
 def first_run(lab, tmp_path_factory):
     """A fresh lab, the export, one ansible-playbook run: (project, process, recap, holders right after)."""
-    lab_api.down(lab.site)
-    lab.status = lab_api.up(lab.site)
+    recreate(lab)
     project = tmp_path_factory.mktemp("ansible") / "ansible-lab"
     export(project)
     proc, recap = playbook(project)
