@@ -22,7 +22,7 @@ from pathlib import Path
 from results_io import summary, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from hostile_cases import CORPUS, materialize, run_cli  # noqa: E402
+from support.hostile_cases import CORPUS, materialize, run_cli  # noqa: E402
 
 LIMIT_S, LIMIT_MB = 5.0, 300.0
 

@@ -5,7 +5,7 @@ Run as root from the repository:
     .venv/bin/python benchmarks/bench_lab_sizes.py            # three balancers
     .venv/bin/python benchmarks/bench_lab_sizes.py --nodes 4
 
-The site is generated in a temporary data folder (tests/lab_sizes.py: its own
+The site is generated in a temporary data folder (tests/support/lab_sizes.py: its own
 namespace rb-labN and state in /var/lib/runbook/labN), so the main lab is not
 touched. Timed: `lab.up` (base cached), the first `invoke deploy --json`
 (fresh nodes, rolling reloads with the VRRP wait) and `invoke verify
@@ -30,7 +30,7 @@ from results_io import write_results
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from lab_sizes import write_sized_lab  # noqa: E402 - the tests' generator of sized lab sites
+from support.lab_sizes import write_sized_lab  # noqa: E402 - the tests' generator of sized lab sites
 
 from runbook import lab  # noqa: E402
 from runbook.load import load_site  # noqa: E402

@@ -1,24 +1,13 @@
-from lab_fixtures import *  # noqa
-from site_fixtures import *  # noqa
+"""Shared by every test folder (tests/unit, tests/site, tests/lab).
 
-# Lab modules share one lab per session. The lab's own tests look at fresh
-# nodes ("eth1 down before deploy"), deploy's start from fresh nodes and
-# leave a converged cluster, verify's and the backends' (through HAProxy) need
-# that converged cluster, the tampering catalogue breaks and heals it (its
-# `lab_converged` fixture deploys when needed, but must not run before the
-# fresh-node tests): run them in that order whatever their file names say.
-# The walk through the outputs the site documents recreates fresh nodes for
-# itself; the export's tests recreate the lab; the sized labs run beside it,
-# last.
-_LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_backends_lab.py",
-              "test_secrets_lab.py", "test_tampering_lab.py", "test_drill_lab.py", "test_outputs_lab.py",
-              "test_export_lab.py",
-              "test_lab_sizes.py")
+Helpers are imported explicitly from tests/support/ (on the path through the
+`pythonpath` setting in pyproject.toml). The built site is a fixture here
+because a unit test checks one link against it too.
+"""
+
+from support.site_fixtures import built_site  # noqa: F401 - a session fixture, registered by name
 
 
-def pytest_collection_modifyitems(session, config, items):
-    def rank(item) -> int:
-        name = item.path.name
-        return _LAB_ORDER.index(name) + 1 if name in _LAB_ORDER else 0
-
-    items.sort(key=rank)  # stable: keeps the order inside each module
+def pytest_addoption(parser):
+    parser.addoption("--lab-order", choices=("usual", "reverse"), default="usual",
+                     help="order of the lab's test modules (reverse: to prove that no test depends on it)")

@@ -54,7 +54,7 @@ def reported(body: Callable) -> Callable:
                 raise
             raise Exit(unexpected(exc), code=FAILED) from None
 
-    run.reports_errors = True  # what tests/test_errors.py looks for on every task
+    run.reports_errors = True  # what tests/unit/test_errors.py looks for on every task
     return run
 
 

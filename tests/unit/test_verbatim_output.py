@@ -16,8 +16,8 @@ import re
 import shutil
 
 import pytest
-from hostile_cases import DATA, run_cli
 from rich.console import Console
+from support.hostile_cases import DATA, run_cli
 
 from runbook.checks import Kind, Status
 from runbook.deploy.outcome import ActionResult

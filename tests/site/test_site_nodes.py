@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from site_fixtures import mkdocs_build
+from support.site_fixtures import mkdocs_build
 
 from runbook.load import REPO_ROOT
 

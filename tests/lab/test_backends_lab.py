@@ -26,12 +26,10 @@ ADMIN_SOCKET = "/run/haproxy/admin.sock"
 LOGIN = "/horizon/auth/login/?next=/horizon/"
 
 
-@pytest.fixture(scope="module")
-def converged(lab):
-    proc, _ = deploy_cli()
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    wait_converged(timeout=90)
-    return lab
+@pytest.fixture
+def converged(lab_converged):
+    """Every verify check green (deploys only when it is not)."""
+    return lab_converged
 
 
 def servers(lab, node: str) -> dict[tuple[str, str], dict]:

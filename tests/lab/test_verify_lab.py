@@ -24,7 +24,7 @@ from runbook.plan import load_plan
 from runbook.verify import run_verify
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 LOCK_WAIT_S = 300  # another engineer's deploy may hold the lab's lock
 SYSCTL_FILE = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"
@@ -97,12 +97,10 @@ def lab_link(lab, peer: str, up: bool) -> None:
     subprocess.run(["ip", "-n", layout(lab.site).netns, "link", "set", peer, state], check=True)
 
 
-@pytest.fixture(scope="module")
-def converged(lab):
-    """A deployed lab where every check passes (deploys first: the lab may be fresh)."""
-    deploy()
-    wait_converged(timeout=90)
-    return lab
+@pytest.fixture
+def converged(lab_converged):
+    """A deployed lab where every check passes (deploys only when verify is not green)."""
+    return lab_converged
 
 
 def test_converged_cluster_passes_every_check(converged, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from mkdocs.exceptions import PluginError
-from site_fixtures import mkdocs_build
+from support.site_fixtures import mkdocs_build
 
 from runbook.load import REPO_ROOT
 from runbook.site import plugin

@@ -20,7 +20,7 @@ import pytest
 from runbook import lab as lab_api
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CFG = "/etc/haproxy/haproxy.cfg"
 BACKUP = "/etc/haproxy/.haproxy.cfg.runbook-bak"
 STALE = "@@SECRETO_stats_password_anterior@@"
@@ -74,11 +74,10 @@ def wait_verified(timeout: float = 60) -> dict:
         time.sleep(1)
 
 
-@pytest.fixture(scope="module")
-def deployed(lab):
-    deploy()
-    wait_verified(90)
-    return lab
+@pytest.fixture
+def deployed(lab_converged):
+    """Every verify check green (deploys only when it is not)."""
+    return lab_converged
 
 
 def test_haproxy_cfg_and_its_backup_are_0640_root_haproxy(deployed):

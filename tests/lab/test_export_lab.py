@@ -20,11 +20,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.lab_fixtures import recreate
 
 from runbook import lab as lab_api
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 RECAP_RE = re.compile(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 NODES = ("hera", "afrodita")
@@ -81,8 +82,7 @@ def vip_holders(lab) -> list[str]:
 @pytest.fixture(scope="module")
 def first_run(lab, tmp_path_factory):
     """A fresh lab, the export, one ansible-playbook run: (project, process, recap, holders right after)."""
-    lab_api.down(lab.site)
-    lab.status = lab_api.up(lab.site)
+    recreate(lab)
     project = tmp_path_factory.mktemp("ansible") / "ansible-lab"
     export(project)
     proc, recap = playbook(project)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import yaml
+from support.lab_fixtures import converge
 
 from runbook.drill.load import REQUEST_TIMEOUT_S
 from runbook.drill.runner import wait_healthy
@@ -25,7 +25,7 @@ from runbook.load import load_site
 from runbook.plan import load_plan
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 RATE, DURATION = 100, 20  # fault at 3 s, restore at 13 s (backend-down: 19 s), load ends 7 s later
 # A silent backend is marked DOWN within the health-check window; add one request timeout.
@@ -38,14 +38,7 @@ def invoke(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def drill(lab):
-    deadline = time.monotonic() + 300
-    while True:  # another deploy may hold the lab's deploy lock for a moment
-        done = invoke("deploy")
-        if not (done.returncode == 2 and "ya hay un despliegue en curso" in done.stderr):
-            break
-        assert time.monotonic() < deadline, done.stderr
-        time.sleep(1)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    converge(lab)
     assert wait_healthy(load_plan("lab")) == []
     done = invoke("drill", "--scenario", "all", "--rate", str(RATE), "--duration", str(DURATION), "--json")
     assert "Traceback" not in done.stderr, done.stderr

@@ -34,7 +34,7 @@ from runbook.model import Node
 from runbook.plan import FileAction, Plan, PlannedStep, RunAction
 from runbook.vocabulary import Status
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SECRET = "S3cret-value.42"
 SECRETS = {"stats_password": SECRET}
 MARKER = "@@SECRETO_stats_password@@"

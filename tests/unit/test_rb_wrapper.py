@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("python3-venv haproxy keepalived systemd-container debootstrap chromium netcat-openbsd psmisc "
             "apt-utils iproute2 ifupdown curl openssh-client nginx memcached").split()
 REAL_TOOLS = ("bash", "sha256sum", "cut", "awk", "grep", "mkdir", "mktemp", "rm", "touch", "cp", "tar",

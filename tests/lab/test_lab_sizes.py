@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from lab_sizes import write_sized_lab
+from support.lab_sizes import write_sized_lab
 
 from runbook import lab as lab_api
 from runbook.load import load_site
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 
 
@@ -46,9 +46,8 @@ class SizedLab:
 
 
 @pytest.fixture(scope="module")
-def lab3(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("el laboratorio necesita root (espacios de red, montajes, contenedores)")
+def lab3(lab, tmp_path_factory):
+    """A three-balancer lab, up beside the main one (`lab`: running, in any state)."""
     data = tmp_path_factory.mktemp("lab3-data")
     site = load_site(write_sized_lab(data, 3), data)
     lab_api.down(site)

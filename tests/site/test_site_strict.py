@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from site_fixtures import mkdocs_build
+from support.site_fixtures import mkdocs_build
 
 from runbook.load import REPO_ROOT
 

@@ -24,7 +24,7 @@ from runbook.cli import plan_tasks
 from runbook.cli.program import RunbookProgram
 from runbook.errors import BAD_INPUT, FAILED, BadInput, RunbookError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def package_modules() -> list[str]:

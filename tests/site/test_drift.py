@@ -28,7 +28,7 @@ from pathlib import Path
 import markdown
 import pytest
 from bs4 import BeautifulSoup
-from export_reader import FIELDS, load, plan_view, read_export
+from support.export_reader import FIELDS, load, plan_view, read_export
 
 from runbook.checks import catalog
 from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT

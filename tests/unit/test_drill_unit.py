@@ -19,7 +19,7 @@ from runbook.drill.report import KEYS, print_table, to_json
 from runbook.drill.sampler import Sample
 from runbook.load import load_site
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def req(t: float, ok: bool, lat: float = 0.01) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.lab_fixtures import recreate
 from test_verify_lab import deploy
 
 from runbook import lab as lab_api
@@ -103,8 +104,7 @@ def _same_mac_as_the_holder(site, neighbour_line: str) -> list[str]:
 def walked(lab):
     """Fresh nodes taken through the installation page in its order; the problems found."""
     site = lab.site
-    lab_api.down(site)  # whatever ran before, every node starts as a fresh server
-    lab.status = lab_api.up(site)
+    recreate(lab)  # whatever ran before, every node starts as a fresh server
     plan = load_plan(site.name)
     problems: list[str] = []
     compared: set = set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from site_fixtures import mkdocs_build
+from support.site_fixtures import mkdocs_build
 
 from runbook.expected_output import check_markers, example, mismatch, parts
 from runbook.load import REPO_ROOT

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from hostile_cases import CORPUS, REPO, Case, materialize, run_cli
 from pydantic_core.core_schema import ErrorType
+from support.hostile_cases import CORPUS, REPO, Case, materialize, run_cli
 
 from runbook.load import DataError, load_procedure, load_site
 from runbook.plan import PlanError, build_plan

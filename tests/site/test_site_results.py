@@ -8,7 +8,7 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
-from site_fixtures import mkdocs_build
+from support.site_fixtures import mkdocs_build
 
 from runbook.load import REPO_ROOT
 from runbook.site.blocks import BlockStash

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from lab_fixtures import deploy_lab, failing_checks
+from support.lab_fixtures import deploy_lab, failing_checks
 
 from runbook import lab as lab_api
 from runbook.checks.managed import file_check_id
@@ -36,7 +36,7 @@ from runbook.verify import run_verify
 from runbook.vocabulary import Status
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
 FLAG_TIMEOUT_S = 30  # keepalived's FAULT after 2 failed track checks, HAProxy's DOWN after 3
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import invoke
 import pytest
-from hostile_cases import DATA, REPO, run_cli
 from invoke.exceptions import Exit
+from support.hostile_cases import DATA, REPO, run_cli
 from test_hostile_input import ENGLISH
 
 from runbook.cli import docs_tasks

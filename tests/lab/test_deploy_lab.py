@@ -18,12 +18,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.lab_fixtures import recreate
 
 from runbook import lab as lab_api
 from runbook.deploy.lock import deploy_lock
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MANAGED = [
     "/etc/network/interfaces.d/eth1",
     "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf",
@@ -124,8 +125,7 @@ def data_copy(tmp_path: Path, edits: dict[str, str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def first_deploy(lab):
     """A fresh lab (every node a new server), then one deploy."""
-    lab_api.down(lab.site)
-    lab.status = lab_api.up(lab.site)
+    recreate(lab)
     proc, result = deploy_cli()
     # Read at once: deploy only returns after VRRP has settled on the node
     # the priorities choose.
@@ -134,14 +134,10 @@ def first_deploy(lab):
 
 
 @pytest.fixture
-def converged(first_deploy, lab):
-    """The cluster as the plan says, before and after the test (re-deploy)."""
-    proc, result = deploy_cli()
-    assert proc.returncode == 0, proc.stderr
-    yield
-    proc, result = deploy_cli()
-    assert proc.returncode == 0, f"no se pudo devolver el laboratorio a su estado: {proc.stderr} {result}"
-    wait_served(lab)
+def converged(first_deploy, lab_converged):
+    """The cluster as the plan says (deploys only when verify is not green), the VIP serving."""
+    wait_served(lab_converged)
+    return lab_converged
 
 
 # ------------------------------------------------------------ a fresh lab

@@ -26,7 +26,7 @@ from runbook.lab.layout import BACKEND_KEY, layout
 from runbook.lab.sysutil import alive, netns_list, netns_pids
 
 pytestmark = pytest.mark.lab
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Units that may fail inside a container on some kernels, with the reason.
 # Empty: the base image masks what cannot work (see runbook/lab/setup-base.sh).
@@ -110,6 +110,7 @@ def test_fabric_connection_with_strict_host_keys(lab, tmp_path):
 # --------------------------------------------------------------- nodes
 
 
+@pytest.mark.usefixtures("lab_up_not_deployed")
 def test_nodes_run_systemd(lab):
     for name in node_names(lab):
         proc = lab_api.node_run(lab.site, name, ["systemctl", "is-system-running"])
@@ -148,6 +149,7 @@ def test_nodes_live_in_their_own_cgroups(lab):
     assert len(paths) == len(node_names(lab))
 
 
+@pytest.mark.usefixtures("lab_up_not_deployed")
 def test_lan_interface_is_down_and_unaddressed_before_deploy(lab):
     lan_if = lab.site.network.lan.interface
     mgmt_if = lab.site.network.management.interface
@@ -163,6 +165,7 @@ def test_lan_interface_is_down_and_unaddressed_before_deploy(lab):
         assert "source /etc/network/interfaces.d/*" in conf
 
 
+@pytest.mark.usefixtures("lab_up_not_deployed")
 def test_nodes_start_without_haproxy_or_keepalived(lab):
     for name in node_names(lab):
         proc = lab_api.node_run(
@@ -172,6 +175,7 @@ def test_nodes_start_without_haproxy_or_keepalived(lab):
         assert proc.returncode != 0 and proc.stdout == "", proc.stdout
 
 
+@pytest.mark.usefixtures("lab_up_not_deployed")
 def test_apt_works_offline_from_the_local_repository(lab):
     # Simulated install (-s) so that the nodes stay fresh for other tests; the
     # real `apt-get install -y haproxy keepalived psmisc` is what deploy runs.
