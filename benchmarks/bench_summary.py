@@ -163,7 +163,7 @@ def main() -> None:
         "when": now(),
         "machine": {**machine(), "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
         "drill": {"command": drill_command, "doc": doc},
-        "benchmarks": {"command": "flock /run/lock/runbook-lab-dev.lock .venv/bin/python "
+        "benchmarks": {"when": now(), "command": "flock /run/lock/runbook-lab-dev.lock .venv/bin/python "
                                   "benchmarks/bench_summary.py --save", "rows": rows},
     }
     if MEASURED.is_file() and "preemption" in json.loads(MEASURED.read_text()):

@@ -191,7 +191,8 @@ def _copy(site: str) -> str:
 
 
 def _benchmarks(bench: dict) -> list[str]:
-    out = ["## Tiempos del proyecto", "", f"```bash\n{bench['command']}\n```", "",
+    when = f"Medido el **{_md(bench['when'])}**, con la orden:" if "when" in bench else "Orden:"
+    out = ["## Tiempos del proyecto", "", when, "", f"```bash\n{bench['command']}\n```", "",
            "| Qué | Tiempo (mediana) |", "|---|---:|"]
     for row in bench["rows"]:
         out.append(f"| {_md(row['label'])} | {seconds(row['seconds'])} |")
