@@ -429,11 +429,12 @@ def _netns_inodes(lab) -> set[int]:
 def _leftovers(lab, inodes: set[int] = frozenset()) -> list[str]:
     ns_prefix = lab.site.lab.namespace
     state_dir = lab.paths["state_dir"]
+    inside = f"{state_dir}/"  # not /var/lib/runbook/lab3/..., another lab site's, up beside this one
     # Exactly this lab's namespaces: another lab site (e.g. rb-lab3) may run beside it.
     found = [f"netns {ns}" for ns in netns_list() if ns == ns_prefix or ns.startswith(f"{ns_prefix}-")]
     mounts = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {line.split()[4]}" for line in mounts.splitlines()
-              if line.split()[4].startswith(str(state_dir))]
+              if line.split()[4].startswith(inside)]
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or not alive(int(pid)):
             continue
@@ -443,7 +444,7 @@ def _leftovers(lab, inodes: set[int] = frozenset()) -> list[str]:
         except OSError:
             continue
         # nginx's workers and memcached name no lab path: their namespace gives them away.
-        if ("nspawn" in argv and str(state_dir) in argv) or netns in inodes:
+        if ("nspawn" in argv and inside in argv) or netns in inodes:
             found.append(f"process {pid}: {argv.replace(chr(0), ' ')[:80]}")
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     found += [f"link {w}" for w in ("br-lan", "br-mgmt") if w in links]
