@@ -67,6 +67,9 @@ def commands() -> list[tuple[str, list[str]]]:
 def environment() -> dict:
     env = dict(os.environ)
     env.pop("RUNBOOK_DATA_DIR", None)  # the lab's own data, never a stand-in
+    # A user's shell does not forbid .pyc files; some sandboxes and CI images
+    # do, which would time compiling the package on every command instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if DATA_DIR is not None:
         env["RUNBOOK_DATA_DIR"] = str(DATA_DIR)
     return env
