@@ -14,6 +14,9 @@ the one least disturbed by others), with the CPU time of that run:
 - `./rb deploy`          a no-op re-deploy of the converged lab (its default site).
 
 Targets (issue 10): `--list` ≤ 0.2 s, verify ≤ 0.6 s, no-op deploy ≤ 0.6 s.
+`--compare DIR` times another checkout's `./rb` too (say, the commit before
+a change, unpacked with `git archive`), alternating with this one run by
+run, so both see the same moments of a busy machine.
 
 Network safety: verify and deploy run only on the lab site, and only after
 checking that every address it names is in the lab's documentation ranges
@@ -67,6 +70,9 @@ def commands() -> list[tuple[str, list[str]]]:
 def environment() -> dict:
     env = dict(os.environ)
     env.pop("RUNBOOK_DATA_DIR", None)  # the lab's own data, never a stand-in
+    # A user's shell does not forbid .pyc files; some sandboxes and CI images
+    # do, which would time compiling the package on every command instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if DATA_DIR is not None:
         env["RUNBOOK_DATA_DIR"] = str(DATA_DIR)
     return env
@@ -93,11 +99,13 @@ def write_private_lab(directory: Path) -> None:
         shutil.copy(REPO / "site_data" / name, directory / name)
 
 
-def run(argv: list[str], check: bool = True) -> tuple[float, float, subprocess.CompletedProcess]:
+def run(argv: list[str], check: bool = True, rb: str | None = None
+        ) -> tuple[float, float, subprocess.CompletedProcess]:
     """One `./rb ARGV`: (wall seconds, CPU seconds of the process and its children, the process)."""
+    rb = rb or RB
     before = os.times()
     started = time.perf_counter()
-    proc = subprocess.run([RB, *argv], cwd=Path(RB).parent, env=environment(), capture_output=True, text=True,
+    proc = subprocess.run([rb, *argv], cwd=Path(rb).parent, env=environment(), capture_output=True, text=True,
                           timeout=600)
     wall = time.perf_counter() - started
     after = os.times()
@@ -134,35 +142,47 @@ def ensure_converged_lab() -> None:
         raise SystemExit(f"el despliegue no converge ({changed} cambios en la segunda pasada): no se mide")
 
 
-def timed(runs: int) -> dict:
+def timed(runs: int, before: str | None) -> dict:
+    """Best of `runs` per command; with `before` (another checkout's rb), both in turn, run by run,
+    so that both see the same moments of a shared machine."""
     rows = {}
     for label, argv in commands():
-        samples = []
+        samples: dict[str, list[tuple[float, float]]] = {"after": [], "before": []}
         for _ in range(runs):
-            wall, cpu, _ = run(argv)
-            samples.append((wall, cpu))
-        best = min(samples)
-        rows[label] = {
-            "command": "./rb " + " ".join(argv),
-            "best_s": round(best[0], 3),
-            "cpu_of_best_s": round(best[1], 3),
-            "all_s": [round(w, 3) for w, _ in samples],
-            "target_s": TARGETS_S.get(label),
-        }
+            if before:
+                samples["before"].append(run(argv, rb=before)[:2])
+            samples["after"].append(run(argv)[:2])
+        rows[label] = {"command": "./rb " + " ".join(argv), "target_s": TARGETS_S.get(label),
+                       **best_of(samples["after"])}
+        if before:
+            rows[label]["before"] = best_of(samples["before"])
     return rows
 
 
+def best_of(samples: list[tuple[float, float]]) -> dict:
+    best = min(samples)
+    return {"best_s": round(best[0], 3), "cpu_of_best_s": round(best[1], 3),
+            "all_s": [round(w, 3) for w, _ in samples]}
+
+
 def table(result: dict) -> str:
-    lines = [f"{'orden':<24} {'mejor (s)':>9} {'CPU (s)':>8} {'objetivo':>9}  todas (s)"]
+    compare = result.get("before") is not None
+    head = f"{'orden':<28} {'mejor (s)':>9} {'CPU (s)':>8}"
+    if compare:
+        head += f" {'antes (s)':>9} {'CPU antes':>9}"
+    lines = [head + f" {'objetivo':>9}  todas (s)"]
     for row in result["commands"].values():
         target = f"≤ {row['target_s']}" if row["target_s"] else "-"
         mark = "" if not row["target_s"] else (" ✓" if row["best_s"] <= row["target_s"] else " ✗")
-        runs = " ".join(f"{s:.3f}" for s in row["all_s"])
-        lines.append(f"{row['command']:<24} {row['best_s']:>9.3f} {row['cpu_of_best_s']:>8.3f} "
-                     f"{target:>9}{mark:<2} {runs}")
+        line = f"{row['command']:<28} {row['best_s']:>9.3f} {row['cpu_of_best_s']:>8.3f}"
+        if compare:
+            line += f" {row['before']['best_s']:>9.3f} {row['before']['cpu_of_best_s']:>9.3f}"
+        lines.append(line + f" {target:>9}{mark:<2} " + " ".join(f"{s:.3f}" for s in row["all_s"]))
     load = " ".join(f"{x:.2f}" for x in result["load_before"])
     lines.append(f"mejor de {result['runs']} · {result['cores']} núcleos · "
                  f"carga (1/5/15 min) al empezar {load}")
+    if compare:
+        lines.append(f"antes: {result['before']}")
     return "\n".join(lines)
 
 
@@ -172,6 +192,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="imprimir el resultado en JSON")
     parser.add_argument("--repo", type=Path, default=REPO,
                         help="medir ./rb de otra copia del proyecto (p. ej. la versión anterior a un cambio)")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="medir también ./rb de otra copia (la versión anterior), alternando con esta")
     parser.add_argument("--private", action="store_true",
                         help="medir en una copia privada del laboratorio (labc), creada y retirada aquí")
     opts = parser.parse_args()
@@ -186,23 +208,24 @@ def main() -> None:
     lab_only()
     try:
         ensure_converged_lab()
-        measured = measure(opts.runs)
+        measured = measure(opts.runs, str(opts.compare.resolve() / "rb") if opts.compare else None)
     finally:
         if opts.private:
             run(["lab.down", *SITE], check=False)
     print_result(measured, opts)
 
 
-def measure(runs: int) -> dict:
+def measure(runs: int, before: str | None) -> dict:
     result = {
         "machine": platform.node(),
         "rb": RB,
+        "before": before,
         "lab": SITE[1] if SITE else "lab",
         "cores": os.cpu_count(),
         "runs": runs,
         "load_before": list(os.getloadavg()),
     }
-    result["commands"] = timed(runs)
+    result["commands"] = timed(runs, before)
     result["load_after"] = list(os.getloadavg())
     return result
 

@@ -94,6 +94,14 @@ class RunbookProgram(Program):
         except KeyboardInterrupt:
             sys.exit(1)
 
+    def parse_core(self, argv) -> None:
+        super().parse_core(argv)
+        # invoke turns off writing .pyc files (to keep tasks.py's folder clean),
+        # so every `./rb` compiled the package's modules again: a tenth of a
+        # second or more per command. __pycache__ is ignored by git; Python's
+        # own switch (-B, PYTHONDONTWRITEBYTECODE) is still obeyed.
+        sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)
+
     def _misuse(self, message: str) -> Exit:
         return Exit(f"error: {message} (véase «{BINARY} --list» o «{BINARY} --help TAREA»)", code=BAD_INPUT)
 
