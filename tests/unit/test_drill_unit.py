@@ -182,9 +182,11 @@ def client_cfg(**over) -> dict:
 
 
 def test_load_client_keeps_its_rate_and_records_each_request(tmp_path):
-    records = run_client_isolated(tmp_path, client_cfg())
+    # A generous per-request timeout: this test is about the schedule and the
+    # records, not the machine's speed (the suite shares 2 cores with the lab's
+    # tests); the drill's own timeout is measured by the benchmark.
+    records = run_client_isolated(tmp_path, client_cfg(timeout=5.0))
     assert len(records) == 100  # 100 req/s for 1 s: the schedule, not the machine's speed, sets the count
-    # Loose on purpose: the suite shares 2 cores with other work; a late answer is a failed request.
     good = [r for r in records if r["ok"] and r["status"] == 200]
     assert len(good) >= 95, [r for r in records if not r["ok"]][:3]
     span = max(r["t"] for r in records) - min(r["t"] for r in records)
