@@ -423,15 +423,20 @@ def test_missing_prerequisite_is_a_clear_error_without_traceback():
 
 def _netns_inodes(lab) -> set[int]:
     """The identities of the lab's network namespaces, to find processes that outlive their name."""
-    return {os.stat(f"/run/netns/{ns}").st_ino for ns in netns_list() if ns.startswith(lab.site.lab.namespace)}
+    return {os.stat(f"/run/netns/{ns}").st_ino for ns in netns_list() if _ours(lab, ns)}
+
+
+def _ours(lab, ns: str) -> bool:
+    """Exactly this lab's namespaces: another lab site (e.g. rb-lab3) may run beside it."""
+    prefix = lab.site.lab.namespace
+    return ns == prefix or ns.startswith(f"{prefix}-")
 
 
 def _leftovers(lab, inodes: set[int] = frozenset()) -> list[str]:
     ns_prefix = lab.site.lab.namespace
     state_dir = lab.paths["state_dir"]
     inside = f"{state_dir}/"  # not /var/lib/runbook/lab3/..., another lab site's, up beside this one
-    # Exactly this lab's namespaces: another lab site (e.g. rb-lab3) may run beside it.
-    found = [f"netns {ns}" for ns in netns_list() if ns == ns_prefix or ns.startswith(f"{ns_prefix}-")]
+    found = [f"netns {ns}" for ns in netns_list() if _ours(lab, ns)]
     mounts = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {line.split()[4]}" for line in mounts.splitlines()
               if line.split()[4].startswith(inside)]
