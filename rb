@@ -6,7 +6,7 @@
 #   ./rb demo      site + lab + deploy + verify
 #   ./rb test      all tests
 # Every failure prints one Spanish line (prefix "rb:") saying what failed and
-# what to do. tests/test_rb_wrapper.py runs this file on a simulated fresh
+# what to do. tests/unit/test_rb_wrapper.py runs this file on a simulated fresh
 # machine (stand-in dpkg-query, apt-get, systemctl, python3, npm on PATH).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,6 +38,16 @@ missing_packages() {
   done
 }
 
+# Debian starts a service as soon as its package is installed: nginx would
+# listen on this machine's port 80 (and haproxy, keepalived, memcached run)
+# until they are disabled below. A policy-rc.d answering 101 ("action
+# forbidden") keeps every service of the install stopped; a policy-rc.d the
+# machine already has is left alone (it decides already). Removed when apt is
+# done, also when ./rb stops on the way.
+policy_rc_d="${RB_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
+own_policy=""
+trap '[ -z "$own_policy" ] || rm -f -- "$policy_rc_d"' EXIT
+
 apt_updated=""
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
@@ -46,8 +56,19 @@ apt_install() {
       || die "falló «apt-get update» (código $?): revise la red y las fuentes de apt (/etc/apt/sources.list*) y vuelva a ejecutar ./rb"
     apt_updated=1
   fi
-  apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
-    || die "falló «apt-get install $*» (código $?): lea el error de apt de arriba (¿otro apt en marcha?), corríjalo y vuelva a ejecutar ./rb"
+  if [ ! -e "$policy_rc_d" ]; then
+    own_policy=1
+    printf '#!/bin/sh\n# ./rb (runbook): no service starts while it installs packages\nexit 101\n' >"$policy_rc_d"
+    chmod 755 "$policy_rc_d"
+  fi
+  local rc=0
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null || rc=$?
+  if [ -n "$own_policy" ]; then
+    rm -f -- "$policy_rc_d"
+    own_policy=""
+  fi
+  [ "$rc" = 0 ] \
+    || die "falló «apt-get install $*» (código $rc): lea el error de apt de arriba (¿otro apt en marcha?), corríjalo y vuelva a ejecutar ./rb"
 }
 
 # Checking packages and the venv costs tens of milliseconds (dpkg-query, pip's

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("python3-venv haproxy keepalived systemd-container debootstrap chromium netcat-openbsd psmisc "
             "apt-utils iproute2 ifupdown curl openssh-client nginx memcached").split()
 REAL_TOOLS = ("bash", "sha256sum", "cut", "awk", "grep", "mkdir", "mktemp", "rm", "touch", "cp", "tar",
-              "gzip", "dirname")
+              "gzip", "dirname", "chmod", "cat")
 UNSHARE = shutil.which("unshare")
 
 # One program for every stand-in; TOOL says which one it is. It records its
@@ -80,6 +80,10 @@ if TOOL == "apt-get":
     elif "install" in names:
         if FAIL == "apt-get install":
             fail("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)", 100)
+        # What Debian's invoke-rc.d would be told if a package asked to start its service now.
+        policy = Path(os.environ["RB_POLICY_RC_D"])
+        (STATE / "policy-at-install").write_text(
+            f"{os.access(policy, os.X_OK)} {policy.read_text() if policy.exists() else '-'}")
         new = names[names.index("install") + 1:]
         (STATE / "installed").write_text("\n".join(sorted(packages("installed") | set(new))))
         if "npm" in new:
@@ -129,6 +133,10 @@ class Machine:
     def state(self) -> Path:
         return self.root / "state"
 
+    @property
+    def policy_rc_d(self) -> Path:
+        return self.root / "policy-rc.d"
+
     def calls(self) -> list[str]:
         log = self.state / "calls.log"
         return log.read_text().splitlines() if log.exists() else []
@@ -143,7 +151,9 @@ class Machine:
         (self.state / "calls.log").unlink(missing_ok=True)
         env = {"PATH": str(self.root / "bin"), "HOME": str(self.root / "home"), "LANG": "C.UTF-8",
                "STANDIN_STATE": str(self.state), "STANDIN_BIN": str(self.root / "bin"),
-               "STANDIN_FAIL": fail, "STANDIN_UID": str(uid), **(env or {})}
+               "STANDIN_FAIL": fail, "STANDIN_UID": str(uid),
+               # Never the machine's own /usr/sbin/policy-rc.d: one of the simulated machine's.
+               "RB_POLICY_RC_D": str(self.policy_rc_d), **(env or {})}
         argv = [str(self.repo / "rb"), *args]
         if UNSHARE:  # no network at all: a new network namespace (as an unprivileged user too)
             argv = [UNSHARE, "--map-root-user", "--net", *argv]
@@ -393,3 +403,28 @@ def test_rb_check_install_asks_for_the_checks_even_when_nothing_changed(machine)
     proc = machine.rb("plan", env={"RB_CHECK_INSTALL": "1"})
     assert proc.returncode == 0, proc.stderr
     assert machine.calls() == [DPKG_QUERY, "venv-python -m runbook.cli plan"]
+
+
+def test_no_service_starts_while_packages_install_and_the_policy_goes_afterwards(machine):
+    proc = machine.rb("demo")
+    assert proc.returncode == 0, proc.stderr
+    # During apt-get install, Debian's invoke-rc.d found a policy forbidding every start (101)...
+    executable, policy = (machine.state / "policy-at-install").read_text().split(" ", 1)
+    assert executable == "True" and policy.splitlines()[-1] == "exit 101"
+    # ...and the machine is left without it: later installs start their services as usual.
+    assert not machine.policy_rc_d.exists()
+
+
+def test_a_failed_install_removes_the_policy_too(machine):
+    proc = machine.rb("demo", fail="apt-get install")
+    assert proc.returncode == 1
+    assert (machine.state / "policy-at-install").exists() is False  # apt failed before installing
+    assert not machine.policy_rc_d.exists()
+
+
+def test_the_machines_own_policy_is_left_alone(machine):
+    machine.policy_rc_d.write_text("#!/bin/sh\n# the admin's own\nexit 0\n")
+    machine.policy_rc_d.chmod(0o755)
+    assert machine.rb("demo").returncode == 0
+    assert machine.policy_rc_d.read_text() == "#!/bin/sh\n# the admin's own\nexit 0\n"
+    assert (machine.state / "policy-at-install").read_text().endswith("exit 0\n")
