@@ -34,9 +34,6 @@ def _holders(facts: ClusterFacts, vip: str) -> tuple[list[str], list[str]]:
 
 @dataclass
 class VipUnique(ClusterCheck):
-    id: str
-    title: str
-    step: str | None
     vip: str
 
     def evaluate(self, facts: ClusterFacts) -> Outcome:
@@ -54,9 +51,6 @@ class VipUnique(ClusterCheck):
 
 @dataclass
 class VipExpected(ClusterCheck):
-    id: str
-    title: str
-    step: str | None
     vip: str
     priorities: dict[str, int]
     instances: dict[str, list[str]]  # node -> vrrp_instance names of its rendered config
@@ -103,9 +97,6 @@ def _client_unavailable(facts: ClusterFacts) -> Outcome | None:
 
 @dataclass
 class ServiceResponds(ClusterCheck):
-    id: str
-    title: str
-    step: str | None
     service: str
     address: str  # VIP:port, for messages
 
@@ -134,9 +125,6 @@ class ServiceResponds(ClusterCheck):
 
 @dataclass
 class ServiceSpread(ClusterCheck):
-    id: str
-    title: str
-    step: str | None
     service: str
     balance: str
     backends: list[str]
@@ -187,9 +175,6 @@ class ServiceSpread(ClusterCheck):
 
 @dataclass
 class StatsProtected(ClusterCheck):
-    id: str
-    title: str
-    step: str | None
     nodes: list[str]
 
     def evaluate(self, facts: ClusterFacts) -> Outcome:

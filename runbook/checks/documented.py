@@ -29,9 +29,6 @@ def check_fact(check_id: str, check: Check) -> Command:
 @dataclass
 class DocumentedCheck(NodeCheck):
     kind = Kind.DOCUMENTED
-    id: str
-    title: str
-    step: str | None
     checks: dict[str, Check]  # node -> that node's rendered check
     when_file_exists: str | None = None
     redact: Callable[[str], str] = str

@@ -26,9 +26,6 @@ class FileMatches(NodeCheck):
     content (haproxy.cfg: the stats password).
     """
 
-    id: str
-    title: str
-    step: str | None
     path: str
     mode: str
     owner: str
@@ -81,9 +78,6 @@ class FileMatches(NodeCheck):
 
 @dataclass
 class UnitActiveEnabled(NodeCheck):
-    id: str
-    title: str
-    step: str | None
     unit: str
 
     def facts(self, node: str) -> list:
@@ -126,9 +120,6 @@ def unit_active(facts: NodeFacts, unit: str) -> bool | None:
 
 @dataclass
 class SysctlPersisted(NodeCheck):
-    id: str
-    title: str
-    step: str | None
     key: str
     value: str
 
@@ -210,9 +201,6 @@ def tracking_summary(facts: NodeFacts) -> str:
 
 @dataclass
 class KeepalivedTracking(NodeCheck):
-    id: str
-    title: str
-    step: str | None
     scripts: dict[str, list[str]]  # node -> vrrp_script names in its rendered config
     instances: dict[str, list[str]]
 
@@ -233,9 +221,6 @@ class KeepalivedTracking(NodeCheck):
 
 @dataclass
 class BackendsUp(NodeCheck):
-    id: str
-    title: str
-    step: str | None
     service: str
     backends: list[str]
     socket: str
