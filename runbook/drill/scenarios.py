@@ -81,9 +81,20 @@ def _systemctl(action: str, unit: str) -> Callable[[Cluster, str], float]:
     return lambda cl, holder: cl.node_command(holder, f"systemctl {action} {shlex.quote(unit)}")
 
 
+def crash_command(unit: str) -> str:
+    """Kill every process of the unit at once, as a crash would: none of them cleans up.
+
+    Frozen first, because `systemctl kill` signals one process after another:
+    keepalived's VRRP child asks for SIGTERM when its parent dies, and if it
+    runs between the two kills it removes the VIP and says goodbye to the
+    peer (seen on a loaded CI machine), which is a clean stop, not a crash.
+    """
+    u = shlex.quote(unit)
+    return f"systemctl kill --signal=SIGSTOP {u} && systemctl kill --signal=SIGKILL {u}"
+
+
 def _kill(unit: str) -> Callable[[Cluster, str], float]:
-    # Every process of the unit (haproxy's master and workers), as a crash would.
-    return lambda cl, holder: cl.node_command(holder, f"systemctl kill --signal=SIGKILL {shlex.quote(unit)}")
+    return lambda cl, holder: cl.node_command(holder, crash_command(unit))
 
 
 def _start_unless_active(unit: str) -> Callable[[Cluster, str], float]:
@@ -119,15 +130,16 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "haproxy-crash",
             "Caída de HAProxy",
-            "systemctl kill --signal=SIGKILL haproxy en el nodo con la IP virtual "
-            "(systemd lo vuelve a arrancar: Restart=always)",
+            "SIGKILL a todos los procesos de haproxy a la vez (detenidos antes con SIGSTOP) en el nodo "
+            "con la IP virtual (systemd lo vuelve a arrancar: Restart=always)",
             _kill("haproxy"),
             _start_unless_active("haproxy"),
         ),
         Scenario(
             "keepalived-crash",
             "Caída de Keepalived",
-            "systemctl kill --signal=SIGKILL keepalived en el nodo con la IP virtual; "
+            "SIGKILL a todos los procesos de keepalived a la vez (detenidos antes con SIGSTOP, para que "
+            "ninguno alcance a soltar la IP) en el nodo con la IP virtual; "
             "se recupera con systemctl start keepalived",
             _kill("keepalived"),
             _start_unless_active("keepalived"),
