@@ -59,7 +59,8 @@ def pytest_runs(k: str | None = None, fast: bool = False) -> list[PytestRun]:
     if fast:
         return [PytestRun("rapidos", [*common, "-m", "not lab and not browser", *XDIST])]
     return [PytestRun("sin-laboratorio", [*common, "-m", "not lab", *XDIST]),
-            PytestRun("laboratorio", [*common, "-m", "lab"])]
+            # The slowest lab tests in the log: the lab part is the suite's critical path.
+            PytestRun("laboratorio", [*common, "-m", "lab", "--durations=25"])]
 
 
 # pytest's closing line, with -q or without: "700 passed, 2 skipped in 300.12s (0:05:00)".
