@@ -192,6 +192,11 @@ class Controller(Strict):
     management_address: IPv4 | None = None
 
 
+# A host name or IPv4 address, with an optional port: what a Host header may say.
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_HEADER = rf"^{_LABEL}(\.{_LABEL})*(:[0-9]{{1,5}})?$"
+
+
 class HealthCheck(Strict):
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")] = "/"
     # The statuses that mean "healthy", in HAProxy's own syntax (codes and
@@ -199,6 +204,11 @@ class HealthCheck(Strict):
     # without any `http-check expect`: 2xx and 3xx. A web application that
     # sends anonymous users to its login page (Horizon: 302) is healthy.
     expect_status: StatusCodes = "200-399"
+    # The Host header of the check (HTTP/1.1). None: the VIP, the name clients
+    # use in the tutorial. A bare HTTP/1.0 check carries no Host, and a Django
+    # application such as Horizon answers 400 to a host missing from its
+    # ALLOWED_HOSTS: every backend would be marked DOWN.
+    host: Annotated[str, Field(pattern=HOST_HEADER)] | None = None
 
     def accepts(self, status: int) -> bool:
         return any(low <= status <= high for low, high in status_ranges(self.expect_status))

@@ -9,8 +9,12 @@ anonymous `GET /horizon` gets a 302 to the login page
 (`/horizon/auth/login/?next=/horizon/`, a relative Location as Django
 sends), and the login page answers 200 with an HTML form. Every response
 carries `X-Backend: <name>` so that a client, verify and the tests can
-tell which server answered. Every TCP service is a real memcached; once it
-listens the lab stores the key `BACKEND_KEY` with the backend's name.
+tell which server answered. Like Horizon with its ALLOWED_HOSTS set, it
+answers 400 to a request whose Host is not the VIP, the health check's host
+or its own address, or that has no Host at all (a bare HTTP/1.0 health
+check): a check without the right Host marks every backend DOWN, here as
+in production. Every TCP service is a real memcached; once it listens the
+lab stores the key `BACKEND_KEY` with the backend's name.
 """
 
 from __future__ import annotations
@@ -106,8 +110,15 @@ def nginx_conf(backend: BackendLayout) -> str:
         by_port.setdefault(app.port, []).append(app)
     for port, apps in sorted(by_port.items()):
         lines += [
+            # Django answers 400 to a Host outside ALLOWED_HOSTS, and to none at all.
+            "    server {",
+            f"        listen {backend.address.ip}:{port} default_server;",
+            f"        add_header X-Backend {backend.name} always;",
+            "        return 400;",
+            "    }",
             "    server {",
             f"        listen {backend.address.ip}:{port};",
+            f"        server_name {' '.join(backend.hosts)};",
             f"        root {html_root(backend)};",
             f"        add_header X-Backend {backend.name} always;",
             "        charset utf-8;  # text/html; charset=utf-8, as Django",

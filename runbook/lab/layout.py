@@ -61,6 +61,9 @@ class BackendLayout:
     peer: str
     http: tuple[tuple[int, str], ...]  # (port, health path) of http services: nginx
     tcp: tuple[int, ...]  # ports of tcp services: one memcached each
+    # The names its web application answers to (Django's ALLOWED_HOSTS): the
+    # VIP, the health checks' Host and its own address; any other Host gets 400.
+    hosts: tuple[str, ...]
     log: Path  # every daemon's own log (nginx's error log, memcached's output)
     dir: Path  # configs, pid file, pages, nginx's access log; removed by lab.down
 
@@ -191,12 +194,14 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
     by_address: dict[IPv4Address, dict] = {}
     for service in site.services:
         for b in service.backends:
-            entry = by_address.setdefault(b.address, {"names": [], "http": [], "tcp": []})
+            entry = by_address.setdefault(b.address, {"names": [], "http": [], "tcp": [], "hosts": []})
             if b.name not in entry["names"]:
                 entry["names"].append(b.name)
             if service.mode == "http":
                 path = service.health_check.path if service.health_check else "/"
                 entry["http"].append((b.port, path))
+                check_host = service.health_check.host if service.health_check else None
+                entry["hosts"] += [str(site.vip), *([check_host.split(":")[0]] if check_host else [])]
             else:
                 entry["tcp"].append(b.port)
     result = []
@@ -211,6 +216,7 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
                 peer=ifname("b", name),
                 http=tuple(sorted(set(entry["http"]))),
                 tcp=tuple(sorted(set(entry["tcp"]))),
+                hosts=tuple(dict.fromkeys([*entry["hosts"], str(address)])),
                 log=state / "logs" / f"backend-{name}.log",
                 dir=state / "run" / "backends" / name,
             )

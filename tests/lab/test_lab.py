@@ -299,6 +299,24 @@ def test_web_backends_answer_like_horizon_from_the_client_namespace(lab):
             assert "<title>Iniciar sesión - OpenStack Dashboard</title>" in page
 
 
+def test_web_backends_refuse_a_host_outside_their_allowed_hosts(lab):
+    # As Horizon with ALLOWED_HOSTS: 400 without Host (a bare HTTP/1.0 check) or with another name,
+    # the answer every check would get if the template did not send `hdr Host`.
+    service = next(s for s in lab.site.services if s.mode == "http")
+    backend = service.backends[0]
+    url = f"http://{backend.address}:{backend.port}{service.health_check.path}"
+
+    def status(*headers: str) -> str:
+        proc = lab_api.client_run(lab.site, ["curl", "-sS", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}",
+                                             *headers, url])
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert status("-0", "-H", "Host:") == "400"  # HTTP/1.0, no Host header at all
+    assert status("-H", "Host: horizon.example.com") == "400"
+    assert status("-H", f"Host: {lab.site.vip}") == "302"  # what the health check sends
+
+
 def test_memcached_backends_say_who_they_are(lab):
     for service in lab.site.services:
         if service.mode != "tcp":

@@ -58,6 +58,16 @@ def test_horizon_shape(lay):
     assert f"pid {zeus.dir}/nginx.pid;" in conf and f"error_log {zeus.log} warn;" in conf
 
 
+def test_web_backends_answer_only_to_their_allowed_hosts(lay):
+    zeus = lay.backends[0]
+    # The VIP (what clients and the health check send) and its own address; nothing else.
+    assert zeus.hosts == ("198.51.100.150", "198.51.100.12")
+    conf = backend_config.nginx_conf(zeus)
+    default, app = conf.split("    server {")[1:3]
+    assert "listen 198.51.100.12:80 default_server;" in default and "return 400;" in default
+    assert "server_name 198.51.100.150 198.51.100.12;" in app and "return 302" in app
+
+
 def test_ready_request_names_what_each_backend_must_answer(lay):
     request = backends.ready_request(lay)
     assert request["key"] == BACKEND_KEY and request["source"] == str(lay.client.addresses[0].ip)

@@ -75,6 +75,8 @@ BAD_SITES = [
     ("duplicate-backend", _set("services.0.backends.1.name", "zeus"), "services[0].backends[1].name"),
     ("tcp-with-http-check", _set("services.1.health_check", {"path": "/"}), "services[1].health_check"),
     ("health-path-unsafe", _set("services.0.health_check.path", "/x'; reboot"), "services[0].health_check.path"),
+    ("health-host-header-injection", _set("services.0.health_check.host", "a\r\nX-Evil: 1"), "services[0].health_check.host"),
+    ("health-host-with-space", _set("services.0.health_check.host", "horizon example.com"), "services[0].health_check.host"),
     ("expect-status-wildcard", _set("services.0.health_check.expect_status", "2xx"), "services[0].health_check.expect_status"),
     ("expect-status-reversed", _set("services.0.health_check.expect_status", "399-200"), "services[0].health_check.expect_status"),
     ("expect-status-out-of-range", _set("services.0.health_check.expect_status", 600), "services[0].health_check.expect_status"),

@@ -84,14 +84,16 @@ def test_haproxy_check_catches_the_original_2014_syntax(tmp_path):
     assert "contimeout" in result.stdout + result.stderr
 
 
-def _haproxy_cfg_with_expect(codes: str) -> str:
-    """The lab's haproxy.cfg with the Horizon check's statuses replaced (through the model)."""
+def _haproxy_cfg_with_check(check: HealthCheck) -> str:
     site = load_site("lab")
     horizon, *rest = site.services
-    check = HealthCheck(path=horizon.health_check.path, expect_status=codes)
     site = site.model_copy(update={"services": [horizon.model_copy(update={"health_check": check}), *rest]})
     plan = build_plan(site, load_procedure())
     return next(a.content for a in plan.actions("hera") if getattr(a, "path", None) == "/etc/haproxy/haproxy.cfg")
+
+
+def _haproxy_cfg_with_expect(codes) -> str:
+    return _haproxy_cfg_with_check(HealthCheck(path="/horizon", expect_status=codes))
 
 
 @needs_haproxy
@@ -99,6 +101,17 @@ def _haproxy_cfg_with_expect(codes: str) -> str:
 def test_haproxy_reads_every_status_form_the_model_writes(tmp_path, codes):
     text = _haproxy_cfg_with_expect(codes)
     assert f"    http-check expect status {codes.replace(' ', '')}\n" in text
+    result = _haproxy_check(tmp_path, materialize(text, FAKE_SECRETS))
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stdout + result.stderr
+
+
+@needs_haproxy
+@pytest.mark.parametrize("host, header", [(None, "198.51.100.150"), ("horizon.example.com", "horizon.example.com"),
+                                          ("horizon.example.com:8443", "horizon.example.com:8443")])
+def test_health_check_names_the_host_the_backends_answer_to(tmp_path, host, header):
+    # HTTP/1.1 with a Host: a bare HTTP/1.0 check has none, and Horizon answers 400 to it (ALLOWED_HOSTS).
+    text = _haproxy_cfg_with_check(HealthCheck(path="/horizon", host=host))
+    assert f"    http-check send meth GET uri /horizon ver HTTP/1.1 hdr Host {header}\n" in text
     result = _haproxy_check(tmp_path, materialize(text, FAKE_SECRETS))
     assert result.returncode == 0 and result.stderr.strip() == "", result.stdout + result.stderr
 
