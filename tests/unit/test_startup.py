@@ -1,0 +1,102 @@
+"""Start-up of `./rb`: what it avoids importing, and that what it defers still works when used.
+
+Each case runs in a fresh interpreter (pytest itself has imported
+unittest.mock and much more, so only a new process shows what `./rb` loads).
+Timings are in benchmarks/bench_cli.py, not here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args, "-c", textwrap.dedent(code)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def imported_by(*argv: str) -> set[str]:
+    """Every module a `python -m runbook.cli ARGV` imports (from `-X importtime`)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "runbook.cli", *argv], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_listing_the_tasks_imports_neither_unittest_mock_nor_asyncio():
+    modules = imported_by("--list")
+    assert "invoke.context" in modules  # the measurement works: invoke was imported
+    assert "unittest.mock" not in modules
+    assert "asyncio" not in modules
+
+
+def test_invoke_mock_context_still_gets_a_real_mock_after_the_stand_in():
+    proc = python("""
+        import sys
+        from runbook.cli.lazy_mock import invoke_without_mock
+        invoke_without_mock()
+        assert "unittest.mock" not in sys.modules and "asyncio" not in sys.modules
+        from invoke import MockContext, Result
+        c = MockContext(run={"hostname": Result("hera\\n")})
+        assert c.run("hostname").stdout == "hera\\n"
+        import unittest.mock
+        assert isinstance(c.run, unittest.mock.Mock)
+        c.run.assert_called_once_with("hostname")
+        import invoke.context
+        assert invoke.context.Mock is unittest.mock.Mock  # the real class from the first use on
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_unittest_mock_imported_after_invoke_is_the_real_module():
+    proc = python("""
+        from runbook.cli.lazy_mock import invoke_without_mock
+        invoke_without_mock()
+        import invoke.context
+        from unittest.mock import Mock, patch
+        import unittest.mock
+        assert type(unittest.mock).__name__ == "module" and unittest.mock.__file__.endswith("mock.py")
+        with patch("os.getcwd", return_value="/x"):
+            import os
+            assert os.getcwd() == "/x"
+        assert isinstance(Mock(), invoke.context.Mock)  # the deferred name answers like the real class
+        assert issubclass(unittest.mock.MagicMock, invoke.context.Mock)
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_any_other_name_asked_of_the_stand_in_loads_the_real_module():
+    proc = python("""
+        import sys
+        from runbook.cli import lazy_mock
+        sys.modules[lazy_mock.MOCK] = lazy_mock._StandIn(lazy_mock.MOCK)
+        from unittest.mock import patch, sentinel
+        assert patch.__module__ == "unittest.mock" and sentinel.x is sentinel.x
+        assert not isinstance(sys.modules["unittest.mock"], lazy_mock._StandIn)
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_nothing_is_stood_in_when_unittest_mock_is_already_there():
+    proc = python("""
+        import sys, unittest.mock
+        real = sys.modules["unittest.mock"]
+        from runbook.cli.lazy_mock import invoke_without_mock
+        invoke_without_mock()
+        import invoke.context
+        assert invoke.context.Mock is real.Mock and sys.modules["unittest.mock"] is real
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
