@@ -266,10 +266,10 @@ class Site(Strict):
     network: Network
     vip: IPv4
     vrrp: Vrrp
-    ssh: Ssh = Ssh()
+    ssh: Ssh = Field(default_factory=Ssh)
     secrets: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], SecretSource] = {}
-    stats: Stats = Stats()
-    haproxy: Haproxy = Haproxy()
+    stats: Stats = Field(default_factory=Stats)
+    haproxy: Haproxy = Field(default_factory=Haproxy)
     nodes: Annotated[list[Node], Field(min_length=2, max_length=64)]
     controllers: Annotated[list[Controller], Field(max_length=64)] = []
     services: Annotated[list[Service], Field(min_length=1, max_length=64)]
