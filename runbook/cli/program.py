@@ -14,7 +14,6 @@ it needs (pydantic models, Jinja, fabric, rich) when it runs.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 
@@ -220,6 +219,8 @@ def _spanish_tuples(tuples):
 
 
 def _suggestion(token: str, candidates: list[str]) -> str:
+    import difflib  # only on a misuse
+
     close = difflib.get_close_matches(token, candidates, n=1, cutoff=0.6)
     return f"; ¿quería decir {close[0]!r}?" if close else ""
 

@@ -7,6 +7,7 @@ Timings are in benchmarks/bench_cli.py, not here.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,8 +16,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def python(code: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args, "-c", textwrap.dedent(code)], cwd=REPO,
+def python(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **(env or {})}
+    environment.pop("RUNBOOK_DATA_DIR", None)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=environment,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -33,6 +36,31 @@ def test_listing_the_tasks_imports_neither_unittest_mock_nor_asyncio():
     assert "invoke.context" in modules  # the measurement works: invoke was imported
     assert "unittest.mock" not in modules
     assert "asyncio" not in modules
+
+
+def test_listing_the_tasks_imports_nothing_a_task_imports_when_it_runs():
+    modules = imported_by("--list")
+    assert "runbook.cli.docs_tasks" in modules
+    heavy = {"pydantic", "jinja2", "rich", "fabric", "paramiko", "runbook.model", "runbook.plan",
+             "ctypes", "tempfile", "shutil", "difflib"}
+    assert modules & heavy == set()
+
+
+def test_a_cached_plan_is_used_without_the_loader_yaml_or_jinja(tmp_path):
+    script = """
+        import sys
+        from runbook.cli.common import plan_or_exit
+        plan = plan_or_exit("lab")
+        assert plan.site.name == "lab" and plan.steps
+        print(sorted(m for m in ("jinja2", "runbook.load", "runbook.templating", "runbook.yaml_strict")
+                     if m in sys.modules))
+    """
+    env = {"RUNBOOK_CACHE_DIR": str(tmp_path / "cache"), "RUNBOOK_PLAN_CACHE": "1"}
+    first = python(script, env=env)
+    second = python(script, env=env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == "['jinja2', 'runbook.load', 'runbook.templating', 'runbook.yaml_strict']\n"
+    assert second.stdout == "[]\n"
 
 
 def test_invoke_mock_context_still_gets_a_real_mock_after_the_stand_in():
