@@ -73,7 +73,8 @@ def cached_plan(site_name: str | None, build: Callable[[], Plan]) -> Plan:
     if plan is not None:
         return plan
     plan = build()  # raises the usual DataError/PlanError on bad input: nothing is stored then
-    _write(folder, path, digest, plan)
+    if _key(name) == key:  # a file edited while the plan was built: not stored under the old key
+        _write(folder, path, digest, plan)
     return plan
 
 

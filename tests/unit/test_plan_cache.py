@@ -101,6 +101,22 @@ def test_editing_a_template_gives_the_new_plan(data, tmp_path, monkeypatch):
     assert haproxy and haproxy[0].content.endswith("# una línea más\n")
 
 
+def test_a_file_edited_while_the_plan_is_built_is_not_cached_under_the_old_contents(data):
+    site_file = data / "lab.yaml"
+    original = site_file.read_text()
+
+    def edited_while_building():  # the key was taken from the file as it was; the plan reads it edited
+        edit(site_file, "vip: 198.51.100.150", "vip: 198.51.100.151")
+        return Builds("lab")()
+
+    assert str(plan_cache.cached_plan("lab", edited_while_building).site.vip) == "198.51.100.151"
+    assert not (data.parent / "cache").exists() or not list((data.parent / "cache").iterdir())
+    site_file.write_text(original)  # back to what the plan was built from: built again, never guessed
+    builds = Builds("lab")
+    assert str(plan_cache.cached_plan("lab", builds).site.vip) == "198.51.100.150"
+    assert builds.count == 1
+
+
 def test_a_change_in_the_package_source_is_another_key(data, tmp_path, monkeypatch):
     package = tmp_path / "package"
     (package / "sub").mkdir(parents=True)
