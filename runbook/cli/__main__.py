@@ -1,9 +1,9 @@
 """`python -m runbook.cli ARGS`: what `./rb ARGS` runs (invoke with Spanish misuse messages)."""
 
-from .lazy_mock import invoke_without_mock
+from .lean_invoke import invoke_lean
 
-invoke_without_mock()  # before anything imports invoke: see lazy_mock.py
+invoke_lean()  # before anything imports invoke: see lean_invoke.py
 
-from .program import main  # noqa: E402 - after the stand-in above
+from .program import main  # noqa: E402 - after the stand-ins above
 
 main()

@@ -38,6 +38,45 @@ def test_listing_the_tasks_imports_neither_unittest_mock_nor_asyncio():
     assert "asyncio" not in modules
 
 
+def test_listing_the_tasks_imports_no_yaml():
+    modules = imported_by("--list")
+    assert "invoke.config" in modules
+    assert {m for m in modules if "yaml" in m} == set()
+
+
+def test_an_invoke_yaml_configuration_file_is_still_read_with_the_real_module(tmp_path):
+    (tmp_path / "conf.yaml").write_text("run:\n  echo: true\ntimeouts:\n  command: 7\n")
+    proc = python(f"""
+        import sys
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
+        assert not any("yaml" in m for m in sys.modules)
+        import invoke
+        config = invoke.Config(runtime_path={str(tmp_path / "conf.yaml")!r})
+        config.load_runtime()
+        assert config.run.echo is True and config.timeouts.command == 7
+        assert "invoke.vendor.yaml" in sys.modules and type(sys.modules["invoke.vendor.yaml"]).__name__ == "module"
+        from invoke.vendor import yaml
+        assert yaml.safe_load("a: 1") == {{"a": 1}}
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_the_cli_still_parses_an_invoke_yaml_given_with_f(tmp_path):
+    def plan_with(content: str) -> subprocess.CompletedProcess:
+        (tmp_path / "conf.yaml").write_text(content)
+        # `plan --json`: the published site, rendered only (--list would not read the file)
+        return subprocess.run([sys.executable, "-m", "runbook.cli", "-f", str(tmp_path / "conf.yaml"), "plan",
+                               "--json"], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    good, bad = plan_with("run:\n  echo: true\n"), plan_with("run: [echo\n")
+    assert good.returncode == 0 and good.stdout.startswith("[")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: no se puede cargar el fichero de configuración de invoke (-f/--config)")
+
+
 def test_listing_the_tasks_imports_nothing_a_task_imports_when_it_runs():
     modules = imported_by("--list")
     assert "runbook.cli.docs_tasks" in modules
@@ -66,8 +105,8 @@ def test_a_cached_plan_is_used_without_the_loader_yaml_or_jinja(tmp_path):
 def test_invoke_mock_context_still_gets_a_real_mock_after_the_stand_in():
     proc = python("""
         import sys
-        from runbook.cli.lazy_mock import invoke_without_mock
-        invoke_without_mock()
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
         assert "unittest.mock" not in sys.modules and "asyncio" not in sys.modules
         from invoke import MockContext, Result
         c = MockContext(run={"hostname": Result("hera\\n")})
@@ -85,8 +124,8 @@ def test_invoke_mock_context_still_gets_a_real_mock_after_the_stand_in():
 
 def test_unittest_mock_imported_after_invoke_is_the_real_module():
     proc = python("""
-        from runbook.cli.lazy_mock import invoke_without_mock
-        invoke_without_mock()
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
         import invoke.context
         from unittest.mock import Mock, patch
         import unittest.mock
@@ -105,11 +144,11 @@ def test_unittest_mock_imported_after_invoke_is_the_real_module():
 def test_any_other_name_asked_of_the_stand_in_loads_the_real_module():
     proc = python("""
         import sys
-        from runbook.cli import lazy_mock
-        sys.modules[lazy_mock.MOCK] = lazy_mock._StandIn(lazy_mock.MOCK)
+        from runbook.cli import lean_invoke
+        sys.modules[lean_invoke.MOCK] = lean_invoke._MockStandIn(lean_invoke.MOCK, "")
         from unittest.mock import patch, sentinel
         assert patch.__module__ == "unittest.mock" and sentinel.x is sentinel.x
-        assert not isinstance(sys.modules["unittest.mock"], lazy_mock._StandIn)
+        assert not isinstance(sys.modules["unittest.mock"], lean_invoke._StandIn)
         print("ok")
     """)
     assert proc.returncode == 0, proc.stderr
@@ -120,8 +159,8 @@ def test_nothing_is_stood_in_when_unittest_mock_is_already_there():
     proc = python("""
         import sys, unittest.mock
         real = sys.modules["unittest.mock"]
-        from runbook.cli.lazy_mock import invoke_without_mock
-        invoke_without_mock()
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
         import invoke.context
         assert invoke.context.Mock is real.Mock and sys.modules["unittest.mock"] is real
         print("ok")
