@@ -76,8 +76,11 @@ apt_install() {
 # says they were, keyed on everything the install depends on (this script with
 # its package list, pyproject.toml). Editing either, or removing .venv, checks
 # everything again; so does RB_CHECK_INSTALL=1 (e.g. after removing a package
-# by hand).
-ready=".venv/.rb-ready-$(sha256sum rb pyproject.toml | sha256sum | cut -c1-16)"
+# by hand). One sha256sum for both files (the key: 8 hex digits of each hash),
+# and no other process before exec when nothing changed.
+sums="$(sha256sum rb pyproject.toml)"
+second="${sums#*$'\n'}"
+ready=".venv/.rb-ready-${sums:0:8}${second:0:8}"
 if [ -n "${RB_CHECK_INSTALL:-}" ] || [ ! -e "$ready" ]; then
   complete=1  # becomes 0 while a package is missing (without root): check again next time
   if ! command -v dpkg-query >/dev/null; then
@@ -141,7 +144,9 @@ fetch_vendor() {  # package version file-in-package destination
 
 vendor() {  # package version file-in-package destination
   local pkg="$1" version="$2" src="$3" dest="$4"
-  if [ -s "$dest" ] && grep -qsx "$version" "$dest.version"; then return 0; fi
+  local have=""
+  [ ! -f "$dest.version" ] || read -r have <"$dest.version" || true  # a builtin: no grep on every call
+  if [ -s "$dest" ] && [ "$have" = "$version" ]; then return 0; fi
   if ! command -v npm >/dev/null && [ "$(id -u)" = 0 ]; then
     say "instalando npm para obtener $pkg"
     apt_install npm

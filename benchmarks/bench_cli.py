@@ -11,6 +11,7 @@ the one least disturbed by others), with the CPU time of that run:
 - `./rb --list`          start-up alone: the wrapper, Python, invoke, the task modules;
 - `./rb plan`            the published site planned (rendered only, nothing contacted);
 - `./rb verify`          every check on the 2-node lab (its default site);
+- the same with RUNBOOK_PLAN_CACHE=0: the plan built from the YAML, as after an edit;
 - `./rb deploy`          a no-op re-deploy of the converged lab (its default site).
 
 Targets (issue 10): `--list` ≤ 0.2 s, verify ≤ 0.6 s, no-op deploy ≤ 0.6 s.
@@ -57,25 +58,33 @@ SITE: list[str] = []  # ["--site", NAME] for the private lab; empty: the command
 DATA_DIR: Path | None = None  # the private lab's data folder
 
 
-def commands() -> list[tuple[str, list[str]]]:
-    """(label, argv after ./rb)."""
+# The plan comes from the cache (runbook/plan_cache.py) once the data has been
+# planned (ensure_converged_lab does so); a row without it shows what a first
+# run after editing the data costs.
+NO_PLAN_CACHE = {"RUNBOOK_PLAN_CACHE": "0"}
+
+
+def commands() -> list[tuple[str, list[str], dict]]:
+    """(label, argv after ./rb, extra environment)."""
     return [
-        ("--list", ["--list"]),
-        ("plan", ["plan"]),
-        ("verify", ["verify", *SITE]),
-        ("deploy (sin cambios)", ["deploy", *SITE]),
+        ("--list", ["--list"], {}),
+        ("plan", ["plan"], {}),
+        ("verify", ["verify", *SITE], {}),
+        ("verify (plan sin caché)", ["verify", *SITE], NO_PLAN_CACHE),
+        ("deploy (sin cambios)", ["deploy", *SITE], {}),
     ]
 
 
-def environment() -> dict:
+def environment(extra: dict | None = None) -> dict:
     env = dict(os.environ)
+    env.pop("RUNBOOK_PLAN_CACHE", None)
     env.pop("RUNBOOK_DATA_DIR", None)  # the lab's own data, never a stand-in
     # A user's shell does not forbid .pyc files; some sandboxes and CI images
     # do, which would time compiling the package on every command instead.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if DATA_DIR is not None:
         env["RUNBOOK_DATA_DIR"] = str(DATA_DIR)
-    return env
+    return {**env, **(extra or {})}
 
 
 def write_private_lab(directory: Path) -> None:
@@ -99,14 +108,14 @@ def write_private_lab(directory: Path) -> None:
         shutil.copy(REPO / "site_data" / name, directory / name)
 
 
-def run(argv: list[str], check: bool = True, rb: str | None = None
+def run(argv: list[str], check: bool = True, rb: str | None = None, env: dict | None = None
         ) -> tuple[float, float, subprocess.CompletedProcess]:
     """One `./rb ARGV`: (wall seconds, CPU seconds of the process and its children, the process)."""
     rb = rb or RB
     before = os.times()
     started = time.perf_counter()
-    proc = subprocess.run([rb, *argv], cwd=Path(rb).parent, env=environment(), capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([rb, *argv], cwd=Path(rb).parent, env=environment(env), capture_output=True,
+                          text=True, timeout=600)
     wall = time.perf_counter() - started
     after = os.times()
     cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
@@ -146,13 +155,14 @@ def timed(runs: int, before: str | None) -> dict:
     """Best of `runs` per command; with `before` (another checkout's rb), both in turn, run by run,
     so that both see the same moments of a shared machine."""
     rows = {}
-    for label, argv in commands():
+    for label, argv, env in commands():
         samples: dict[str, list[tuple[float, float]]] = {"after": [], "before": []}
         for _ in range(runs):
             if before:
-                samples["before"].append(run(argv, rb=before)[:2])
-            samples["after"].append(run(argv)[:2])
-        rows[label] = {"command": "./rb " + " ".join(argv), "target_s": TARGETS_S.get(label),
+                samples["before"].append(run(argv, rb=before, env=env)[:2])
+            samples["after"].append(run(argv, env=env)[:2])
+        shown = "".join(f"{name}={value} " for name, value in env.items()) + "./rb " + " ".join(argv)
+        rows[label] = {"command": shown, "target_s": TARGETS_S.get(label),
                        **best_of(samples["after"])}
         if before:
             rows[label]["before"] = best_of(samples["before"])
@@ -167,14 +177,14 @@ def best_of(samples: list[tuple[float, float]]) -> dict:
 
 def table(result: dict) -> str:
     compare = result.get("before") is not None
-    head = f"{'orden':<28} {'mejor (s)':>9} {'CPU (s)':>8}"
+    head = f"{'orden':<46} {'mejor (s)':>9} {'CPU (s)':>8}"
     if compare:
         head += f" {'antes (s)':>9} {'CPU antes':>9}"
     lines = [head + f" {'objetivo':>9}  todas (s)"]
     for row in result["commands"].values():
         target = f"≤ {row['target_s']}" if row["target_s"] else "-"
         mark = "" if not row["target_s"] else (" ✓" if row["best_s"] <= row["target_s"] else " ✗")
-        line = f"{row['command']:<28} {row['best_s']:>9.3f} {row['cpu_of_best_s']:>8.3f}"
+        line = f"{row['command']:<46} {row['best_s']:>9.3f} {row['cpu_of_best_s']:>8.3f}"
         if compare:
             line += f" {row['before']['best_s']:>9.3f} {row['before']['cpu_of_best_s']:>9.3f}"
         lines.append(line + f" {target:>9}{mark:<2} " + " ".join(f"{s:.3f}" for s in row["all_s"]))

@@ -10,7 +10,6 @@ its error locations are looked up in those lines.
 from __future__ import annotations
 
 import errno
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -21,7 +20,7 @@ from . import yaml_strict
 from .errors import BadInput
 from .fields import NAME_RE, FieldError
 from .model import Procedure, Site
-from .names import LAB_SITE, PUBLISHED_SITE, REPO_ROOT  # noqa: F401 - imported from here by many
+from .names import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, data_dir  # noqa: F401 - imported from here by many
 from .validation_messages import pick, spanish, unknown_key
 from .yaml_strict import Document, YamlError, shown
 
@@ -56,10 +55,6 @@ class Source:
 
 def located(display: str, line: int, path: tuple) -> str:
     return f"{display}, línea {line}: campo '{field_path(path) or '(raíz)'}'"
-
-
-def data_dir() -> Path:
-    return Path(os.environ.get("RUNBOOK_DATA_DIR", REPO_ROOT / "site_data"))
 
 
 def site_names(directory: Path | None = None) -> list[str]:

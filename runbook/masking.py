@@ -13,7 +13,6 @@ recognised is masked whole. Deploy and verify use this one class.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -115,6 +114,8 @@ class SecretMask:
         if not secret_rows:
             return "".join(masked)
         # A secret line no rule recognised on the node: mask what the diff pairs with it.
+        import difflib  # here and below: only when a file differs, not at every start
+
         matcher = difflib.SequenceMatcher(None, masked, plan_lines, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "replace" and any(j1 <= j < j2 for j in secret_rows):
@@ -139,6 +140,8 @@ class SecretMask:
             fromfile = "/dev/null"
         old = "" if node_text is None else self.file_text(node_text, plan_text)
         new = plan_text.splitlines(keepends=True)
+        import difflib
+
         lines = difflib.unified_diff(old.splitlines(keepends=True), new, fromfile=fromfile, tofile=tofile)
         return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 

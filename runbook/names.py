@@ -7,8 +7,19 @@ every start-up (even `./rb --list`).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED_SITE = "olimpo"  # the site the documentation is built from
 LAB_SITE = "lab"  # the embedded lab; deploy and verify default to it
+# The package's own templates (RUNBOOK_TEMPLATE_DIR may name a copy, see plan.template_dir).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+# Secrets never enter the plan: templates get this marker instead, and only
+# the executor, at the last moment, swaps in the real value.
+SECRET_MARKER = "@@SECRETO_{name}@@"
+
+
+def data_dir() -> Path:
+    """The folder of the site data: site_data/, unless RUNBOOK_DATA_DIR names another."""
+    return Path(os.environ.get("RUNBOOK_DATA_DIR", REPO_ROOT / "site_data"))

@@ -29,17 +29,10 @@ from .model import (
     StepSpec,
     path_problem,
 )
-from .templating import (
-    SECRET_MARKER,
-    BudgetExceeded,
-    TemplateFailure,
-    render_file,
-    render_string,
-    template_dir_default,
-    time_budget,
-)
+from .names import SECRET_MARKER, TEMPLATE_DIR
 
-TEMPLATE_DIR = template_dir_default()
+# templating (Jinja2) is imported where a plan is built, not here: a plan
+# read from the cache (plan_cache.py) is used without rendering anything.
 SECRET_MARKER_RE = re.compile(r"@@SECRETO_([a-z][a-z0-9_]*)@@")
 PLAN_BUDGET_S = 2.0  # the shipped plan takes ~50 ms; a template that loops for ever is stopped
 __all__ = ["SECRET_MARKER", "SECRET_MARKER_RE"]
@@ -267,6 +260,8 @@ def _locator(procedure: Procedure) -> Where:
 
 
 def render_text(source: str, ctx: dict, where: str) -> str:
+    from .templating import TemplateFailure, render_string
+
     try:
         return render_string(template_dir(), source, ctx)
     except TemplateFailure as exc:
@@ -274,6 +269,8 @@ def render_text(source: str, ctx: dict, where: str) -> str:
 
 
 def render_template(name: str, ctx: dict, where: str) -> str:
+    from .templating import TemplateFailure, render_file
+
     try:
         return render_file(template_dir(), name, ctx)
     except TemplateFailure as exc:
@@ -281,6 +278,8 @@ def render_template(name: str, ctx: dict, where: str) -> str:
 
 
 def build_plan(site: Site, procedure: Procedure) -> Plan:
+    from .templating import BudgetExceeded, time_budget
+
     where = _locator(procedure)
     try:
         with time_budget(PLAN_BUDGET_S):

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 from .errors import BadInput
-from .load import REPO_ROOT
 from .model import Site
+from .names import REPO_ROOT
 from .plan import SECRET_MARKER_RE
 
 # Characters that are safe unquoted in haproxy.cfg (`stats auth user:pass`).

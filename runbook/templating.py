@@ -26,14 +26,12 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import BadInput
+from .names import SECRET_MARKER, TEMPLATE_DIR
 
 MAX_OUTPUT = 1024 * 1024  # characters one template may produce (haproxy.cfg is ~2 KB)
 MAX_INT_ARGUMENT = 100_000  # the sandbox's own cap for range()
 MAX_INT_BITS = 4096
 
-# Secrets never enter the plan: templates get this marker instead, and only
-# the executor, at the last moment, swaps in the real value.
-SECRET_MARKER = "@@SECRETO_{name}@@"
 
 
 class TemplateFailure(BadInput):
@@ -90,7 +88,7 @@ def _guarded(function):
 
 
 def template_dir_default() -> Path:
-    return Path(__file__).resolve().parent / "templates"
+    return TEMPLATE_DIR
 
 
 @cache

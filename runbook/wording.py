@@ -26,3 +26,13 @@ _NUMBER_WORDS = ("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete
 def number_word(n: int) -> str:
     """2 -> "dos": how a page says how many nodes there are."""
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value for a one-line message: quoted, escaped, cut when long."""
+    text = value if isinstance(value, str) else str(value)
+    out = repr(text) if isinstance(value, str) else text
+    out = out.replace("\n", "\\n")
+    if len(out) > limit:
+        out = f"{out[: limit - 1]}… ({len(text)} caracteres)"
+    return out

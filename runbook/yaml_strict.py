@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from .errors import BadInput
+from .wording import shown
 from .yaml_errors import guess_field, syntax_message
 
 MAX_BYTES = 256 * 1024  # the shipped files are ~10 KiB; a data file has no reason to be larger
@@ -85,16 +86,6 @@ class Document:
     def source_of(self, path: Path_) -> str | None:
         place = self.places.get(tuple(path))
         return place.source if place else None
-
-
-def shown(value: object, limit: int = 40) -> str:
-    """A value for a one-line message: quoted, escaped, cut when long."""
-    text = value if isinstance(value, str) else str(value)
-    out = repr(text) if isinstance(value, str) else text
-    out = out.replace("\n", "\\n")
-    if len(out) > limit:
-        out = f"{out[: limit - 1]}… ({len(text)} caracteres)"
-    return out
 
 
 # ------------------------------------------------------------------ reading

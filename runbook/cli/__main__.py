@@ -1,5 +1,9 @@
 """`python -m runbook.cli ARGS`: what `./rb ARGS` runs (invoke with Spanish misuse messages)."""
 
-from .program import main
+from .lean_invoke import invoke_lean
+
+invoke_lean()  # before anything imports invoke: see lean_invoke.py
+
+from .program import main  # noqa: E402 - after the stand-ins above
 
 main()

@@ -28,13 +28,20 @@ def plan_or_exit(site_name: str | None) -> Plan:
     """Load and plan a site; invalid data (DataError, PlanError) ends the task with exit code 2.
 
     Called before any connection is opened, so bad data never touches a node.
+    A plan built before from the very same files is read from the cache
+    (plan_cache.py): no YAML, pydantic validation or Jinja2 to redo.
     """
-    from ..load import load_procedure, load_site
-    from ..plan import build_plan
+    from ..plan_cache import cached_plan
 
-    # `--site ''` names no site: an error, not the default one.
-    site = load_site() if site_name is None else load_site(site_name)
-    return build_plan(site, load_procedure())
+    def build() -> Plan:
+        from ..load import load_procedure, load_site
+        from ..plan import build_plan
+
+        # `--site ''` names no site: an error, not the default one.
+        site = load_site() if site_name is None else load_site(site_name)
+        return build_plan(site, load_procedure())
+
+    return cached_plan(site_name, build)
 
 
 def check_node(plan: Plan, node: str | None) -> None:

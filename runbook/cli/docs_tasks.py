@@ -8,12 +8,9 @@ Exit codes: 2 bad data (checked before MkDocs starts, nothing is written),
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shlex
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from ..names import LAB_SITE, REPO_ROOT
@@ -38,6 +35,9 @@ def check_data() -> None:
 @task(default=True, help={"dest": "carpeta de salida (por defecto, site/)"})
 def build(c, dest=None):
     """Construye la web con --strict: cualquier aviso o desajuste con el plan es un error."""
+    import shutil  # here, with tempfile: with ctypes they cost ~10 ms of every ./rb start
+    import tempfile
+
     check_data()
     target = Path(dest) if dest else REPO_ROOT / "site"
     if not target.parent.is_dir():
@@ -66,6 +66,8 @@ def build(c, dest=None):
 
 def swap_in(new: Path, target: Path) -> None:
     """Put `new` where `target` is, atomically when the kernel can (renameat2 RENAME_EXCHANGE)."""
+    import shutil
+
     if not target.exists():
         os.rename(new, target)
         return
@@ -79,6 +81,8 @@ def swap_in(new: Path, target: Path) -> None:
 
 
 def _exchange(a: Path, b: Path) -> bool:
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2

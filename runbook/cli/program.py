@@ -14,7 +14,6 @@ it needs (pydantic models, Jinja, fabric, rich) when it runs.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 
@@ -127,7 +126,7 @@ class RunbookProgram(Program):
         return "línea de órdenes no válida"
 
     def _unknown(self, token: str, context, task: str | None) -> str:
-        from ..yaml_strict import shown  # only on a misuse: not worth its import at every start
+        from ..wording import shown  # only on a misuse: not worth its import at every start
 
         if token.startswith("-"):
             flags = sorted(context.flags) if isinstance(context, ParserContext) else []
@@ -190,7 +189,7 @@ class RunbookProgram(Program):
 
     def list_tasks(self) -> None:
         if not hasattr(self, f"list_{self.list_format}"):
-            from ..yaml_strict import shown
+            from ..wording import shown
 
             wrong = shown(self.list_format)
             raise self._misuse(f"formato de lista desconocido {wrong}; use flat, nested o json")
@@ -220,12 +219,14 @@ def _spanish_tuples(tuples):
 
 
 def _suggestion(token: str, candidates: list[str]) -> str:
+    import difflib  # only on a misuse
+
     close = difflib.get_close_matches(token, candidates, n=1, cutoff=0.6)
     return f"; ¿quería decir {close[0]!r}?" if close else ""
 
 
 def _bad_value(exc: Exception) -> str:
-    from ..yaml_strict import shown
+    from ..wording import shown
 
     match = re.search(r"invalid literal for int\(\) with base 10: '(.*)'", str(exc))
     if match:

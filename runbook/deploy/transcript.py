@@ -20,8 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..load import REPO_ROOT
 from ..masking import SecretMask
+from ..names import REPO_ROOT
 
 _SHA_RE = re.compile(r"\b[0-9a-f]{64}\b")
 

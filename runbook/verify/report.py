@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import xml.etree.ElementTree as ET
 
 from rich.console import Console
 from rich.table import Table
@@ -95,6 +94,8 @@ def _result_json(r: Result) -> dict:
 
 def to_junit(report: Report) -> str:
     """JUnit XML as CI systems read it: one suite per node and one for the cluster."""
+    import xml.etree.ElementTree as ET  # only for --format junit
+
     root = ET.Element("testsuites", name=f"runbook verify {report.site}")
     suites: dict[str, list[Result]] = {}
     for r in report.results:

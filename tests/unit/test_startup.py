@@ -1,0 +1,169 @@
+"""Start-up of `./rb`: what it avoids importing, and that what it defers still works when used.
+
+Each case runs in a fresh interpreter (pytest itself has imported
+unittest.mock and much more, so only a new process shows what `./rb` loads).
+Timings are in benchmarks/bench_cli.py, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def python(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, **(env or {})}
+    environment.pop("RUNBOOK_DATA_DIR", None)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=environment,
+                          capture_output=True, text=True, timeout=120)
+
+
+def imported_by(*argv: str) -> set[str]:
+    """Every module a `python -m runbook.cli ARGV` imports (from `-X importtime`)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "runbook.cli", *argv], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_listing_the_tasks_imports_neither_unittest_mock_nor_asyncio():
+    modules = imported_by("--list")
+    assert "invoke.context" in modules  # the measurement works: invoke was imported
+    assert "unittest.mock" not in modules
+    assert "asyncio" not in modules
+
+
+def test_listing_the_tasks_imports_no_yaml():
+    modules = imported_by("--list")
+    assert "invoke.config" in modules
+    assert {m for m in modules if "yaml" in m} == set()
+
+
+def test_an_invoke_yaml_configuration_file_is_still_read_with_the_real_module(tmp_path):
+    (tmp_path / "conf.yaml").write_text("run:\n  echo: true\ntimeouts:\n  command: 7\n")
+    proc = python(f"""
+        import sys
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
+        assert not any("yaml" in m for m in sys.modules)
+        import invoke
+        config = invoke.Config(runtime_path={str(tmp_path / "conf.yaml")!r})
+        config.load_runtime()
+        assert config.run.echo is True and config.timeouts.command == 7
+        assert "invoke.vendor.yaml" in sys.modules and type(sys.modules["invoke.vendor.yaml"]).__name__ == "module"
+        from invoke.vendor import yaml
+        assert yaml.safe_load("a: 1") == {{"a": 1}}
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_the_cli_still_parses_an_invoke_yaml_given_with_f(tmp_path):
+    def plan_with(content: str) -> subprocess.CompletedProcess:
+        (tmp_path / "conf.yaml").write_text(content)
+        # `plan --json`: the published site, rendered only (--list would not read the file)
+        return subprocess.run([sys.executable, "-m", "runbook.cli", "-f", str(tmp_path / "conf.yaml"), "plan",
+                               "--json"], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    good, bad = plan_with("run:\n  echo: true\n"), plan_with("run: [echo\n")
+    assert good.returncode == 0 and good.stdout.startswith("[")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: no se puede cargar el fichero de configuración de invoke (-f/--config)")
+
+
+def test_listing_the_tasks_imports_nothing_a_task_imports_when_it_runs():
+    modules = imported_by("--list")
+    assert "runbook.cli.docs_tasks" in modules
+    heavy = {"pydantic", "jinja2", "rich", "fabric", "paramiko", "runbook.model", "runbook.plan",
+             "ctypes", "tempfile", "shutil", "difflib"}
+    assert modules & heavy == set()
+
+
+def test_a_cached_plan_is_used_without_the_loader_yaml_or_jinja(tmp_path):
+    script = """
+        import sys
+        from runbook.cli.common import plan_or_exit
+        plan = plan_or_exit("lab")
+        assert plan.site.name == "lab" and plan.steps
+        print(sorted(m for m in ("jinja2", "runbook.load", "runbook.templating", "runbook.yaml_strict")
+                     if m in sys.modules))
+    """
+    env = {"RUNBOOK_CACHE_DIR": str(tmp_path / "cache"), "RUNBOOK_PLAN_CACHE": "1"}
+    first = python(script, env=env)
+    second = python(script, env=env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stdout == "['jinja2', 'runbook.load', 'runbook.templating', 'runbook.yaml_strict']\n"
+    assert second.stdout == "[]\n"
+
+
+def test_invoke_mock_context_still_gets_a_real_mock_after_the_stand_in():
+    proc = python("""
+        import sys
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
+        assert "unittest.mock" not in sys.modules and "asyncio" not in sys.modules
+        from invoke import MockContext, Result
+        c = MockContext(run={"hostname": Result("hera\\n")})
+        assert c.run("hostname").stdout == "hera\\n"
+        import unittest.mock
+        assert isinstance(c.run, unittest.mock.Mock)
+        c.run.assert_called_once_with("hostname")
+        import invoke.context
+        assert invoke.context.Mock is unittest.mock.Mock  # the real class from the first use on
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_unittest_mock_imported_after_invoke_is_the_real_module():
+    proc = python("""
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
+        import invoke.context
+        from unittest.mock import Mock, patch
+        import unittest.mock
+        assert type(unittest.mock).__name__ == "module" and unittest.mock.__file__.endswith("mock.py")
+        with patch("os.getcwd", return_value="/x"):
+            import os
+            assert os.getcwd() == "/x"
+        assert isinstance(Mock(), invoke.context.Mock)  # the deferred name answers like the real class
+        assert issubclass(unittest.mock.MagicMock, invoke.context.Mock)
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_any_other_name_asked_of_the_stand_in_loads_the_real_module():
+    proc = python("""
+        import sys
+        from runbook.cli import lean_invoke
+        sys.modules[lean_invoke.MOCK] = lean_invoke._MockStandIn(lean_invoke.MOCK, "")
+        from unittest.mock import patch, sentinel
+        assert patch.__module__ == "unittest.mock" and sentinel.x is sentinel.x
+        assert not isinstance(sys.modules["unittest.mock"], lean_invoke._StandIn)
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
+
+
+def test_nothing_is_stood_in_when_unittest_mock_is_already_there():
+    proc = python("""
+        import sys, unittest.mock
+        real = sys.modules["unittest.mock"]
+        from runbook.cli.lean_invoke import invoke_lean
+        invoke_lean()
+        import invoke.context
+        assert invoke.context.Mock is real.Mock and sys.modules["unittest.mock"] is real
+        print("ok")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
