@@ -37,23 +37,43 @@ def new_token() -> str:
 
 
 def script(commands: list[str], token: str) -> str:
-    """A bash script running every command in parallel, then printing each answer framed."""
+    """A bash script running every command in parallel, then printing each answer framed.
+
+    Process creation is what a gathering costs on the node, so each fact runs
+    in a forked subshell of this one script (no `timeout` or `bash -c` exec of
+    its own) and `eval` parses its text there: a syntax error is that fact's
+    exit status 2, as under `bash -c`, and breaks no other fact. Job control
+    (`set -m`) puts each fact in its own process group, so ONE watchdog can
+    end a fact that runs past FACT_TIMEOUT whole, children included, and
+    mark it: its exit status is then 124, as `timeout` reports it. Each answer
+    is written to its own file between the markers; one `cat` prints them all.
+    """
+    count = len(commands)
     lines = [
         "export LC_ALL=C",
-        'd=$(mktemp -d) || exit 99',
-        "trap 'rm -rf \"$d\"' EXIT",
+        "d=$(mktemp -d) || exit 99",
+        "{ set -m",
     ]
     for index, command in enumerate(commands):
-        lines.append(
-            f"{{ timeout {FACT_TIMEOUT} bash -c {shlex.quote(command)} </dev/null >\"$d/{index}\" 2>&1;"
-            f" echo $? >\"$d/{index}.rc\"; }} &"
-        )
-    lines.append("wait")
-    for index in range(len(commands)):
-        lines.append(
-            f"printf '%s\\n' '{token} BEGIN {index}'; cat \"$d/{index}\";"
-            f" printf '\\n%s %s\\n' '{token} END {index}' \"$(cat \"$d/{index}.rc\")\""
-        )
+        lines.append(f"printf '%s\\n' '{token} BEGIN {index}' >\"$d/{index}\"")
+        lines.append(f"( eval {shlex.quote(command)} ) </dev/null >>\"$d/{index}\" 2>&1 & p[{index}]=$!")
+    # The watchdog: after FACT_TIMEOUT, every fact still running is marked, then ended.
+    lines.append(
+        f"( sleep {FACT_TIMEOUT}; for i in ${{!p[@]}}; do"
+        " if kill -0 \"${p[i]}\" 2>/dev/null; then : >\"$d/$i.cut\"; kill -TERM -- -\"${p[i]}\"; fi;"
+        " done ) </dev/null >/dev/null 2>&1 & w=$!"
+    )
+    lines.append("set +m; } 2>/dev/null")  # the groups are made; no job notices on stderr
+    # Set only now: a forked shell keeps the trap and runs it when signalled
+    # before it is fully set up (the watchdog, ended early, would remove $d).
+    lines.append("trap 'rm -rf \"$d\"' EXIT")
+    lines.append(
+        "for i in ${!p[@]}; do wait \"${p[i]}\"; r=$?; if [ -e \"$d/$i.cut\" ]; then r=124; fi;"
+        f" printf '\\n%s %s\\n' \"{token} END $i\" \"$r\" >>\"$d/$i\"; done"
+    )
+    lines.append('kill -TERM -- -"$w" 2>/dev/null')
+    if count:
+        lines.append("cat " + " ".join(f'"$d/{i}"' for i in range(count)))
     return "\n".join(lines) + "\n"
 
 
