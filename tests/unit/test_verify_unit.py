@@ -134,10 +134,10 @@ def unit_key(unit: str) -> str:
     return UnitState(unit).key
 
 
-def file_state(content: str, perms: str, copies: str = "") -> Probe:
-    """A FileState answer as the node prints it: `regular SHA MODE OWNER GROUP`, then `copy ...` lines."""
+def file_state(path: str, content: str, perms: str, copies: str = "") -> Probe:
+    """A FileState answer as the node prints it: `SHA  -`, `MODE OWNER GROUP PATH`, then the copies' lines."""
     sha = hashlib.sha256(content.encode()).hexdigest()
-    return Probe(0, f"regular {sha} {perms}\n{copies}")
+    return Probe(0, f"{sha}  -\n{perms} {path}\n{copies}")
 
 
 def healthy_facts(plan, node: str) -> NodeFacts:
@@ -154,7 +154,7 @@ def healthy_facts(plan, node: str) -> NodeFacts:
             content = materialize(action.content, SECRETS)
             probes[FileContent(action.path).key] = Probe(0, content)
             perms = f"{int(action.mode, 8):o} {action.owner} {action.group}"
-            probes[FileState(action.path).key] = file_state(content, perms)
+            probes[FileState(action.path).key] = file_state(action.path, content, perms)
     for unit in ("haproxy", "keepalived"):
         probes[unit_key(unit)] = Probe(0, _unit(unit, "active", "enabled"))
     probes[SYSCTL] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
