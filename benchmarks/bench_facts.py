@@ -8,8 +8,10 @@ Run as root from the repository, with a lab up and deployed (default: the lab si
 The script is the one `runbook/facts/runner.py` generates for every fact
 verify asks a node (`build_registry(...).facts(node)`). It is timed on the
 node itself (bash's $EPOCHREALTIME before and after, around `bash -c SCRIPT`),
-so SSH and Python costs stay out of the figure; one connection per node is
-opened first and reused. Two kinds of rounds:
+so SSH and Python costs stay out of the figure, with the CPU time (user +
+system) of the script and every process it ran, the figure that noise on a
+shared machine moves least; one connection per node is opened first and
+reused. Two kinds of rounds:
 
 - `alone`: one node at a time runs the script;
 - `together`: every node runs it at the same moment (threads), as verify does;
@@ -40,12 +42,23 @@ SECRETS = {"stats_password": "bench"}
 
 
 def timed_command(script: str) -> str:
-    """`bash -c SCRIPT` with the node's own clock around it; prints the report, then `@@T start end`."""
+    """`bash -c SCRIPT` with the node's clock around it and the CPU its processes used.
+
+    Prints the report, then `@@T START END`, then bash's `times` (the second
+    line: user and system time of the script and every process it waited for).
+    """
     inner = f"bash -c {shlex.quote(script)}"
-    return f"s=$EPOCHREALTIME; {inner}; printf '\\n@@T %s %s\\n' \"$s\" \"$EPOCHREALTIME\""
+    return f"s=$EPOCHREALTIME; {inner}; printf '\\n@@T %s %s\\n' \"$s\" \"$EPOCHREALTIME\"; times"
 
 
-def run_once(conn, facts: list) -> float:
+def seconds(text: str) -> float:
+    """`0m0.123s` -> 0.123."""
+    minutes, rest = text.rstrip("s").split("m")
+    return int(minutes) * 60 + float(rest)
+
+
+def run_once(conn, facts: list) -> tuple[float, float]:
+    """(wall, cpu) seconds of one run of the script on the node."""
     token = runner.new_token()
     script = runner.script([f.command() for f in facts], token)
     result = conn.run(timed_command(script), hide=True, warn=True, in_stream=False,
@@ -54,8 +67,8 @@ def run_once(conn, facts: list) -> float:
     if len(answered) != len(facts):
         missing = [f.key for i, f in enumerate(facts) if i not in answered]
         raise SystemExit(f"faltan respuestas: {missing}")
-    start, end = result.stdout.rsplit("@@T ", 1)[1].split()
-    return float(end) - float(start)
+    start, end, _user, _sys, user, system = result.stdout.rsplit("@@T ", 1)[1].split()
+    return float(end) - float(start), seconds(user) + seconds(system)
 
 
 def main() -> None:
@@ -71,8 +84,8 @@ def main() -> None:
     try:
         for n in nodes:  # warm-up: connection opened, caches filled
             run_once(conns[n], facts[n])
-        alone: dict[str, list[float]] = {n: [] for n in nodes}
-        together: dict[str, list[float]] = {n: [] for n in nodes}
+        alone: dict[str, list[tuple[float, float]]] = {n: [] for n in nodes}
+        together: dict[str, list[tuple[float, float]]] = {n: [] for n in nodes}
         for _ in range(args.runs):
             for n in nodes:
                 alone[n].append(run_once(conns[n], facts[n]))
@@ -95,13 +108,15 @@ def main() -> None:
         "machine": platform.node(),
         "runs": args.runs,
         "facts": {n: len(facts[n]) for n in nodes},
-        "alone_s": {n: summary(v) for n, v in alone.items()},
-        "together_s": {n: summary(v) for n, v in together.items()},
+        "alone_s": {n: summary([w for w, _ in v]) for n, v in alone.items()},
+        "together_s": {n: summary([w for w, _ in v]) for n, v in together.items()},
+        "cpu_s": {n: summary([c for _, c in alone[n] + together[n]]) for n in nodes},
     }
     path = write_results("facts", result)
-    for kind in ("alone_s", "together_s"):
+    print(f"{args.runs} rondas; facts por nodo: {result['facts']}; cpu: cada ejecución, sola o a la vez")
+    for kind in ("alone_s", "together_s", "cpu_s"):
         figures = ", ".join(f"{n} {s['median']:.3f} (min {s['min']:.3f})" for n, s in result[kind].items())
-        print(f"{kind[:-2]:>9}: {figures}  [s, median of {args.runs}]")
+        print(f"{kind[:-2]:>9}: {figures}  [s, median]")
     print(f"resultados: {path}")
 
 
