@@ -41,6 +41,8 @@ class FileFact:
 
 @dataclass(frozen=True)
 class FileState(Fact[FileFact]):
+    quick = True  # reads local state only: runs in the shared subshell
+
     path: str
 
     @property
@@ -89,6 +91,8 @@ def _stat_line(line: str, path: str | None = None) -> tuple[str, int, str, str]:
 class FileContent(Fact["str | None"]):
     """The file's text as it is on the node; None when it is absent, not a regular file or unreadable."""
 
+    quick = True  # reads local state only: runs in the shared subshell
+
     path: str
 
     @property
@@ -106,6 +110,8 @@ class FileContent(Fact["str | None"]):
 @dataclass(frozen=True)
 class PathExists(Fact[bool]):
     """A step's `when`: the path exists (any kind)."""
+
+    quick = True  # reads local state only: runs in the shared subshell
 
     path: str
 
