@@ -64,10 +64,7 @@ def script(commands: list[str], token: str, quick: Sequence[bool] = ()) -> str:
     ]
     for index in range(count):
         lines.append(f"printf '%s\\n' '{token} BEGIN {index}' >\"$d/{index}\"")
-    for index, command in enumerate(commands):
-        if index not in shared:
-            lines.append(f"( eval {shlex.quote(command)} ) </dev/null >>\"$d/{index}\" 2>&1 & p[{index}]=$!")
-    if shared:
+    if shared:  # first: the longest chain of work, started while the others are forked
         lines.append("(")
         for index in shared:
             lines.append(
@@ -75,6 +72,9 @@ def script(commands: list[str], token: str, quick: Sequence[bool] = ()) -> str:
                 f" printf '\\n%s %s\\n' '{token} END {index}' \"$?\" >>\"$d/{index}\""
             )
         lines.append(") & q=$!")
+    for index, command in enumerate(commands):
+        if index not in shared:
+            lines.append(f"( eval {shlex.quote(command)} ) </dev/null >>\"$d/{index}\" 2>&1 & p[{index}]=$!")
     # The watchdog: after FACT_TIMEOUT, every fact still running is marked, then ended.
     end_shared = ' kill -TERM -- -"$q";' if shared else ""
     lines.append(
