@@ -24,8 +24,10 @@ from collections.abc import Iterable, Sequence
 
 from .base import Fact, FactsError, Probe
 
-# One timeout policy for every gathering: each fact gets FACT_TIMEOUT (it is
-# killed and answers exit status 124 after that), the whole round trip RUN_TIMEOUT.
+# One timeout policy for every gathering: every fact gets FACT_TIMEOUT from the
+# start of the script (a fact with a subshell of its own is then ended and answers
+# exit status 124; the quick facts share it, and those not done have no answer),
+# the whole round trip RUN_TIMEOUT.
 FACT_TIMEOUT = 10
 RUN_TIMEOUT = 30
 
