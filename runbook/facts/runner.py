@@ -67,7 +67,7 @@ def script(commands: list[str], token: str, quick: Sequence[bool] = ()) -> str:
     for index in range(count):
         lines.append(f"printf '%s\\n' '{token} BEGIN {index}' >\"$d/{index}\"")
     if shared:  # first: the longest chain of work, started while the others are forked
-        lines.append("(")
+        lines.append("( set +m")  # a fact sees the shell options `bash -c` would give it
         for index in shared:
             lines.append(
                 f"  {{ eval {shlex.quote(commands[index])}; }} </dev/null >>\"$d/{index}\" 2>&1;"
@@ -76,7 +76,9 @@ def script(commands: list[str], token: str, quick: Sequence[bool] = ()) -> str:
         lines.append(") & q=$!")
     for index, command in enumerate(commands):
         if index not in shared:
-            lines.append(f"( eval {shlex.quote(command)} ) </dev/null >>\"$d/{index}\" 2>&1 & p[{index}]=$!")
+            lines.append(
+                f"( set +m; eval {shlex.quote(command)} ) </dev/null >>\"$d/{index}\" 2>&1 & p[{index}]=$!"
+            )
     # The watchdog: after FACT_TIMEOUT, every fact still running is marked, then ended.
     end_shared = ' kill -TERM -- -"$q";' if shared else ""
     lines.append(

@@ -142,6 +142,15 @@ def test_a_fact_that_exits_or_cannot_be_parsed_disturbs_no_other():
     assert read(got, facts[5]) is True
 
 
+def test_a_fact_runs_with_the_shell_options_bash_c_gives_it():
+    # The script turns job control on to give each fact its own process group;
+    # the fact itself must not see it (nor anything else `bash -c` would not set).
+    alone = subprocess.run(["bash", "-c", "echo $-"], capture_output=True, text=True).stdout
+    facts = [Command("echo $-"), QuickCommand("echo $-")]
+    got = gather(invoke.Context(), facts)
+    assert read(got, facts[0]).output == alone and read(got, facts[1]).output == alone
+
+
 def test_a_round_trip_leaves_nothing_behind(monkeypatch, tmp_path):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the script keeps its answers while it runs
     got = gather(invoke.Context(), [Command("echo a"), PathExists("/"), QuickCommand("echo b")])
