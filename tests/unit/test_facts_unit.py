@@ -153,8 +153,12 @@ def test_a_fact_runs_with_the_shell_options_bash_c_gives_it():
 
 def test_a_round_trip_leaves_nothing_behind(monkeypatch, tmp_path):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the script keeps its answers while it runs
+    # A watchdog left running would hold the round trip open past RUN_TIMEOUT (an error).
+    monkeypatch.setattr(runner, "FACT_TIMEOUT", 60.37)  # its `sleep`, told from any other
+    monkeypatch.setattr(runner, "RUN_TIMEOUT", 5)
     got = gather(invoke.Context(), [Command("echo a"), PathExists("/"), QuickCommand("echo b")])
     assert len(got) == 3 and list(tmp_path.iterdir()) == []
+    assert subprocess.run(["pgrep", "-fx", "sleep 60.37"], capture_output=True).returncode == 1
 
 
 def test_a_quick_answer_cannot_fake_the_framing_either(tmp_path):
