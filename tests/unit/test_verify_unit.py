@@ -226,7 +226,9 @@ def test_healthy_cluster_passes_everything(plan, registry, cluster):
 def test_edited_file_shows_a_diff_node_versus_site_without_the_secret(plan, registry, cluster):
     path = "/etc/haproxy/haproxy.cfg"
     original = cluster["afrodita"].probes[FileContent(path).key].output
-    cluster["afrodita"].probes[FileContent(path).key] = Probe(0, original.replace("maxconn 4000", "maxconn 99"))
+    edited = original.replace("maxconn 4000", "maxconn 99")
+    cluster["afrodita"].probes[FileContent(path).key] = Probe(0, edited)
+    cluster["afrodita"].probes[FileState(path).key] = file_state(path, edited, "640 root haproxy")
     results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
     assert set(results) == {("fichero-haproxy", "afrodita")}
     status, detail, diff = results[("fichero-haproxy", "afrodita")]
@@ -234,6 +236,17 @@ def test_edited_file_shows_a_diff_node_versus_site_without_the_secret(plan, regi
     assert "--- afrodita:/etc/haproxy/haproxy.cfg" in diff and "+++ sitio:/etc/haproxy/haproxy.cfg" in diff
     assert "-    maxconn 99\n" in diff and "+    maxconn 4000\n" in diff
     assert SECRET not in diff
+
+
+def test_file_read_back_with_a_character_cut_in_transit_is_still_identical(plan, registry, cluster):
+    # The text came back with a multibyte character split between two reads of the
+    # channel (invoke decodes each chunk alone: two U+FFFD); the node's hash is right.
+    path = "/etc/haproxy/haproxy.cfg"
+    original = cluster["hera"].probes[FileContent(path).key].output
+    assert "estadísticas" in original
+    garbled = original.replace("estadísticas", "estad\ufffd\ufffdsticas", 1)
+    cluster["hera"].probes[FileContent(path).key] = Probe(0, garbled)
+    assert failing(evaluate(plan, registry, cluster, good_client(plan.site))) == {}
 
 
 def test_missing_sysctl_file_is_flagged_by_file_and_persistence_checks(plan, registry, cluster):
