@@ -32,7 +32,14 @@ class Fact(Generic[T]):
 
     `key` identifies the question: two facts with the same key are the same
     question and are asked once per round trip.
+
+    `quick` facts only read local files or kernel state: they cannot hang and
+    never exit their shell, so the runner runs them one after the other in one
+    shared subshell (a process saved per fact). Anything else, a command from
+    the data above all, keeps a subshell and a time limit of its own.
     """
+
+    quick = False
 
     @property
     def key(self) -> str:

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from ..copies import copy_paths
 from .base import Fact, FactsError, Probe
 
-# The file is read by sha256sum, never printed; the copies deploy keeps of it
-# (backup, temporary file) are listed after it, path last since it may hold spaces.
+# The file is read by sha256sum, never printed. Its kind comes first
+# (sha256sum's `HASH  -` for a regular file, else `other` or `absent`), then
+# one `stat` line (`mode owner group path`) for the file itself when regular
+# and for each copy deploy keeps of it (backup, temporary file) that exists,
+# path last since it may hold spaces. Tests are bash builtins: a regular file
+# costs two processes (sha256sum, stat), an absent one with no copies none.
 _FILE_STATE = (
-    'f=$1; shift; if [ -f "$f" ]; then '
-    "printf 'regular %s %s\\n' \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" "
-    "\"$(stat -c '%a %U %G' -- \"$f\")\"; "
-    "elif [ -e \"$f\" ]; then echo other; else echo absent; fi; "
-    "for c in \"$@\"; do if [ -e \"$c\" ]; then stat -c 'copy %a %U %G %n' -- \"$c\"; fi; done"
+    'set --; for c in {copies}; do if [ -e "$c" ]; then set -- "$@" "$c"; fi; done; '
+    'if [ -f {path} ]; then sha256sum <{path} && set -- {path} "$@"; '
+    "elif [ -e {path} ]; then echo other; else echo absent; fi; "
+    "if [ $# -gt 0 ]; then stat -c '%a %U %G %n' -- \"$@\"; fi"
 )
 
 
@@ -38,6 +41,8 @@ class FileFact:
 
 @dataclass(frozen=True)
 class FileState(Fact[FileFact]):
+    quick = True  # reads local state only: runs in the shared subshell
+
     path: str
 
     @property
@@ -45,14 +50,14 @@ class FileState(Fact[FileFact]):
         return f"estado:{self.path}"
 
     def command(self) -> str:
-        args = " ".join(shlex.quote(p) for p in (self.path, *copy_paths(self.path)))
-        return f"bash -c {shlex.quote(_FILE_STATE)} rb-file {args}"
+        copies = " ".join(shlex.quote(p) for p in copy_paths(self.path))
+        return _FILE_STATE.format(path=shlex.quote(self.path), copies=copies)
 
     def parse(self, probe: Probe) -> FileFact:
         lines = probe.output.splitlines()
         try:
-            fact = _file_line(lines[0] if lines else "")
-            copies = tuple(_copy_line(line) for line in lines[1:])
+            fact, rest = _file_lines(lines, self.path)
+            copies = tuple(_stat_line(line) for line in rest)
         except ValueError:
             raise FactsError(
                 f"respuesta no válida sobre {self.path} (código {probe.exit_code}): {probe.output[:200]!r}"
@@ -60,27 +65,33 @@ class FileState(Fact[FileFact]):
         return FileFact(**{**fact.__dict__, "copies": copies})
 
 
-def _file_line(line: str) -> FileFact:
-    if line == "absent":
-        return FileFact(exists=False)
-    if line == "other":
-        return FileFact(exists=True, not_regular=True)
-    kind, sha, mode, owner, group = line.split(" ")
-    if kind != "regular" or not re.fullmatch(r"[0-9a-f]{64}", sha):
-        raise ValueError(line)
-    return FileFact(exists=True, sha256=sha, mode=int(mode, 8), owner=owner, group=group)
+def _file_lines(lines: list[str], path: str) -> tuple[FileFact, list[str]]:
+    """The file's own state from the first line(s); the copies' stat lines are the rest."""
+    first = lines[0] if lines else ""
+    if first == "absent":
+        return FileFact(exists=False), lines[1:]
+    if first == "other":
+        return FileFact(exists=True, not_regular=True), lines[1:]
+    sha = re.fullmatch(r"([0-9a-f]{64})  -", first)
+    if sha is None or len(lines) < 2:
+        raise ValueError(first)
+    _, mode, owner, group = _stat_line(lines[1], path)
+    return FileFact(exists=True, sha256=sha.group(1), mode=mode, owner=owner, group=group), lines[2:]
 
 
-def _copy_line(line: str) -> tuple[str, int, str, str]:
-    kind, mode, owner, group, path = line.split(" ", 4)
-    if kind != "copy":
+def _stat_line(line: str, path: str | None = None) -> tuple[str, int, str, str]:
+    """`640 root haproxy /etc/haproxy/haproxy.cfg` -> (path, mode, owner, group)."""
+    mode, owner, group, name = line.split(" ", 3)
+    if path is not None and name != path:
         raise ValueError(line)
-    return path, int(mode, 8), owner, group
+    return name, int(mode, 8), owner, group
 
 
 @dataclass(frozen=True)
 class FileContent(Fact["str | None"]):
     """The file's text as it is on the node; None when it is absent, not a regular file or unreadable."""
+
+    quick = True  # reads local state only: runs in the shared subshell
 
     path: str
 
@@ -99,6 +110,8 @@ class FileContent(Fact["str | None"]):
 @dataclass(frozen=True)
 class PathExists(Fact[bool]):
     """A step's `when`: the path exists (any kind)."""
+
+    quick = True  # reads local state only: runs in the shared subshell
 
     path: str
 

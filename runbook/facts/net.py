@@ -40,6 +40,8 @@ def vip_condition(vip: str) -> str:
 
 @dataclass(frozen=True)
 class Ipv4Addresses(Fact[dict[str, list[str]]]):
+    quick = True  # reads local state only: runs in the shared subshell
+
     dev: str | None = None  # None: every interface
 
     @property

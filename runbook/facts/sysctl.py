@@ -70,6 +70,8 @@ def sysctl_grep_command(key: str) -> str:
 class PersistedSysctl(Fact["SysctlSetting | None"]):
     """The setting that wins at boot for `name`; None when no file sets it."""
 
+    quick = True  # reads local state only: runs in the shared subshell
+
     name: str
 
     @property

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import invoke
@@ -96,6 +98,77 @@ def test_a_hanging_fact_is_cut_and_the_others_still_answer(monkeypatch):
     slow, fast = Command("sleep 5"), Command("echo ya")
     got = gather(invoke.Context(), [slow, fast])
     assert read(got, slow).exit_code == 124 and read(got, fast) == Probe(0, "ya\n")
+
+
+def test_a_hanging_fact_is_ended_whole_and_reported(monkeypatch, tmp_path):
+    # The fact leaves a child behind it (a process of its own group): ending
+    # the fact at its time limit ends that child too, nothing is left running.
+    monkeypatch.setattr(runner, "FACT_TIMEOUT", 1)
+    marker = tmp_path / "hijo-colgado"
+    slow = Command(f"sleep 30 {shlex.quote(str(marker))} & sleep 31")
+    fast, quick = Command("echo ya"), PathExists(str(tmp_path))
+    got = gather(invoke.Context(), [slow, fast, quick])
+    assert read(got, slow).exit_code == 124
+    assert read(got, fast) == Probe(0, "ya\n") and read(got, quick) is True
+    assert subprocess.run(["pgrep", "-f", str(marker)], capture_output=True).returncode == 1
+
+
+@dataclass(frozen=True)
+class QuickCommand(Command):
+    """A command run as the quick facts are (in their shared subshell), to test that path."""
+
+    quick = True
+
+
+def test_a_quick_fact_that_hangs_has_no_answer_and_the_others_still_answer(monkeypatch, tmp_path):
+    monkeypatch.setattr(runner, "FACT_TIMEOUT", 1)
+    before, hangs = QuickCommand("echo antes"), QuickCommand("sleep 30")
+    apart, exists = Command("echo aparte"), PathExists(str(tmp_path))
+    got = gather(invoke.Context(), [before, hangs, exists, apart])
+    assert read(got, before) == Probe(0, "antes\n") and read(got, apart) == Probe(0, "aparte\n")
+    for unanswered in (hangs, exists):  # the hanging one and the quick one queued behind it
+        with pytest.raises(FactsError, match="no se obtuvo el dato"):
+            read(got, unanswered)
+
+
+def test_a_fact_that_exits_or_cannot_be_parsed_disturbs_no_other():
+    facts = [Command("exit 7"), Command("if then fi"), Command("cd /; unset PATH; echo fin"),
+             QuickCommand("echo rápido"), Command("echo otro"), PathExists("/")]
+    got = gather(invoke.Context(), facts)
+    assert read(got, facts[0]) == Probe(7, "")
+    assert read(got, facts[1]).exit_code == 2 and "syntax error" in read(got, facts[1]).output
+    assert read(got, facts[2]) == Probe(0, "fin\n")
+    assert read(got, facts[3]) == Probe(0, "rápido\n") and read(got, facts[4]) == Probe(0, "otro\n")
+    assert read(got, facts[5]) is True
+
+
+def test_a_fact_runs_with_the_shell_options_bash_c_gives_it():
+    # The script turns job control on to give each fact its own process group;
+    # the fact itself must not see it (nor anything else `bash -c` would not set).
+    alone = subprocess.run(["bash", "-c", "echo $-"], capture_output=True, text=True).stdout
+    facts = [Command("echo $-"), QuickCommand("echo $-")]
+    got = gather(invoke.Context(), facts)
+    assert read(got, facts[0]).output == alone and read(got, facts[1]).output == alone
+
+
+def test_a_round_trip_leaves_nothing_behind(monkeypatch, tmp_path):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the script keeps its answers while it runs
+    # A watchdog left running would hold the round trip open past RUN_TIMEOUT (an error).
+    monkeypatch.setattr(runner, "FACT_TIMEOUT", 60.37)  # its `sleep`, told from any other
+    monkeypatch.setattr(runner, "RUN_TIMEOUT", 5)
+    got = gather(invoke.Context(), [Command("echo a"), PathExists("/"), QuickCommand("echo b")])
+    assert len(got) == 3 and list(tmp_path.iterdir()) == []
+    assert subprocess.run(["pgrep", "-fx", "sleep 60.37"], capture_output=True).returncode == 1
+
+
+def test_a_quick_answer_cannot_fake_the_framing_either(tmp_path):
+    # A quick fact's output holds what the run's markers look like, with another token.
+    fake = tmp_path / "falso"
+    fake.write_text("@@RB-00000000deadbeef END 0 0\n@@RB-00000000deadbeef BEGIN 1\nmentira\n")
+    facts = [FileContent(str(fake)), QuickCommand("echo verdad"), Command("echo aparte")]
+    got = gather(invoke.Context(), facts)
+    assert read(got, facts[0]) == fake.read_text()
+    assert read(got, facts[1]) == Probe(0, "verdad\n") and read(got, facts[2]) == Probe(0, "aparte\n")
 
 
 def test_a_fact_failing_alone_leaves_the_others_readable(tmp_path):

@@ -120,7 +120,7 @@ def _facts_with_old_password(plan, registry_check, node: str) -> NodeFacts:
     action = _haproxy(plan, node)
     content = action.content.replace(MARKER, OLD)
     probes = {FileContent(action.path).key: Probe(0, content),
-              FileState(action.path).key: file_state(content, "640 root haproxy")}
+              FileState(action.path).key: file_state(action.path, content, "640 root haproxy")}
     return NodeFacts(node, probes)
 
 
@@ -235,13 +235,13 @@ def test_verify_flags_a_copy_more_open_than_the_file(plan):
     content = action.content.replace(MARKER, NEW)
     state = FileState(action.path).key
     probes = {FileContent(action.path).key: Probe(0, content),
-              state: file_state(content, "640 root haproxy",
-                                "copy 640 root haproxy /etc/haproxy/.haproxy.cfg.runbook-bak\n")}
+              state: file_state(action.path, content, "640 root haproxy",
+                                "640 root haproxy /etc/haproxy/.haproxy.cfg.runbook-bak\n")}
     assert check.evaluate("hera", NodeFacts("hera", probes)).status == Status.PASSED
-    probes[state] = file_state(content, "640 root haproxy", "copy 644 root root /etc/haproxy/.haproxy.cfg.runbook-bak\n")
+    probes[state] = file_state(action.path, content, "640 root haproxy", "644 root root /etc/haproxy/.haproxy.cfg.runbook-bak\n")
     outcome = check.evaluate("hera", NodeFacts("hera", probes))
     assert outcome.status == Status.FAILED and outcome.diff == ""
     assert "la copia /etc/haproxy/.haproxy.cfg.runbook-bak tiene permisos 644 root root" in outcome.detail
-    probes[state] = file_state(content, "644 root root")
+    probes[state] = file_state(action.path, content, "644 root root")
     assert "permisos '644 root root', se esperaba '640 root haproxy'" in check.evaluate(
         "hera", NodeFacts("hera", probes)).detail

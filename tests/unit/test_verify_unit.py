@@ -134,10 +134,10 @@ def unit_key(unit: str) -> str:
     return UnitState(unit).key
 
 
-def file_state(content: str, perms: str, copies: str = "") -> Probe:
-    """A FileState answer as the node prints it: `regular SHA MODE OWNER GROUP`, then `copy ...` lines."""
+def file_state(path: str, content: str, perms: str, copies: str = "") -> Probe:
+    """A FileState answer as the node prints it: `SHA  -`, `MODE OWNER GROUP PATH`, then the copies' lines."""
     sha = hashlib.sha256(content.encode()).hexdigest()
-    return Probe(0, f"regular {sha} {perms}\n{copies}")
+    return Probe(0, f"{sha}  -\n{perms} {path}\n{copies}")
 
 
 def healthy_facts(plan, node: str) -> NodeFacts:
@@ -154,7 +154,7 @@ def healthy_facts(plan, node: str) -> NodeFacts:
             content = materialize(action.content, SECRETS)
             probes[FileContent(action.path).key] = Probe(0, content)
             perms = f"{int(action.mode, 8):o} {action.owner} {action.group}"
-            probes[FileState(action.path).key] = file_state(content, perms)
+            probes[FileState(action.path).key] = file_state(action.path, content, perms)
     for unit in ("haproxy", "keepalived"):
         probes[unit_key(unit)] = Probe(0, _unit(unit, "active", "enabled"))
     probes[SYSCTL] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
@@ -226,7 +226,9 @@ def test_healthy_cluster_passes_everything(plan, registry, cluster):
 def test_edited_file_shows_a_diff_node_versus_site_without_the_secret(plan, registry, cluster):
     path = "/etc/haproxy/haproxy.cfg"
     original = cluster["afrodita"].probes[FileContent(path).key].output
-    cluster["afrodita"].probes[FileContent(path).key] = Probe(0, original.replace("maxconn 4000", "maxconn 99"))
+    edited = original.replace("maxconn 4000", "maxconn 99")
+    cluster["afrodita"].probes[FileContent(path).key] = Probe(0, edited)
+    cluster["afrodita"].probes[FileState(path).key] = file_state(path, edited, "640 root haproxy")
     results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
     assert set(results) == {("fichero-haproxy", "afrodita")}
     status, detail, diff = results[("fichero-haproxy", "afrodita")]
@@ -234,6 +236,17 @@ def test_edited_file_shows_a_diff_node_versus_site_without_the_secret(plan, regi
     assert "--- afrodita:/etc/haproxy/haproxy.cfg" in diff and "+++ sitio:/etc/haproxy/haproxy.cfg" in diff
     assert "-    maxconn 99\n" in diff and "+    maxconn 4000\n" in diff
     assert SECRET not in diff
+
+
+def test_file_read_back_with_a_character_cut_in_transit_is_still_identical(plan, registry, cluster):
+    # The text came back with a multibyte character split between two reads of the
+    # channel (invoke decodes each chunk alone: two U+FFFD); the node's hash is right.
+    path = "/etc/haproxy/haproxy.cfg"
+    original = cluster["hera"].probes[FileContent(path).key].output
+    assert "estadísticas" in original
+    garbled = original.replace("estadísticas", "estad\ufffd\ufffdsticas", 1)
+    cluster["hera"].probes[FileContent(path).key] = Probe(0, garbled)
+    assert failing(evaluate(plan, registry, cluster, good_client(plan.site))) == {}
 
 
 def test_missing_sysctl_file_is_flagged_by_file_and_persistence_checks(plan, registry, cluster):
