@@ -251,8 +251,10 @@ class MuxConnection:
         if self.master_alive():
             return self
         self._check_lab_route()
+        # ServerAlive: a master whose node went silent (powered off, frozen)
+        # ends within ~30 s instead of keeping a dead connection.
         argv = [*ssh_options(t, self.control), "-M", "-N", "-f", "-o", f"ControlPersist={PERSIST_S}",
-                "--", t.host]
+                "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "--", t.host]
         # stderr to a file, not a pipe: the ProxyCommand (and -f's background
         # master) inherit it, and a pipe would stay open for their whole life.
         with tempfile.TemporaryFile() as err:

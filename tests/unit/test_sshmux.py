@@ -203,6 +203,17 @@ def test_ssh_failing_during_a_command_is_a_lost_session_not_a_result(fake_ssh, t
 # ------------------------------------------------------------------ masters
 
 
+def test_without_root_masters_live_in_the_users_runtime_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("RUNBOOK_SSH_DIR", raising=False)
+    monkeypatch.setattr(sshmux.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert sshmux.runtime_dir() == tmp_path / "runbook-ssh"
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert sshmux.runtime_dir() == Path(tempfile.gettempdir()) / "runbook-ssh-1000"
+    monkeypatch.setattr(sshmux.os, "geteuid", lambda: 0)
+    assert sshmux.runtime_dir() == Path("/run/runbook/ssh")
+
+
 def test_a_rewritten_known_hosts_or_ssh_config_means_a_new_master(tmp_path, monkeypatch):
     # lab.up writes both again (new host keys): an old master is never reused for the reborn node.
     monkeypatch.delenv("RUNBOOK_SSH_DIR", raising=False)  # the real folder's name; nothing is created
@@ -290,3 +301,13 @@ def test_verify_and_deploy_never_load_paramiko():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dar la carpeta a otro usuario necesita root")
+def test_a_socket_folder_owned_by_someone_else_is_refused(fake_ssh, tmp_path, masters):
+    masters.mkdir(mode=0o700)
+    os.chown(masters, 65534, 65534)  # nobody's: their sockets could be ours, or ours theirs
+    site = real_site(tmp_path)
+    with pytest.raises(NodeUnreachable, match="no se puede usar la carpeta de sockets SSH"):
+        sshmux.connect(site, site.node("hera"))
+    assert fake_ssh() == []
