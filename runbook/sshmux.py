@@ -41,6 +41,7 @@ a process in a namespace that is gone.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
@@ -250,6 +251,16 @@ class MuxConnection:
                                   f"({getattr(exc, 'strerror', None) or exc})") from None
         if self.master_alive():
             return self
+        # One maker per socket: two commands at once must not both start a
+        # master (the second would run on as a plain background connection).
+        with open(self.control.with_name(self.control.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not self.master_alive():
+                self._make_master()
+        return self
+
+    def _make_master(self) -> None:
+        t = self.target
         self._check_lab_route()
         # ServerAlive: a master whose node went silent (powered off, frozen)
         # ends within ~30 s instead of keeping a dead connection.
@@ -270,7 +281,6 @@ class MuxConnection:
         if done.returncode != 0:
             raise failure(t, stderr)
         self.made_master = True
-        return self
 
     def _check_lab_route(self) -> None:
         """A lab node only through the lab's ProxyCommand, as ssh will read its config (`ssh -G`)."""
