@@ -70,6 +70,7 @@ from .ssh_target import (
 )
 
 PERSIST_S = 60  # an idle master closes itself after this long
+ALIVE_INTERVAL_S, ALIVE_COUNT = 2, 3  # a silent node: its master ends after ~6 s (ConnectTimeout is 5)
 MASTER_TIMEOUT = 30  # seconds to make a master (ConnectTimeout covers the TCP part)
 # The remote side reads the whole command from stdin, then runs it with stdin at end-of-file.
 REMOTE = "bash -c 'eval \"$(cat)\"'"
@@ -262,10 +263,13 @@ class MuxConnection:
     def _make_master(self) -> None:
         t = self.target
         self._check_lab_route()
-        # ServerAlive: a master whose node went silent (powered off, frozen)
-        # ends within ~30 s instead of keeping a dead connection.
+        # ServerAlive: a master whose node went silent (cable cut, powered
+        # off) ends within ~6 s, as a new connection would time out, instead
+        # of keeping a dead connection that commands wait on. sshd answers these
+        # probes even while a long command prints nothing.
         argv = [*ssh_options(t, self.control), "-M", "-N", "-f", "-o", f"ControlPersist={PERSIST_S}",
-                "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "--", t.host]
+                "-o", f"ServerAliveInterval={ALIVE_INTERVAL_S}", "-o", f"ServerAliveCountMax={ALIVE_COUNT}",
+                "--", t.host]
         # stderr to a file, not a pipe: the ProxyCommand (and -f's background
         # master) inherit it, and a pipe would stay open for their whole life.
         with tempfile.TemporaryFile() as err:
