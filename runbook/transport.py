@@ -28,22 +28,9 @@ from pathlib import Path
 import fabric
 import paramiko
 
+from . import ssh_target as refusal
 from .model import Node, Site
-from .ssh_target import (
-    CONNECT_TIMEOUT,
-    LAB_PROXY,
-    NodeUnreachable,
-    SshTarget,
-    auth_refused,
-    cannot_connect,
-    changed_host_key,
-    close_all,
-    no_lab_proxy,
-    require_config,
-    ssh_failed,
-    target,
-    unknown_host_key,
-)
+from .ssh_target import CONNECT_TIMEOUT, LAB_PROXY, NodeUnreachable, SshTarget, close_all, target
 
 CLONE_NEWNET = 0x40000000  # linux/sched.h
 
@@ -54,7 +41,7 @@ __all__ = ["CONNECT_TIMEOUT", "LAB_PROXY", "NodeUnreachable", "SshTarget", "clos
 def connect(site: Site, node: Node) -> fabric.Connection:
     """Open one connection to the node (reused for all its work)."""
     t = target(site, node)
-    require_config(t)
+    refusal.require_config(t)
     overrides = {"load_ssh_configs": t.config is None}
     config = fabric.Config(runtime_ssh_path=str(t.config) if t.config else None, overrides=overrides)
     connect_kwargs: dict = {}
@@ -70,22 +57,22 @@ def connect(site: Site, node: Node) -> fabric.Connection:
     )
     _strict_host_keys(conn)
     if site.lab is not None and not conn.gateway:
-        raise no_lab_proxy(t)
+        raise refusal.no_lab_proxy(t)
     try:
         _through_lab_namespace(conn)
         conn.open()
     except paramiko.BadHostKeyException:
-        raise changed_host_key(t) from None
+        raise refusal.changed_host_key(t) from None
     except paramiko.SSHException as exc:
         text = str(exc)
         if "not found in known_hosts" in text:
-            raise unknown_host_key(t) from None
+            raise refusal.unknown_host_key(t) from None
         if "Authentication failed" in text or isinstance(exc, paramiko.AuthenticationException):
-            raise auth_refused(t) from None
-        raise ssh_failed(t, text) from None
+            raise refusal.auth_refused(t) from None
+        raise refusal.ssh_failed(t, text) from None
     except (TimeoutError, OSError, EOFError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise cannot_connect(t, reason) from None
+        raise refusal.cannot_connect(t, reason) from None
     return conn
 
 
