@@ -1,9 +1,12 @@
-"""SSH connections to a site's nodes, built only from the site's data.
+"""Fabric/paramiko connections to a site's nodes, built only from the site's data.
 
-A Fabric `Connection` is an invoke `Context`, so the executor and the
-verifier are written against `.run()`/`.put()` and never care whether they
-talk to a lab node or a real server. Host keys are always checked: Fabric's
-default is to accept unknown keys, which we turn off.
+Since the OpenSSH transport (sshmux.py) carries every command of verify and
+deploy, this one is kept for what needs paramiko: deploy's file uploads
+(SFTP, opened only when a file must change) and the failover drill. A
+Fabric `Connection` is an invoke `Context`, so the executor is written
+against `.run()`/`.put()` and never cares which transport is behind it.
+Host keys are always checked: Fabric's default is to accept unknown keys,
+which we turn off.
 
 A lab node is reached through its namespace: the lab's ssh_config says so
 with `ProxyCommand ip netns exec <ns> nc %h %p`. Running that command costs
@@ -18,63 +21,27 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import re
 import socket
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import fabric
 import paramiko
 
-from .errors import BadInput
+from . import ssh_target as refusal
 from .model import Node, Site
+from .ssh_target import CONNECT_TIMEOUT, LAB_PROXY, NodeUnreachable, SshTarget, close_all, target
 
-CONNECT_TIMEOUT = 5  # seconds; a lab node answers in ~0.2 s
-# What the lab writes (runbook/lab/ssh.py), once Fabric has filled in %h %p.
-LAB_PROXY = re.compile(r"ip netns exec ([A-Za-z0-9_.-]+) nc (\S+) (\d+)")
 CLONE_NEWNET = 0x40000000  # linux/sched.h
 
-
-class NodeUnreachable(BadInput):
-    """The node could not be reached or refused us; the message is Spanish (exit code 2, as bad input)."""
-
-    def __init__(self, node: str, message: str) -> None:
-        super().__init__(f"{node}: {message}")
-        self.node = node
-
-
-@dataclass(frozen=True)
-class SshTarget:
-    node: str
-    host: str
-    user: str
-    port: int
-    config: Path | None
-    identity: Path | None
-
-
-def target(site: Site, node: Node) -> SshTarget:
-    """Where and how to reach a node: its management address, as documented."""
-    config = Path(os.path.expanduser(site.ssh.config)) if site.ssh.config else None
-    identity = Path(os.path.expanduser(site.ssh.identity)) if site.ssh.identity else None
-    return SshTarget(
-        node=node.name,
-        host=str(node.management_address),
-        user=site.ssh.user,
-        port=site.ssh.port,
-        config=config,
-        identity=identity,
-    )
+__all__ = ["CONNECT_TIMEOUT", "LAB_PROXY", "NodeUnreachable", "SshTarget", "close_all", "connect",
+           "namespace_socket", "target"]
 
 
 def connect(site: Site, node: Node) -> fabric.Connection:
     """Open one connection to the node (reused for all its work)."""
     t = target(site, node)
-    if t.config is not None and not t.config.is_file():
-        raise NodeUnreachable(
-            node.name, f"no existe el ssh_config {t.config} (¿está levantado el laboratorio?)"
-        )
+    refusal.require_config(t)
     overrides = {"load_ssh_configs": t.config is None}
     config = fabric.Config(runtime_ssh_path=str(t.config) if t.config else None, overrides=overrides)
     connect_kwargs: dict = {}
@@ -90,32 +57,22 @@ def connect(site: Site, node: Node) -> fabric.Connection:
     )
     _strict_host_keys(conn)
     if site.lab is not None and not conn.gateway:
-        # Lab addresses exist only inside the lab's namespaces: without the
-        # ProxyCommand the host would send them out of its default route.
-        raise NodeUnreachable(
-            node.name,
-            f"{t.host} no tiene ProxyCommand en {t.config}: un nodo del laboratorio solo se alcanza "
-            "a través de su espacio de red (no se abre ninguna conexión)",
-        )
+        raise refusal.no_lab_proxy(t)
     try:
         _through_lab_namespace(conn)
         conn.open()
     except paramiko.BadHostKeyException:
-        raise NodeUnreachable(
-            node.name, f"la clave de host de {t.host} NO coincide con known_hosts (posible suplantación)"
-        ) from None
+        raise refusal.changed_host_key(t) from None
     except paramiko.SSHException as exc:
         text = str(exc)
         if "not found in known_hosts" in text:
-            raise NodeUnreachable(
-                node.name, f"{t.host} no está en known_hosts; no se acepta una clave desconocida"
-            ) from None
+            raise refusal.unknown_host_key(t) from None
         if "Authentication failed" in text or isinstance(exc, paramiko.AuthenticationException):
-            raise NodeUnreachable(node.name, f"autenticación rechazada como {t.user}@{t.host}") from None
-        raise NodeUnreachable(node.name, f"SSH falló con {t.host}: {text}") from None
+            raise refusal.auth_refused(t) from None
+        raise refusal.ssh_failed(t, text) from None
     except (TimeoutError, OSError, EOFError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        raise NodeUnreachable(node.name, f"no se puede conectar con {t.host}:{t.port} ({reason})") from None
+        raise refusal.cannot_connect(t, reason) from None
     return conn
 
 
@@ -186,9 +143,3 @@ def _strict_host_keys(conn: fabric.Connection) -> None:
             client.get_host_keys().load(str(path))
 
 
-def close_all(connections: dict[str, fabric.Connection]) -> None:
-    for conn in connections.values():
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001 - closing must never mask the real outcome
-            pass

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
-from .. import transport
+from .. import sshmux
 from ..masking import SecretMask
 from ..plan import FileAction, Plan
 from ..secrets import materialize
@@ -55,7 +55,7 @@ def deploy(
     with guard:
         transcript = Transcript(plan.site.name, secrets, check=options.check, directory=runs_directory,
                                 mask=SecretMask.for_plan(plan, secrets))
-        connect = connect or transport.connect  # looked up now, so tests can stand in for SSH
+        connect = connect or sshmux.connect  # looked up now, so tests can stand in for SSH
         return Deployment(plan, secrets, options, transcript, reporter, connect, health).run()
 
 

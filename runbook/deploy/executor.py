@@ -31,10 +31,10 @@ from __future__ import annotations
 import io
 import posixpath
 import shlex
+import sys
 import time
 from pathlib import Path
 
-import paramiko
 from invoke.exceptions import CommandTimedOut
 
 from ..copies import backup_path, temp_path
@@ -51,6 +51,12 @@ VALIDATOR_SUCCESS_LINES = frozenset({"Configuration file is valid"})
 MESSAGE_LINES = 20  # how much of a command's output goes into an error message
 
 q = shlex.quote
+
+
+def lost_connection_errors() -> tuple[type[BaseException], ...]:
+    """What a broken connection raises; paramiko's errors once Fabric is in use (not imported for this)."""
+    paramiko = sys.modules.get("paramiko")
+    return (OSError, EOFError, paramiko.SSHException) if paramiko else (OSError, EOFError)
 
 
 class Shell:
@@ -75,7 +81,7 @@ class Shell:
         except CommandTimedOut:
             self._record(command, None, started, "", f"sin respuesta tras {timeout} s")
             raise ActionFailed(f"la orden no terminó en {timeout} s: {command}") from None
-        except (OSError, EOFError, paramiko.SSHException) as exc:
+        except lost_connection_errors() as exc:
             self._record(command, None, started, "", str(exc))
             raise ActionFailed(f"se perdió la conexión con el nodo ({exc})") from None
         self._record(command, result.exited, started, result.stdout, result.stderr)
@@ -88,7 +94,7 @@ class Shell:
                 self.ctx.put(io.BytesIO(data), remote)
             else:  # a local invoke Context
                 Path(remote).write_bytes(data)
-        except (OSError, EOFError, paramiko.SSHException) as exc:
+        except lost_connection_errors() as exc:
             raise ActionFailed(f"no se pudo subir {remote}: {exc}") from None
         finally:
             if self.transcript is not None:

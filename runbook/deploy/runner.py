@@ -5,6 +5,9 @@ Order and failure rules (what the CLI documents):
 - One connection per node, opened in parallel and reused for all its work;
   facts for every selected step, and the health checks' facts, come back in
   one round trip per node: a run that changes nothing asks each node once.
+  Commands go over the OpenSSH client and its ControlMaster (sshmux.py);
+  files are uploaded by Fabric over SFTP, connected at the first upload
+  only, so a run that changes nothing never loads paramiko.
 - Steps run in plan order, all nodes finishing a step before the next one.
   A rolling step (service reload/restart) goes node by node, VIP holder
   last; any other step runs on all nodes in parallel.
@@ -33,10 +36,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .. import transport
+from .. import sshmux
 from ..checks import NodeFacts
 from ..model import Node
 from ..plan import Action, FileAction, Plan, PlannedStep
+from ..ssh_target import NodeUnreachable, close_all
 from ..vocabulary import Status
 from .diff import Prediction, predict_action, predict_step
 from .executor import Shell, apply_file, apply_run
@@ -86,7 +90,7 @@ class Deployment:
         options: DeployOptions,
         transcript: Transcript,
         reporter: Reporter | None = None,
-        connect: Callable = transport.connect,
+        connect: Callable = sshmux.connect,
         health: Callable[[Plan, dict[str, str]], Health] | None = Health,
     ):
         self.plan = plan
@@ -124,7 +128,7 @@ class Deployment:
                 if self.options.step is None:
                     self._settle_health()
         finally:
-            transport.close_all(self.connections)
+            close_all(self.connections)
             self.result.duration_s = time.monotonic() - started
             self.transcript.write("end", exit_code=self.result.exit_code, recap=self.result.recap(),
                                   errors=self.result.errors, duration_s=round(self.result.duration_s, 3))
@@ -157,7 +161,7 @@ class Deployment:
         self.reporter.node_state(state.name, "conectando")
         try:
             conn = self.connect(self.site, state.node)
-        except transport.NodeUnreachable as exc:
+        except NodeUnreachable as exc:
             reason = str(exc).removeprefix(f"{state.name}: ")
             state.out = reason
             self.result.unreachable[state.name] = reason

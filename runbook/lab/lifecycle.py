@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..facts.net import Ipv4Addresses, addresses_only, vip_held
+from ..sshmux import close_masters
 from . import backends, network, nodes, ssh
 from .base import ensure_base
 from .errors import LabError, PrerequisiteError
@@ -184,6 +185,9 @@ def _kill_everything(lay: LabLayout, namespaces: list[str]) -> list[int]:
 
 
 def _cleanup(lay: LabLayout) -> None:
+    # SSH masters (sshmux.py) to these nodes go first: none may outlive its
+    # node, nor keep a ProxyCommand running in a namespace about to go.
+    close_masters(lay.ssh_config)
     state = _read_state(lay)
     namespaces = network.ours(lay, state.get("netns", []))
     survivors = _kill_everything(lay, namespaces)

@@ -1,7 +1,9 @@
 """Gather facts: one SSH round trip per node, one subprocess for the lab client.
 
 Every fact a node's checks need is asked in one round trip by the fact
-runner (runbook/facts/runner.py); the lab client is one subprocess.
+runner (runbook/facts/runner.py), over the OpenSSH client with a
+ControlMaster (sshmux.py: no paramiko, the master is reused by the next
+command for a minute); the lab client is one subprocess.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from ..facts.base import Fact, FactsError
 from ..facts.runner import gather
 from ..lab.layout import BACKEND_KEY
 from ..model import LAB_RANGES, HealthCheck, Site, status_ranges
-from ..transport import NodeUnreachable, connect
+from ..ssh_target import NodeUnreachable
+from ..sshmux import connect
 
 CLIENT_TIMEOUT = 2.0  # seconds per request from the lab client
 CLIENT_PROBE = Path(__file__).with_name("client_probe.py")
@@ -30,6 +33,8 @@ def gather_node(site: Site, node_name: str, facts: list[Fact]) -> NodeFacts:
         return NodeFacts(node_name, unreachable=str(exc))
     try:
         return NodeFacts(node_name, probes=gather(conn, facts))
+    except NodeUnreachable as exc:
+        return NodeFacts(node_name, unreachable=str(exc))
     except FactsError as exc:
         return NodeFacts(node_name, unreachable=f"{node_name}: {exc}")
     except Exception as exc:  # noqa: BLE001 - any transport failure means "could not check this node"

@@ -21,9 +21,13 @@ import paramiko
 import pytest
 
 from runbook import lab as lab_api
+from runbook import sshmux
+from runbook.facts.net import Ipv4Addresses
 from runbook.lab import backends
 from runbook.lab.layout import BACKEND_KEY, layout
 from runbook.lab.sysutil import alive, netns_list, netns_pids
+from runbook.ssh_target import NodeUnreachable
+from runbook.verify.gather import gather_node
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -105,6 +109,35 @@ def test_fabric_connection_with_strict_host_keys(lab, tmp_path):
             conn.open()
     finally:
         conn.client.close()  # the failed open left a transport and its proxy
+
+
+def _strict_copy(lab, tmp_path: Path, known_hosts_text: str) -> object:
+    """The lab site with its ssh_config pointing at another known_hosts (its own masters, then)."""
+    from runbook.model import Ssh
+
+    known = tmp_path / "known_hosts"
+    known.write_text(known_hosts_text)
+    config = tmp_path / "ssh_config"
+    config.write_text(lab.paths["ssh_config"].read_text().replace(str(lab.paths["known_hosts"]), str(known)))
+    return lab.site.model_copy(update={"ssh": Ssh(config=str(config))})
+
+
+def test_the_openssh_transport_checks_host_keys_strictly(lab, tmp_path):
+    # What verify and deploy use (runbook/sshmux.py): ssh with a ControlMaster.
+    for node in lab.site.nodes:
+        conn = sshmux.connect(lab.site, node)
+        assert conn.run("hostname", timeout=30).stdout.strip() == node.name
+    first, second = lab.site.nodes[:2]
+    lines = lab.paths["known_hosts"].read_text().splitlines()
+    swapped = "".join(line.replace(f"{second.name},{second.management_address}",
+                                   f"{first.name},{first.management_address}") + "\n"
+                      for line in lines if line.startswith(f"{second.name},"))
+    (tmp_path / "swapped").mkdir()
+    with pytest.raises(NodeUnreachable, match="NO coincide con known_hosts"):
+        sshmux.connect(_strict_copy(lab, tmp_path / "swapped", swapped), first)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NodeUnreachable, match="no está en known_hosts; no se acepta una clave desconocida"):
+        sshmux.connect(_strict_copy(lab, tmp_path / "empty", ""), first)
 
 
 # --------------------------------------------------------------- nodes
@@ -519,6 +552,34 @@ def test_down_leaves_nothing_and_nodes_come_back_fresh(lab):
     lab.status = lab_api.up(lab.site)
     proc = lab_api.node_run(lab.site, name, ["test", "-e", "/root/used-before"])
     assert proc.returncode == 1, "the node kept state from the previous lab"
+
+
+def _master_pid(control: Path) -> int | None:
+    proc = subprocess.run(["ssh", "-F", "/dev/null", "-o", f"ControlPath={control}", "-O", "check", "x"],
+                          capture_output=True, text=True, timeout=10)
+    found = re.search(r"pid=(\d+)", proc.stderr)
+    return int(found.group(1)) if proc.returncode == 0 and found else None
+
+
+def test_ssh_masters_end_with_the_lab_and_a_reborn_node_is_checked_against_its_new_key(lab, tmp_path):
+    node = lab.site.nodes[0]
+    conn = sshmux.connect(lab.site, node)
+    assert conn.run("hostname", timeout=30).stdout.strip() == node.name
+    pid = _master_pid(conn.control)
+    assert pid is not None and alive(pid)
+    old_keys = lab.paths["known_hosts"].read_text()
+    lab_api.down(lab.site)
+    assert not conn.control.exists() and not alive(pid)  # no master outlives its node
+    lab.status = lab_api.up(lab.site)
+    assert lab.paths["known_hosts"].read_text() != old_keys  # the reborn nodes have new host keys
+    reborn = sshmux.connect(lab.site, node)
+    assert reborn.made_master and reborn.control != conn.control
+    assert reborn.run("hostname", timeout=30).stdout.strip() == node.name
+    facts = gather_node(lab.site, node.name, [Ipv4Addresses()])  # verify's own round trip
+    assert facts.unreachable is None and facts.probes
+    # The new key is what is checked: with the old one the node is refused, master or not.
+    with pytest.raises(NodeUnreachable, match="NO coincide con known_hosts"):
+        sshmux.connect(_strict_copy(lab, tmp_path, old_keys), node)
 
 
 def test_up_recovers_after_a_killed_half_up(lab):

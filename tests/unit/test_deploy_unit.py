@@ -19,7 +19,7 @@ from pathlib import Path
 import invoke
 import pytest
 
-from runbook import transport
+from runbook import sshmux, transport
 from runbook.deploy import DeployOptions, LockBusy, deploy
 from runbook.deploy.diff import predict_action, predict_step
 from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verdict
@@ -519,6 +519,7 @@ def test_cli_missing_secret_exit_2_before_any_connection(tmp_path, monkeypatch):
         raise AssertionError("a connection was attempted")
 
     monkeypatch.setattr(transport, "connect", no_ssh)
+    monkeypatch.setattr(sshmux, "connect", no_ssh)
     monkeypatch.delenv("RUNBOOK_STATS_PASSWORD", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(invoke.exceptions.Exit) as err:

@@ -1,0 +1,313 @@
+"""The OpenSSH transport (runbook/sshmux.py) without a lab: what it asks ssh to do, and how it reads ssh.
+
+A stand-in `ssh` on PATH records its arguments and standard input, then
+runs the remote part with the local bash (as sshd would run it on the
+node), so these tests see exactly what would travel and what a caller gets
+back. The real connections, host keys and masters are proven by the lab
+tests (tests/lab/test_lab.py, test_deploy_lab.py, test_verify_lab.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from invoke.exceptions import CommandTimedOut
+
+from runbook import sshmux
+from runbook.load import load_site
+from runbook.model import Ssh
+from runbook.ssh_target import NodeUnreachable, target
+
+FAKE_SSH = """#!/usr/bin/env python3
+import json, os, subprocess, sys
+args = sys.argv[1:]
+data = b"" if "-M" in args or "-G" in args else sys.stdin.buffer.read()
+with open(os.environ["FAKE_SSH_LOG"], "a") as log:
+    log.write(json.dumps({"argv": args, "stdin": data.decode()}) + "\\n")
+mode = os.environ.get("FAKE_SSH_MODE", "local")
+if mode == "changed-key":
+    sys.stderr.write(open(os.environ["FAKE_SSH_STDERR"]).read())
+    sys.exit(255)
+if "-M" in args:
+    sys.exit(0)
+done = subprocess.run(["bash", "-c", args[-1]], input=data)
+sys.exit(done.returncode)
+"""
+
+# What OpenSSH 9.2 (Debian 12) prints, exit status 255, copied from real runs on the lab.
+CHANGED_KEY = """\
+@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @
+@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!
+Offending ED25519 key in /tmp/kh:4
+Host key for 192.0.2.10 has changed and you have requested strict checking.
+Host key verification failed.
+"""
+UNKNOWN_KEY = ("No ED25519 host key is known for 192.0.2.10 and you have requested strict checking.\n"
+               "Host key verification failed.\n")
+AUTH = "root@192.0.2.10: Permission denied (publickey,password).\n"
+CLOSED = "kex_exchange_identification: Connection closed by remote host\n"
+REFUSED = "ssh: connect to host 192.0.2.10 port 22: Connection refused\n"
+
+
+@pytest.fixture
+def masters(monkeypatch):
+    """A private folder for master sockets, short enough for a socket's path (108 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="rbmux-"))
+    monkeypatch.setenv("RUNBOOK_SSH_DIR", str(folder / "m"))
+    yield folder / "m"
+    shutil.rmtree(folder)
+
+
+@pytest.fixture
+def fake_ssh(tmp_path, monkeypatch, masters):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ssh = bin_dir / "ssh"
+    ssh.write_text(FAKE_SSH.replace("/usr/bin/env python3", sys.executable))
+    ssh.chmod(0o755)
+    log = tmp_path / "ssh.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SSH_LOG", str(log))
+
+    def calls() -> list[dict]:
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    return calls
+
+
+def real_site(tmp_path):
+    """The published site (not a lab): the fake ssh stands in for its nodes, nothing is dialled."""
+    site = load_site("olimpo")
+    config = tmp_path / "ssh_config"
+    config.write_text("Host *\n    UserKnownHostsFile /dev/null\n")
+    return site.model_copy(update={"ssh": Ssh(user="admin", port=2222, config=str(config))})
+
+
+def test_the_command_travels_on_stdin_never_on_a_command_line(fake_ssh, tmp_path):
+    site = real_site(tmp_path)
+    conn = sshmux.MuxConnection(site, site.nodes[0])
+    secret_looking = "echo 'no en ps' ; printf '%s' \"$((6 * 7))\" ; echo oops >&2 ; exit 3"
+    result = conn.run(secret_looking, timeout=10)
+    assert (result.stdout, result.stderr, result.exited) == ("no en ps\n42", "oops\n", 3)
+    (call,) = fake_ssh()
+    assert call["stdin"] == secret_looking
+    assert not any("no en ps" in arg for arg in call["argv"])
+    argv = call["argv"]
+    # Our policy on the command line (wins over any ssh_config), the site's user, port and config.
+    for option in ("BatchMode=yes", "StrictHostKeyChecking=yes", "UpdateHostKeys=no", "ControlMaster=no",
+                   f"ControlPath={conn.control}"):
+        assert option in argv
+    assert argv[argv.index("-l") + 1] == "admin" and argv[argv.index("-p") + 1] == "2222"
+    assert argv[argv.index("-F") + 1] == site.ssh.config
+    assert argv[-2:] == [str(site.nodes[0].management_address), sshmux.REMOTE]
+
+
+def test_the_remote_command_finds_stdin_at_its_end(fake_ssh, tmp_path):
+    # As with in_stream=False: a command that reads stdin gets nothing, not the script's rest.
+    site = real_site(tmp_path)
+    result = sshmux.MuxConnection(site, site.nodes[0]).run("cat; echo fin", timeout=10)
+    assert result.stdout == "fin\n" and result.exited == 0
+
+
+def test_a_command_that_outlives_its_timeout_is_invokes_timeout(fake_ssh, tmp_path):
+    site = real_site(tmp_path)
+    with pytest.raises(CommandTimedOut):
+        sshmux.MuxConnection(site, site.nodes[0]).run("sleep 5", timeout=0.5)
+
+
+def test_a_failing_command_is_a_result_unless_warn_is_off(fake_ssh, tmp_path):
+    from invoke.exceptions import UnexpectedExit
+
+    conn = sshmux.MuxConnection(*(lambda s: (s, s.nodes[0]))(real_site(tmp_path)))
+    assert conn.run("exit 1", timeout=10).exited == 1
+    with pytest.raises(UnexpectedExit):
+        conn.run("exit 1", warn=False, timeout=10)
+
+
+def test_ssh_refusing_the_host_key_when_making_the_master_is_the_spanish_message(fake_ssh, tmp_path,
+                                                                                   monkeypatch):
+    site = real_site(tmp_path)
+    (tmp_path / "stderr").write_text(CHANGED_KEY)
+    monkeypatch.setenv("FAKE_SSH_MODE", "changed-key")
+    monkeypatch.setenv("FAKE_SSH_STDERR", str(tmp_path / "stderr"))
+    with pytest.raises(NodeUnreachable, match=r"^hera: la clave de host de \S+ NO coincide con known_hosts"):
+        sshmux.connect(site, site.node("hera"))
+    (call,) = fake_ssh()
+    assert "-M" in call["argv"] and f"ControlPersist={sshmux.PERSIST_S}" in call["argv"]
+
+
+def test_a_master_is_made_once_in_a_private_folder(fake_ssh, tmp_path):
+    site = real_site(tmp_path)
+    conn = sshmux.connect(site, site.node("hera"))
+    assert conn.made_master
+    for folder in (conn.control.parent, conn.control.parent.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    # Another process made the master: it is found and reused, ssh is not asked again.
+    conn.control.unlink(missing_ok=True)
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(conn.control))
+    listener.listen()
+    try:
+        again = sshmux.connect(site, site.node("hera"))
+        assert not again.made_master
+        assert len(fake_ssh()) == 1
+    finally:
+        listener.close()
+
+
+def test_a_shared_folder_is_made_private(fake_ssh, tmp_path, masters):
+    masters.mkdir(mode=0o755)
+    masters.chmod(0o755)
+    site = real_site(tmp_path)
+    sshmux.connect(site, site.node("hera"))
+    assert stat.S_IMODE(masters.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize(("stderr", "expected"), [
+    (CHANGED_KEY, "hera: la clave de host de 192.0.2.10 NO coincide con known_hosts (posible suplantación)"),
+    (UNKNOWN_KEY, "hera: 192.0.2.10 no está en known_hosts; no se acepta una clave desconocida"),
+    (AUTH, "hera: autenticación rechazada como root@192.0.2.10"),
+    (REFUSED, "hera: no se puede conectar con 192.0.2.10:22 (Connection refused)"),
+    (CLOSED, "hera: no se puede conectar con 192.0.2.10:22 "
+             "(kex_exchange_identification: Connection closed by remote host)"),
+    ("ssh: something new\n", "hera: SSH falló con 192.0.2.10: ssh: something new"),
+])
+def test_ssh_failures_read_as_the_same_messages_as_paramikos(stderr, expected):
+    site = load_site("lab")
+    assert str(sshmux.failure(target(site, site.node("hera")), stderr)) == expected
+
+
+def test_ssh_failing_during_a_command_is_a_lost_session_not_a_result(fake_ssh, tmp_path):
+    site = real_site(tmp_path)
+    conn = sshmux.MuxConnection(site, site.nodes[0])
+    conn.made_master = True  # a fresh master: nothing stale to retry
+    command = f"printf '%s' {json.dumps(AUTH)} >&2; exit 255"
+    with pytest.raises(sshmux.SessionLost, match="autenticación rechazada"):
+        conn.run(command, timeout=10)
+    # A remote command's own exit 255 (no ssh message) is its result.
+    assert conn.run("echo mine >&2; exit 255", timeout=10).exited == 255
+
+
+# ------------------------------------------------------------------ masters
+
+
+def test_without_root_masters_live_in_the_users_runtime_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("RUNBOOK_SSH_DIR", raising=False)
+    monkeypatch.setattr(sshmux.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert sshmux.runtime_dir() == tmp_path / "runbook-ssh"
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert sshmux.runtime_dir() == Path(tempfile.gettempdir()) / "runbook-ssh-1000"
+    monkeypatch.setattr(sshmux.os, "geteuid", lambda: 0)
+    assert sshmux.runtime_dir() == Path("/run/runbook/ssh")
+
+
+def test_a_rewritten_known_hosts_or_ssh_config_means_a_new_master(tmp_path, monkeypatch):
+    # lab.up writes both again (new host keys): an old master is never reused for the reborn node.
+    monkeypatch.delenv("RUNBOOK_SSH_DIR", raising=False)  # the real folder's name; nothing is created
+    known = tmp_path / "known_hosts"
+    known.write_text("hera ssh-ed25519 AAAAold\n")
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host *\n    UserKnownHostsFile {known}\n")
+    site = load_site("lab").model_copy(update={"ssh": Ssh(config=str(config))})
+    t = target(site, site.node("hera"))
+    first = sshmux.control_path(t)
+    assert sshmux.control_path(t) == first  # nothing changed: the same master
+    replacement = tmp_path / "known_hosts.tmp"
+    replacement.write_text("hera ssh-ed25519 AAAAnew\n")
+    os.replace(replacement, known)  # as lab/ssh.py writes it
+    second = sshmux.control_path(t)
+    assert second != first
+    config.write_text(config.read_text() + "    ConnectTimeout 5\n")
+    assert sshmux.control_path(t) not in (first, second)
+    other = target(site, site.node("afrodita"))
+    assert sshmux.control_path(other) != sshmux.control_path(t)
+    assert len(str(sshmux.control_path(t))) < 90  # room for ssh's temporary suffix (108-byte limit)
+
+
+def test_close_masters_asks_each_master_of_that_config_to_exit(tmp_path, monkeypatch, masters):
+    import socket
+
+    config = tmp_path / "ssh_config"
+    folder = sshmux.config_dir(config)
+    folder.mkdir(parents=True)
+    sockets = []
+    for name in ("a", "b"):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(folder / name))
+        sockets.append(s)
+    asked = []
+    real_run = subprocess.run
+    monkeypatch.setattr(sshmux.subprocess, "run",
+                        lambda argv, **kw: asked.append(argv) or real_run(["true"], **kw))
+    assert sshmux.close_masters(config) == 2
+    assert [a[a.index("-O"):] for a in asked] == [["-O", "exit", "runbook-mux"]] * 2
+    assert all("-F" in a and a[a.index("-F") + 1] == "/dev/null" for a in asked)  # no config, no host
+    assert list(folder.iterdir()) == []
+    assert sshmux.close_masters(tmp_path / "other_config") == 0
+    for s in sockets:
+        s.close()
+
+
+# -------------------------------------------------------------------- the lab
+
+
+def test_a_lab_node_without_the_labs_proxycommand_is_never_dialled(tmp_path, monkeypatch, masters):
+    seen = []
+    real_run = subprocess.run
+
+    def only_ssh_g(argv, **kw):
+        seen.append(argv)
+        assert "-G" in argv, f"ssh was asked to connect: {argv}"
+        return real_run(argv, **kw)  # `ssh -G` prints the configuration, connects to nothing
+
+    monkeypatch.setattr(sshmux.subprocess, "run", only_ssh_g)
+    site = load_site("lab")
+    for text in ("Host *\n    User root\n",  # no ProxyCommand: the host would route 192.0.2.x out
+                 "Host *\n    ProxyCommand ip netns exec rb-otro nc %h %p\n",  # not this lab's namespace
+                 "Host *\n    ProxyCommand ssh -W %h:%p bastion\n"):
+        config = tmp_path / "ssh_config"
+        config.write_text(text)
+        lab_site = site.model_copy(update={"ssh": Ssh(config=str(config))})
+        with pytest.raises(NodeUnreachable, match="no tiene ProxyCommand"):
+            sshmux.connect(lab_site, lab_site.node("hera"))
+    assert len(seen) == 3
+
+
+def test_a_missing_ssh_config_is_refused_before_anything_runs(tmp_path, monkeypatch, masters):
+    monkeypatch.setattr(sshmux.subprocess, "run", lambda *a, **k: pytest.fail("ssh ran"))
+    site = load_site("lab")
+    site = site.model_copy(update={"ssh": Ssh(config=str(tmp_path / "no-such-config"))})
+    with pytest.raises(NodeUnreachable, match="no existe el ssh_config"):
+        sshmux.connect(site, site.node("hera"))
+
+
+def test_verify_and_deploy_never_load_paramiko():
+    # Fabric/paramiko is for deploy's file uploads only (loaded on the first one).
+    code = ("import sys, runbook.verify.gather, runbook.deploy, runbook.deploy.runner;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('paramiko', 'fabric')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dar la carpeta a otro usuario necesita root")
+def test_a_socket_folder_owned_by_someone_else_is_refused(fake_ssh, tmp_path, masters):
+    masters.mkdir(mode=0o700)
+    os.chown(masters, 65534, 65534)  # nobody's: their sockets could be ours, or ours theirs
+    site = real_site(tmp_path)
+    with pytest.raises(NodeUnreachable, match="no se puede usar la carpeta de sockets SSH"):
+        sshmux.connect(site, site.node("hera"))
+    assert fake_ssh() == []
