@@ -195,3 +195,14 @@ def test_only_the_newest_files_are_kept(data, monkeypatch):
     monkeypatch.setenv("RUNBOOK_DATA_DIR", str(third))
     plan_cache.cached_plan("lab", Builds("lab"))
     assert len(list((data.parent / "cache").glob("plan-*.pickle"))) == 2
+
+
+def test_the_cached_plan_holds_no_secret(data, tmp_path):
+    # Secrets are read when deploy writes a file, never when planning: the cache on disk has none.
+    secret = tmp_path / "stats_password"
+    secret.write_text("Vb3-only-in-this-file-9q\n")
+    edit(data / "lab.yaml", "file: /var/lib/runbook/lab/secrets/stats_password", f"file: {secret}")
+    plan_cache.cached_plan("lab", Builds("lab"))
+    stored = list((tmp_path / "cache").iterdir())
+    assert stored, "the plan was not cached"
+    assert not any(b"Vb3-only-in-this-file-9q" in f.read_bytes() for f in stored)
