@@ -205,7 +205,7 @@ class HealthCheck(Strict):
     # without any `http-check expect`: 2xx and 3xx. A web application that
     # sends anonymous users to its login page (Horizon: 302) is healthy.
     expect_status: StatusCodes = "200-399"
-    # The Host header of the check (HTTP/1.1). None: the VIP, the name clients
+    # The Host header of the check (HTTP/1.1). None: the VIP (Site.check_host), the name clients
     # use in the tutorial. A bare HTTP/1.0 check carries no Host, and a Django
     # application such as Horizon answers 400 to a host missing from its
     # ALLOWED_HOSTS: every backend would be marked DOWN.
@@ -434,6 +434,11 @@ class Site(Strict):
             if node.name == name:
                 return node
         raise KeyError(name)
+
+    def check_host(self, service: Service) -> str:
+        """The Host header of a service's health check: its own `host`, else the VIP clients use."""
+        own = service.health_check.host if service.health_check else None
+        return own or str(self.vip)
 
     @property
     def nodes_by_priority(self) -> list[Node]:

@@ -65,7 +65,6 @@ def sysctl_grep_command(key: str) -> str:
     return f"grep -HnE {shlex.quote(pattern)} {globs} {SYSCTL_CONF} 2>/dev/null; true"
 
 
-
 @dataclass(frozen=True)
 class PersistedSysctl(Fact["SysctlSetting | None"]):
     """The setting that wins at boot for `name`; None when no file sets it."""

@@ -200,8 +200,8 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
             if service.mode == "http":
                 path = service.health_check.path if service.health_check else "/"
                 entry["http"].append((b.port, path))
-                check_host = service.health_check.host if service.health_check else None
-                entry["hosts"] += [str(site.vip), *([check_host.split(":")[0]] if check_host else [])]
+                # Clients come to the VIP; the health check names its own host.
+                entry["hosts"] += [str(site.vip), site.check_host(service).split(":")[0]]
             else:
                 entry["tcp"].append(b.port)
     result = []
