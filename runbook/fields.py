@@ -16,11 +16,11 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import BadInput
+from .names import NAME_RE
 from .wording import shown
 
 # Names end up in file names, shell commands, HAProxy section names and
 # keepalived identifiers: keep them to a set that is safe in all of them.
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 STEP_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # Linux: at most IFNAMSIZ - 1 = 15 bytes, no "/", ":" or whitespace, not "." or
 # "..". We also keep to characters that need no quoting anywhere (eth1.100,

@@ -7,12 +7,10 @@ verify runs their checks. Nothing here touches a network or a node.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from .errors import BadInput
@@ -29,11 +27,10 @@ from .model import (
     StepSpec,
     path_problem,
 )
-from .names import SECRET_MARKER, TEMPLATE_DIR
+from .names import SECRET_MARKER, SECRET_MARKER_RE, template_dir
 
 # templating (Jinja2) is imported where a plan is built, not here: a plan
 # read from the cache (plan_cache.py) is used without rendering anything.
-SECRET_MARKER_RE = re.compile(r"@@SECRETO_([a-z][a-z0-9_]*)@@")
 PLAN_BUDGET_S = 2.0  # the shipped plan takes ~50 ms; a template that loops for ever is stopped
 __all__ = ["SECRET_MARKER", "SECRET_MARKER_RE"]
 
@@ -217,11 +214,6 @@ class Plan:
 
 
 # ----------------------------------------------------------------------- render
-
-
-def template_dir() -> Path:
-    """The templates in use: the package's, unless RUNBOOK_TEMPLATE_DIR names a copy."""
-    return Path(os.environ.get("RUNBOOK_TEMPLATE_DIR", TEMPLATE_DIR))
 
 
 # Writing 1 here puts a node in maintenance: keepalived lowers its priority

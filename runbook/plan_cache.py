@@ -24,11 +24,18 @@ off; RUNBOOK_CACHE_DIR moves it (default: $XDG_CACHE_HOME/runbook or
 ~/.cache/runbook). Each site and data folder has one file there
 (`plan-SITE-SLOT.pickle`), replaced atomically, and only the newest
 MAX_FILES are kept.
+
+Beside the plan, a file keeps `extras`: plain JSON data derived from the
+plan when it is stored (ahead.record: what verify and deploy ask each node
+first), readable with `cached_extras` without unpickling the plan, so
+without importing the models. Same key, same rules: extras are only ever
+read for files whose plan was built without error.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import stat
@@ -38,13 +45,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .fields import NAME_RE
-from .names import PUBLISHED_SITE, data_dir
+from .names import NAME_RE, PUBLISHED_SITE, data_dir, template_dir
 
 if TYPE_CHECKING:
     from .plan import Plan
 
-FORMAT = b"runbook-plan-cache 1\n"
+FORMAT = b"runbook-plan-cache 2\n"
 MAX_FILES = 32
 MAX_DATA_BYTES = 1 << 20  # yaml_strict's own limit: bigger files take the normal path (and its error)
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -60,22 +66,55 @@ def cache_dir() -> Path | None:
     return Path(base) / "runbook"
 
 
-def cached_plan(site_name: str | None, build: Callable[[], Plan]) -> Plan:
-    """The plan of `site_name` from the cache when every input is unchanged, else `build()` (and store it)."""
-    name = PUBLISHED_SITE if site_name is None else site_name
+def cached_plan(site_name: str | None, build: Callable[[], Plan],
+                extras: Callable[[Plan], dict] | None = None) -> Plan:
+    """The plan of `site_name` from the cache when every input is unchanged, else `build()` (and store it).
+
+    `extras(plan)` is stored with a new plan (cached_extras reads it back).
+    """
+    place = _place(site_name)
+    if place is None:
+        return build()
+    folder, path, key = place
+    found = _read(path, key[1], plan=True)
+    if found is not None:
+        return found[1]
+    plan = build()  # raises the usual DataError/PlanError on bad input: nothing is stored then
+    if _key(_name(site_name)) == key:  # a file edited while the plan was built: not stored under the old key
+        _write(folder, path, key[1], plan, _extras(extras, plan))
+    return plan
+
+
+def cached_extras(site_name: str | None) -> dict | None:
+    """The extras stored with the plan of exactly these files (None: no such plan in the cache)."""
+    place = _place(site_name)
+    if place is None:
+        return None
+    found = _read(place[1], place[2][1], plan=False)
+    return None if found is None else found[0]
+
+
+def _name(site_name: str | None) -> str:
+    return PUBLISHED_SITE if site_name is None else site_name
+
+
+def _place(site_name: str | None) -> tuple[Path, Path, tuple[str, bytes]] | None:
+    """(folder, file, key) of a site's plan; None when the cache is off or the inputs cannot be read."""
+    name = _name(site_name)
     folder = cache_dir()
     key = _key(name) if folder is not None else None
     if folder is None or key is None:
-        return build()
-    slot, digest = key
-    path = folder / f"plan-{name}-{slot}.pickle"
-    plan = _read(path, digest)
-    if plan is not None:
-        return plan
-    plan = build()  # raises the usual DataError/PlanError on bad input: nothing is stored then
-    if _key(name) == key:  # a file edited while the plan was built: not stored under the old key
-        _write(folder, path, digest, plan)
-    return plan
+        return None
+    return folder, folder / f"plan-{name}-{key[0]}.pickle", key
+
+
+def _extras(extras: Callable[[Plan], dict] | None, plan: Plan) -> bytes:
+    if extras is None:
+        return b"null"
+    try:
+        return json.dumps(extras(plan), ensure_ascii=False, sort_keys=True).encode()
+    except Exception:  # noqa: BLE001 - extras only save time: without them the plan is still kept
+        return b"null"
 
 
 # ------------------------------------------------------------------------- key
@@ -85,8 +124,6 @@ def _key(name: str) -> tuple[str, bytes] | None:
     """(slot, digest): the slot names the site and where its files are; the digest, their every byte."""
     if not isinstance(name, str) or not NAME_RE.match(name) or name == "procedure":
         return None  # the normal path names the problem
-    from .plan import template_dir
-
     data = data_dir()
     templates = template_dir()
     where = "\0".join((name, str(data.absolute()), str(templates.absolute()), os.getcwd()))
@@ -148,7 +185,8 @@ def _trusted(folder: Path) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
-def _read(path: Path, digest: bytes) -> Plan | None:
+def _read(path: Path, digest: bytes, plan: bool) -> tuple[dict | None, Plan | None] | None:
+    """(extras, plan or None when not asked) from the file for `digest`; None when it is not there."""
     if not _trusted(path.parent):
         return None
     try:
@@ -158,12 +196,14 @@ def _read(path: Path, digest: bytes) -> Plan | None:
                 return None
             if handle.read(len(digest)) != digest:
                 return None  # the inputs changed: built again, and this file replaced
-            return pickle.load(handle)
+            size = int.from_bytes(handle.read(8), "big")
+            extras = json.loads(handle.read(size))
+            return extras, pickle.load(handle) if plan else None
     except Exception:  # noqa: BLE001 - missing, truncated, from an older runbook: built again
         return None
 
 
-def _write(folder: Path, path: Path, digest: bytes, plan: Plan) -> None:
+def _write(folder: Path, path: Path, digest: bytes, plan: Plan, extras: bytes) -> None:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted(folder):
@@ -171,7 +211,7 @@ def _write(folder: Path, path: Path, digest: bytes, plan: Plan) -> None:
         handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".plan-", delete=False)
         try:
             with handle:
-                handle.write(FORMAT + digest)
+                handle.write(FORMAT + digest + len(extras).to_bytes(8, "big") + extras)
                 pickle.dump(plan, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(handle.name, path)
         except BaseException:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import BadInput
-from .model import Site
-from .names import REPO_ROOT
-from .plan import SECRET_MARKER_RE
+from .names import REPO_ROOT, SECRET_MARKER_RE
+
+if TYPE_CHECKING:
+    from .model import Site
 
 # Characters that are safe unquoted in haproxy.cfg (`stats auth user:pass`).
 SAFE_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!%^*+=-]{8,128}$")
@@ -30,21 +32,26 @@ def read_secrets(site: Site) -> dict[str, str]:
 
 def _read_one(site: Site, name: str) -> str:
     source = site.secrets[name]
-    if source.env and os.environ.get(source.env):
-        value = os.environ[source.env].strip()
-        origin = f"la variable {source.env}"
-    elif source.file:
-        path = Path(os.path.expanduser(source.file))
+    return read_source(name, source.env, source.file)
+
+
+def read_source(name: str, env: str | None, file: str | None) -> str:
+    """One secret from its variable `env` (if set) or its `file`; SecretError (Spanish) if unusable."""
+    if env and os.environ.get(env):
+        value = os.environ[env].strip()
+        origin = f"la variable {env}"
+    elif file:
+        path = Path(os.path.expanduser(file))
         if _inside_repo(path):
             raise SecretError(f"el secreto {name} no puede guardarse dentro del repositorio ({path})")
         try:
             value = path.read_text(encoding="utf-8").strip()
         except OSError:
-            hint = f"defina {source.env} o cree " if source.env else "cree "
+            hint = f"defina {env} o cree " if env else "cree "
             raise SecretError(f"falta el secreto {name}: {hint}{path}") from None
         origin = str(path)
     else:
-        raise SecretError(f"falta el secreto {name}: defina la variable {source.env}")
+        raise SecretError(f"falta el secreto {name}: defina la variable {env}")
     if not SAFE_SECRET_RE.match(value):
         raise SecretError(
             f"el secreto {name} (de {origin}) debe tener 8-128 caracteres de A-Z a-z 0-9 . _ ~ ! % ^ * + = -"

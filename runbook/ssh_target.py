@@ -14,9 +14,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import BadInput
-from .model import Node, Site
+
+if TYPE_CHECKING:
+    from .model import Node, Site
 
 CONNECT_TIMEOUT = 5  # seconds; a lab node answers in ~0.2 s
 # What the lab writes (runbook/lab/ssh.py), once %h %p are filled in.

@@ -50,10 +50,13 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import RunbookError
-from .model import Node, Site
 from .ssh_target import (
     CONNECT_TIMEOUT,
     LAB_PROXY,
@@ -68,6 +71,9 @@ from .ssh_target import (
     target,
     unknown_host_key,
 )
+
+if TYPE_CHECKING:
+    from .model import Node, Site
 
 PERSIST_S = 60  # an idle master closes itself after this long
 ALIVE_INTERVAL_S, ALIVE_COUNT = 2, 3  # a silent node: its master ends after ~6 s (ConnectTimeout is 5)
@@ -216,11 +222,14 @@ class SessionLost(RunbookError, OSError):
 class MuxConnection:
     """One node's door over OpenSSH: `run` (master-multiplexed) and `put` (Fabric, opened on first use)."""
 
-    def __init__(self, site: Site, node: Node) -> None:
-        self.site = site
-        self.node = node
-        self.target = target(site, node)
+    def __init__(self, target: SshTarget, lab_namespace: str | None,
+                 uploads: Callable[[], object] | None = None) -> None:
+        """`lab_namespace`: the lab's namespace when the node is a lab node (its ProxyCommand must
+        go there), None for a real node; `uploads` opens the Fabric connection `put` uses."""
+        self.target = target
+        self.lab_namespace = lab_namespace
         self.control = control_path(self.target)
+        self._uploads = uploads
         self._fabric = None
         self.made_master = False  # True: this object made the master (else it was found running)
 
@@ -242,6 +251,12 @@ class MuxConnection:
 
     def open(self) -> MuxConnection:
         """Make sure a master is up (made here if none); raises NodeUnreachable, in Spanish."""
+        opening = _take_opening(self.control)
+        if opening is not None:
+            opening.result()  # made (or refused: the same NodeUnreachable) by a round trip asked ahead
+        return self._open()
+
+    def _open(self) -> MuxConnection:
         t = self.target
         require_config(t)
         try:
@@ -288,7 +303,7 @@ class MuxConnection:
 
     def _check_lab_route(self) -> None:
         """A lab node only through the lab's ProxyCommand, as ssh will read its config (`ssh -G`)."""
-        if self.site.lab is None:
+        if self.lab_namespace is None:
             return
         t = self.target
         argv = [*ssh_options(t, self.control), "-G", "--", t.host]
@@ -299,7 +314,7 @@ class MuxConnection:
         proxy = conf.get("proxycommand", "none").replace("%h", conf.get("hostname", t.host))
         proxy = proxy.replace("%p", conf.get("port", str(t.port)))
         match = LAB_PROXY.fullmatch(proxy.strip())
-        if match is None or match.group(1) != self.site.lab.namespace:
+        if match is None or match.group(1) != self.lab_namespace:
             raise no_lab_proxy(t)
 
     def close_master(self) -> None:
@@ -309,7 +324,17 @@ class MuxConnection:
 
     def run(self, command: str, hide=True, warn=True, in_stream=False, timeout: float | None = None,
             **_ignored):
-        """Run `command` (bash) on the node; invoke's Result. Raises SessionLost if ssh itself failed."""
+        """Run `command` (bash) on the node; invoke's Result. Raises SessionLost if ssh itself failed.
+
+        A command already asked ahead on this node (run_ahead) is not run
+        again: its answer, or its failure, is the one it got then.
+        """
+        ahead = _take_ahead(self.control, command)
+        if ahead is not None:
+            return ahead.result()
+        return self._run(command, warn, timeout)
+
+    def _run(self, command: str, warn: bool, timeout: float | None):
         result = self._run_once(command, timeout)
         if result.exited == 255 and not result.stdout and not self.made_master \
                 and STALE_MASTER.search(result.stderr):
@@ -345,9 +370,9 @@ class MuxConnection:
     def put(self, local, remote: str) -> None:
         """Upload (a path or a file object) over SFTP: Fabric, connected on the first upload only."""
         if self._fabric is None:
-            from . import transport
-
-            self._fabric = transport.connect(self.site, self.node)
+            if self._uploads is None:
+                raise RuntimeError("esta conexión no sube ficheros")
+            self._fabric = self._uploads()
         self._fabric.put(local if not isinstance(local, bytes) else io.BytesIO(local), remote)
 
     def close(self) -> None:
@@ -368,7 +393,83 @@ def _is_ssh_failure(stderr: str) -> bool:
 
 def connect(site: Site, node: Node) -> MuxConnection:
     """A node's connection with its master up; raises NodeUnreachable (Spanish) if it cannot be made."""
-    return MuxConnection(site, node).open()
+
+    def uploads():
+        from . import transport
+
+        return transport.connect(site, node)
+
+    return MuxConnection(target(site, node), site.lab.namespace if site.lab else None, uploads).open()
+
+
+# ------------------------------------------------------------ asked ahead
+#
+# verify and deploy know their first round trip to each node long before
+# they can read its answer: the plan cache keeps it (ahead.py), and the
+# imports that the reading needs (pydantic, the models, the checks, rich)
+# take longer than the node takes to answer. run_ahead starts that round
+# trip in a thread right away; when the command later runs the very same
+# command on the same node (same master socket, byte for byte), it gets
+# this answer instead of asking again. Anything else runs as usual, so a
+# guess that does not match costs a wasted read, never a wrong answer.
+
+_ahead_lock = threading.Lock()
+_ahead_runs: dict[tuple[str, str], Future] = {}  # (master socket, command) -> its Result
+_ahead_opens: dict[str, Future] = {}  # master socket -> the master made (or refused) ahead
+
+
+def run_ahead(t: SshTarget, lab_namespace: str | None, command: str, timeout: float) -> None:
+    """Start `command` on the node now (a daemon thread); MuxConnection.run(command) takes its answer."""
+    conn = MuxConnection(t, lab_namespace)
+    key = (str(conn.control), command)
+    opened: Future = Future()
+    answered: Future = Future()
+    with _ahead_lock:
+        if key in _ahead_runs or str(conn.control) in _ahead_opens:
+            return
+        _ahead_runs[key] = answered
+        _ahead_opens[str(conn.control)] = opened
+
+    def work() -> None:
+        try:
+            conn._open()
+        except BaseException as exc:  # noqa: BLE001 - replayed to whoever opens this node next
+            opened.set_exception(exc)
+            answered.set_exception(exc)
+            return
+        opened.set_result(None)
+        try:
+            answered.set_result(conn._run(command, warn=True, timeout=timeout))
+        except BaseException as exc:  # noqa: BLE001 - replayed to the run that takes this answer
+            answered.set_exception(exc)
+
+    threading.Thread(target=work, name=f"ahead-{t.node}", daemon=True).start()
+
+
+def _take_opening(control: Path) -> Future | None:
+    """How the master asked ahead for this node went, once (None: nothing was asked ahead)."""
+    with _ahead_lock:
+        return _ahead_opens.pop(str(control), None)
+
+
+def _take_ahead(control: Path, command: str) -> Future | None:
+    """The answer asked ahead for this command on this node, once (None: there is none)."""
+    with _ahead_lock:
+        return _ahead_runs.pop((str(control), command), None)
+
+
+def ahead_pending(t: SshTarget) -> Sequence[str]:
+    """The commands asked ahead on this node and not taken yet (their text)."""
+    control = str(control_path(t))
+    with _ahead_lock:
+        return [command for (where, command) in _ahead_runs if where == control]
+
+
+def forget_ahead() -> None:
+    """Drop every answer asked ahead and not taken: a command's guesses end with the command."""
+    with _ahead_lock:
+        _ahead_runs.clear()
+        _ahead_opens.clear()
 
 
 def stop_master(control: Path) -> None:

@@ -30,7 +30,24 @@ from .errors import task
 )
 def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     """Aplica en los nodos el plan que muestra el sitio (por SSH)."""
-    # Imported here: SSH libraries cost a quarter of a second every other task need not pay.
+    from .. import ahead
+
+    site = LAB_SITE if site is None else site  # `--site ""` is an error, not the lab
+    lock = None
+    try:
+        if step is None and not check:
+            # A whole deploy: its opening round trips start now, from the plan cache (secrets
+            # read and the lock taken first); the imports below overlap them.
+            lock = ahead.start_deploy(site, node)
+        _deploy(site, node, step, check, json_, locked=lock is not None)
+    finally:
+        ahead.forget()
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+
+def _deploy(site, node, step, check, json_, locked):
+    # Imported here: what reads the answers costs more than the nodes take to give them.
     from rich.console import Console
 
     from ..deploy import DeployOptions
@@ -39,7 +56,7 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     from ..secrets import read_secrets
     from ..verbatim import emit
 
-    the_plan = plan_or_exit(LAB_SITE if site is None else site)  # `--site ""` is an error, not the lab
+    the_plan = plan_or_exit(site)
     check_node(the_plan, node)
     step_ids = [s.id for s in the_plan.steps]
     if step is not None and step not in step_ids:
@@ -50,12 +67,12 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     nodes = [n for n in the_plan.node_names if node in (None, n)]
     try:
         if json_:
-            result = run_deploy(the_plan, secrets, options)
+            result = run_deploy(the_plan, secrets, options, locked=locked)
         else:
             verb = "Comprobando (--check)" if check else "Desplegando"
             emit(console, (f"{verb} el sitio {the_plan.site.name}", "bold"), f" ({the_plan.site.title})")
             with ConsoleReporter(console, nodes, check) as reporter:
-                result = run_deploy(the_plan, secrets, options, reporter=reporter)
+                result = run_deploy(the_plan, secrets, options, reporter=reporter, locked=locked)
     except KeyboardInterrupt:
         # Deploy's own advice: a half-applied run is what --check shows next.
         raise fail("interrumpido: revise el resumen de la próxima ejecución (--check)", FAILED) from None

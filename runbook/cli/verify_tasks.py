@@ -6,7 +6,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from ..names import LAB_SITE
+from ..names import LAB_SITE, VERIFY_FORMATS
 from .common import BAD_INPUT, check_node, fail, out, plan_or_exit
 from .errors import task
 
@@ -22,16 +22,27 @@ from .errors import task
 )
 def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=None):  # noqa: A002
     """Ejecuta todas las comprobaciones en los nodos y en el clúster, sin cambiar nada."""
-    from rich.console import Console
+    from .. import ahead
 
-    from ..verify import FORMATS, print_table, render, run_verify
-
-    if format not in FORMATS:
-        raise fail(f"formato desconocido {format!r}; use uno de: {', '.join(FORMATS)}", BAD_INPUT)
-    plan = plan_or_exit(site)
-    check_node(plan, node)
+    if format not in VERIFY_FORMATS:
+        raise fail(f"formato desconocido {format!r}; use uno de: {', '.join(VERIFY_FORMATS)}", BAD_INPUT)
     if output is not None and not Path(output).parent.is_dir():
         raise fail(f"no existe la carpeta de {output}", BAD_INPUT)
+    try:
+        # The round trips start now, from the plan cache: the imports below overlap them.
+        ahead.start_verify(site, node)
+        _verify(site, node, format, output, site_url)
+    finally:
+        ahead.forget()
+
+
+def _verify(site, node, format, output, site_url):  # noqa: A002
+    from rich.console import Console
+
+    from ..verify import print_table, render, run_verify
+
+    plan = plan_or_exit(site)
+    check_node(plan, node)
     report = run_verify(plan, node=node, site_url=site_url)
     if output is not None:
         Path(output).write_text(render(report, format), encoding="utf-8")

@@ -17,11 +17,11 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from .. import sshmux
+from ..deploy_lock import LockBusy, deploy_lock
 from ..masking import SecretMask
 from ..plan import FileAction, Plan
 from ..secrets import materialize
 from .health import Health
-from .lock import LockBusy, deploy_lock
 from .outcome import ActionResult
 from .result import DeployOptions, DeployResult
 from .runner import Deployment, Reporter
@@ -43,15 +43,18 @@ def deploy(
     connect=None,
     runs_directory: Path | None = None,
     health: Callable[[Plan, dict[str, str]], Health] | None = Health,
+    locked: bool = False,
 ) -> DeployResult:
     """Deploy (or --check) a plan. Raises LockBusy if another deploy holds the site.
+
+    `locked`: the caller holds the site's deploy lock already (ahead.start_deploy).
 
     `health` builds the checks deploy waits for after the plan (None: none,
     for a plan made up by a test, which has no cluster to look at).
     """
     options = options or DeployOptions()
     preflight(plan, secrets)
-    guard = nullcontext() if options.check else deploy_lock(plan.site.name)
+    guard = nullcontext() if options.check or locked else deploy_lock(plan.site.name)
     with guard:
         transcript = Transcript(plan.site.name, secrets, check=options.check, directory=runs_directory,
                                 mask=SecretMask.for_plan(plan, secrets))

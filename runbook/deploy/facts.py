@@ -88,9 +88,14 @@ def read_facts(probes: dict[str, Probe], query: FactsQuery) -> Facts:
     )
 
 
+def opening_facts(query: FactsQuery, also: Iterable[Fact] = ()) -> list[Fact]:
+    """What one round trip asks for this query, `also` riding along (health's facts)."""
+    return [*query.facts(), *also]
+
+
 def gather(ctx, query: FactsQuery, also: Iterable[Fact] = ()) -> Facts:
     """Ask the node (one `run`) and read its answers; `also` rides along (health's facts)."""
-    return read_facts(gather_facts(ctx, [*query.facts(), *also]), query)
+    return read_facts(gather_facts(ctx, opening_facts(query, also)), query)
 
 
 def fetch_contents(shell, paths: list[str]) -> dict[str, bytes | None]:

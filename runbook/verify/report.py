@@ -9,11 +9,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..names import VERIFY_FORMATS
 from ..verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
 from .run import Report, Result
 
-FORMATS = ("table", "json", "junit")
+FORMATS = VERIFY_FORMATS
 DEPLOY_CANNOT = "deploy no puede arreglarlo"
 
 _STYLE = {

@@ -24,7 +24,7 @@ from runbook.deploy import DeployOptions, LockBusy, deploy
 from runbook.deploy.diff import predict_action, predict_step
 from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verdict
 from runbook.deploy.facts import Facts, FactsError, FactsQuery, FileFact, gather
-from runbook.deploy.lock import deploy_lock
+from runbook.deploy_lock import deploy_lock
 from runbook.deploy.outcome import ActionFailed
 from runbook.deploy.rolling import rolling_order
 from runbook.deploy.transcript import Transcript
@@ -533,7 +533,7 @@ def test_cli_lock_busy_exit_2(tmp_path):
     code = (
         "import os, sys, time\n"
         "os.environ['RUNBOOK_LOCK_DIR'] = sys.argv[1]\n"
-        "from runbook.deploy.lock import deploy_lock\n"
+        "from runbook.deploy_lock import deploy_lock\n"
         "with deploy_lock('lab'):\n"
         "    print('held', flush=True); time.sleep(30)\n"
     )

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import BadInput
+from .errors import BadInput
 
 
 class LockBusy(BadInput):

@@ -1,0 +1,169 @@
+"""The first round trip of verify and deploy, started before the command can read it.
+
+A `./rb verify` spends most of its own time importing what reads the
+answers (pydantic and the models, the checks, rich) and about as long
+waiting for the nodes to answer. Both need only the plan, and the plan of
+unchanged files is in the plan cache: so the cache also keeps, beside the
+plan, what each command will ask each node first (`record`, built once,
+when the plan is stored), and the command starts those round trips
+(`start_verify`, `start_deploy`) before importing anything heavy. When the
+command then asks a node the very same thing, byte for byte on the same
+master socket, it takes the answer already there (sshmux.run_ahead,
+facts/runner.reserve); anything else runs as usual.
+
+What this keeps true:
+- nothing is sent for data that has not been validated: a record exists
+  only beside a plan that was built without error from the very same
+  files (same digest), and the command's own arguments are checked first;
+- nothing is sent that the command would not send itself, to a node it
+  would not contact: the same facts (read-only), the same target, the same
+  OpenSSH path with its checks (strict host keys, the lab's ProxyCommand);
+- deploy's rules before a connection hold: its secrets are read, and its
+  lock taken, before anything is started (start_deploy);
+- a guess that does not match is a wasted read, never a wrong answer.
+
+This module is imported before the models: standard library, plan_cache,
+sshmux and the fact runner only; the record is plain JSON data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import sshmux
+from .facts import runner
+from .ssh_target import SshTarget
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+VERSION = 1
+
+
+# ------------------------------------------------------------------ record
+
+
+def record(plan: Plan) -> dict:
+    """What verify and deploy (whole, default options) will ask each node first; plain data."""
+    from .checks import build_registry
+    from .deploy import preflight
+    from .deploy.facts import opening_facts, query_for
+    from .deploy.health import Health
+    from .secrets import SecretError
+    from .ssh_target import target
+    from .verify.gather import client_request, lab_only_targets
+
+    site = plan.site
+    registry = build_registry(plan)
+    health = Health(plan, {})
+    nodes = {}
+    for node in site.nodes:
+        t = target(site, node)
+        nodes[node.name] = {
+            "target": {"node": t.node, "host": t.host, "user": t.user, "port": t.port,
+                       "config": _path(t.config), "identity": _path(t.identity)},
+            "verify": _trip(registry.facts(node.name)),
+            "deploy": _trip(opening_facts(query_for(plan, node.name), health.facts(node.name))),
+        }
+    secrets = [{"name": name, "env": s.env, "file": s.file} for name, s in site.secrets.items()]
+    try:  # a file that needs a secret the site does not define: deploy refuses before any connection
+        preflight(plan, {name: "definido" for name in site.secrets})
+        deploy_ready = True
+    except SecretError:
+        deploy_ready = False
+    client = None
+    if site.lab is not None and lab_only_targets(site):  # gather_client's own rules: a lab, lab addresses
+        from .lab.layout import layout
+
+        client = {"netns": layout(site).client.netns, "request": client_request(site)}
+    return {
+        "version": VERSION,
+        "site": site.name,
+        "lab_namespace": site.lab.namespace if site.lab else None,
+        "nodes": nodes,
+        "client": client,
+        "secrets": secrets,
+        "deploy_ready": deploy_ready,
+    }
+
+
+def _trip(facts) -> dict:
+    facts = runner.unique(facts)
+    return {"commands": [f.command() for f in facts], "quick": [f.quick for f in facts]}
+
+
+def _path(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+# ------------------------------------------------------------------- start
+
+
+def _target(data: dict) -> SshTarget:
+    return SshTarget(node=data["node"], host=data["host"], user=data["user"], port=data["port"],
+                     config=None if data["config"] is None else Path(data["config"]),
+                     identity=None if data["identity"] is None else Path(data["identity"]))
+
+
+def _start(found: dict, kind: str, node: str | None) -> list[str]:
+    started = []
+    for name, entry in found["nodes"].items():
+        if node not in (None, name):
+            continue
+        trip = entry[kind]
+        command = runner.reserve(trip["commands"], trip["quick"])
+        sshmux.run_ahead(_target(entry["target"]), found["lab_namespace"], command, runner.RUN_TIMEOUT)
+        started.append(name)
+    return started
+
+
+def _found(site_name: str) -> dict | None:
+    from .plan_cache import cached_extras
+
+    found = cached_extras(site_name)
+    if not isinstance(found, dict) or found.get("version") != VERSION:
+        return None
+    return found
+
+
+def start_verify(site_name: str, node: str | None) -> dict | None:
+    """verify's round trips to the nodes (and the lab client's requests) started now; the record used."""
+    found = _found(site_name)
+    if found is None or (node is not None and node not in found["nodes"]):
+        return None
+    _start(found, "verify", node)
+    return found
+
+
+def start_deploy(site_name: str, node: str | None):
+    """deploy's opening round trips started now; the deploy lock held, or None when nothing was started.
+
+    Only for a whole deploy (no --step, no --check, checked by the caller)
+    whose secrets can all be read: otherwise the command takes its usual
+    path and says what is wrong before any connection, as always. The lock
+    is taken here, before anything is sent, exactly as deploy takes it
+    (LockBusy, exit 2, when another deploy runs); the caller keeps it
+    until the deploy ends.
+    """
+    from .deploy_lock import deploy_lock
+    from .secrets import SecretError, read_source
+
+    found = _found(site_name)
+    if found is None or not found["deploy_ready"] or (node is not None and node not in found["nodes"]):
+        return None
+    try:
+        for secret in found["secrets"]:
+            read_source(secret["name"], secret["env"], secret["file"])
+    except SecretError:
+        return None  # the usual path reads them again and says which one is wrong
+    lock = deploy_lock(found["site"])
+    lock.__enter__()  # LockBusy here: another deploy runs, and nothing was sent
+    _start(found, "deploy", node)
+    return lock
+
+
+def forget() -> None:
+    """The end of a command: what was asked ahead and not used is dropped."""
+    sshmux.forget_ahead()
+    runner.forget_reserved()
