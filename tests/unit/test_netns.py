@@ -22,6 +22,7 @@ import pytest
 
 from runbook import netns
 from runbook.netns import NetnsError, NetnsTimeout, run_in_netns
+from runbook.verify import gather
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
                                 reason="crear espacios de red necesita root")
@@ -96,6 +97,16 @@ def test_a_setns_that_claims_success_without_moving_is_caught(monkeypatch, tmp_p
     assert calls == []
 
 
+def test_probe_client_without_its_namespace_is_unavailable_and_makes_no_request(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(gather.client_probe, "probe", refuse_to_run(calls))
+    client = gather.probe_client("rb-no-such-namespace", {"services": [], "stats": []})
+    assert not client.available and not client.skipped
+    assert client.reason == ("el cliente del laboratorio no está disponible: no se puede abrir el espacio "
+                             'de nombres de red "rb-no-such-namespace": No such file or directory')
+    assert calls == []
+
+
 # ----------------------------------------------------------------- inside a real namespace (root)
 
 
@@ -165,3 +176,48 @@ def test_a_slow_fn_is_a_clear_timeout(scratch_netns):
     release.set()
     assert time.monotonic() - begun < 5
     assert str(info.value) == f'sin respuesta en 0.2 s dentro del espacio de nombres de red "{scratch_netns}"'
+
+
+@needs_root
+def test_probe_client_reports_a_failing_probe_like_the_script_did(scratch_netns):
+    # The probe's own exception, as the last line of a traceback: "KeyError: 'services'".
+    client = gather.probe_client(scratch_netns, {"timeout": 1.0})
+    assert not client.available
+    assert client.reason == "el cliente del laboratorio no está disponible: KeyError: 'services'"
+
+
+@needs_root
+def test_probe_client_asks_a_server_that_only_exists_in_the_namespace(scratch_netns):
+    # An HTTP server on the namespace's loopback (not reachable from the host):
+    # the in-process probe reaches it, so its requests were made in there.
+    subprocess.run(["ip", "-n", scratch_netns, "link", "set", "lo", "up"], check=True)
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Backend(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("X-Backend", "zeus")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = run_in_netns(scratch_netns, ThreadingHTTPServer, ("127.0.0.1", 0), Backend, timeout=10)
+    port = server.server_address[1]
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        request = {"vip": "127.0.0.1", "timeout": 2.0, "backend_key": "runbook:backend",
+                   "sources": ["127.0.0.1"],
+                   "services": [{"name": "web", "mode": "http", "port": port, "path": "/", "expect": [[200, 399]],
+                                 "cookie": None, "balance": "roundrobin", "backends": ["zeus"]}],
+                   "stats": []}
+        client = gather.probe_client(scratch_netns, request)
+        assert port not in listening_ports()  # the host's own namespace has no such server
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert client.available, client.reason
+    assert [a["backend"] for a in client.services["web"]] == ["zeus", "zeus"]
+    assert all(a["ok"] and a["status"] == 200 for a in client.services["web"])
