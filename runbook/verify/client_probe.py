@@ -1,9 +1,11 @@
 """Requests a LAN client makes through the VIP; run inside the lab's client namespace.
 
-Standard library only and self-contained: `verify` runs it as
-`ip netns exec <client ns> python3 -I client_probe.py '<json>'`, so every
-connection starts from the lab client's own addresses and can only reach
-the lab (the namespace has no route out). Prints one JSON object.
+Standard library only and self-contained. `verify` calls `probe(request)`
+in a thread of its own process that joined the lab client's namespace
+(runbook/netns.py); as a script, `ip netns exec <client ns> python3 -I
+client_probe.py '<json>'` prints the same result as one JSON object. Either
+way every connection starts from the lab client's own addresses and can
+only reach the lab (the namespace has no route out).
 
 HTTP requests behave like a browser: redirects on the same address and port
 are followed (a real Horizon sends an anonymous visitor to its login page),
@@ -171,18 +173,26 @@ def probe_stats(cfg: dict, target: dict) -> dict:
         conn.close()
 
 
-def main() -> None:
-    cfg = json.loads(sys.argv[1])
+def probe(cfg: dict) -> dict:
+    """Every request of the input (see the module's docstring): {"services": ..., "stats": ...}.
+
+    The pools are made here, on each call, so their threads are started by
+    the calling thread: inside the client namespace when verify runs this in
+    a thread that joined it (runbook/netns.py), never a host thread reused.
+    """
     # Two pools: a service task waits on its per-address requests, so they must
     # not compete for the same workers (that could deadlock).
     with ThreadPoolExecutor(max_workers=8) as outer, ThreadPoolExecutor(max_workers=32) as inner:
         services = {s["name"]: outer.submit(probe_service, cfg, s, inner) for s in cfg["services"]}
         stats = {t["node"]: outer.submit(probe_stats, cfg, t) for t in cfg["stats"]}
-        out = {
+        return {
             "services": {name: f.result() for name, f in services.items()},
             "stats": {node: f.result() for node, f in stats.items()},
         }
-    json.dump(out, sys.stdout)
+
+
+def main() -> None:
+    json.dump(probe(json.loads(sys.argv[1])), sys.stdout)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,27 @@
-"""Gather facts: one SSH round trip per node, one subprocess for the lab client.
+"""Gather facts: one SSH round trip per node, one thread in the lab client's namespace.
 
 Every fact a node's checks need is asked in one round trip by the fact
 runner (runbook/facts/runner.py), over the OpenSSH client with a
 ControlMaster (sshmux.py: no paramiko, the master is reused by the next
-command for a minute); the lab client is one subprocess.
+command for a minute); the lab client's requests are made by this process,
+from a thread that joined the client's network namespace (runbook/netns.py),
+so they need no second Python.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 from ..checks.base import ClientFacts, NodeFacts
 from ..facts.base import Fact, FactsError
 from ..facts.runner import gather
-from ..lab.layout import BACKEND_KEY
+from ..lab.layout import BACKEND_KEY, layout
 from ..model import LAB_RANGES, HealthCheck, Site, status_ranges
+from ..netns import NetnsError, NetnsTimeout, run_in_netns
 from ..ssh_target import NodeUnreachable
 from ..sshmux import connect
+from . import client_probe
 
 CLIENT_TIMEOUT = 2.0  # seconds per request from the lab client
-CLIENT_PROBE = Path(__file__).with_name("client_probe.py")
+CLIENT_DEADLINE = 30.0  # seconds for all of the client's requests
 
 
 def gather_node(site: Site, node_name: str, facts: list[Fact]) -> NodeFacts:
@@ -102,18 +101,26 @@ def gather_client(site: Site) -> ClientFacts:
         )
     if not lab_only_targets(site):
         return ClientFacts(available=False, reason="hay direcciones fuera de los rangos del laboratorio")
-    from .. import lab
+    return probe_client(layout(site).client.netns, client_request(site))
 
-    argv = [sys.executable, "-I", str(CLIENT_PROBE), json.dumps(client_request(site))]
+
+def probe_client(netns: str, request: dict) -> ClientFacts:
+    """The client probe's requests (client_request) made from network namespace `netns`.
+
+    Needs no Site: the caller has checked that the request holds lab
+    addresses only. The probe runs in this process, in a new thread that
+    joined `netns` (it never runs if joining fails); never raises.
+    """
     try:
-        done = lab.client_run(site, argv, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        data = run_in_netns(netns, client_probe.probe, request, timeout=CLIENT_DEADLINE)
+    except NetnsTimeout as exc:
         return ClientFacts(available=False, reason=f"el cliente del laboratorio no respondió ({exc})")
-    if done.returncode != 0:
-        why = (done.stderr or done.stdout).strip().splitlines()
-        return ClientFacts(
-            available=False,
-            reason="el cliente del laboratorio no está disponible: " + (why[-1] if why else "sin salida"),
-        )
-    data = json.loads(done.stdout)
+    except NetnsError as exc:
+        return ClientFacts(available=False, reason=f"el cliente del laboratorio no está disponible: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a failing probe means "client checks could not run"
+        import traceback
+
+        # The last line a failing probe script printed: "KeyError: 'port'".
+        why = traceback.format_exception_only(exc)[-1].strip()
+        return ClientFacts(available=False, reason=f"el cliente del laboratorio no está disponible: {why}")
     return ClientFacts(available=True, services=data["services"], stats=data["stats"])

@@ -385,15 +385,33 @@ def test_documented_check_failure_says_what_was_expected(plan, registry, cluster
 
 
 def test_non_lab_site_never_makes_client_requests(monkeypatch):
-    from runbook import lab
+    from runbook.verify import gather
 
     def refuse(*args, **kwargs):
         raise AssertionError("verify intentó una petición de cliente para un sitio que no es el laboratorio")
 
-    monkeypatch.setattr(lab, "client_run", refuse)
+    # Both ways a request could start: entering a namespace, or the probe itself.
+    monkeypatch.setattr(gather, "run_in_netns", refuse)
+    monkeypatch.setattr(gather.client_probe, "probe", refuse)
     client = gather_client(load_plan(PUBLISHED_SITE).site)
     assert not client.available and client.skipped
     assert "no es un laboratorio" in client.reason
+
+
+def test_a_lab_site_with_an_address_outside_the_lab_ranges_makes_no_client_request(monkeypatch):
+    from ipaddress import IPv4Address
+
+    from runbook.verify import gather
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("verify intentó una petición de cliente hacia una dirección fuera del laboratorio")
+
+    monkeypatch.setattr(gather, "run_in_netns", refuse)
+    monkeypatch.setattr(gather.client_probe, "probe", refuse)
+    site = load_plan(LAB_SITE).site
+    client = gather_client(site.model_copy(update={"vip": IPv4Address("192.168.1.150")}))
+    assert not client.available and not client.skipped
+    assert client.reason == "hay direcciones fuera de los rangos del laboratorio"
 
 
 def test_unreachable_node_is_exit_2_and_the_other_node_is_still_checked(monkeypatch, plan):
