@@ -28,6 +28,9 @@ sshmux and the fact runner only; the record is plain JSON data.
 
 from __future__ import annotations
 
+import json
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 VERSION = 1
+CLIENT_DEADLINE = 30.0  # seconds for all of the lab client's requests (verify/gather.py's too)
 
 
 # ------------------------------------------------------------------ record
@@ -133,7 +137,41 @@ def start_verify(site_name: str, node: str | None) -> dict | None:
     if found is None or (node is not None and node not in found["nodes"]):
         return None
     _start(found, "verify", node)
+    if node is None and found["client"] is not None:  # only a whole verify asks the lab client
+        _start_client(found["client"]["netns"], found["client"]["request"])
     return found
+
+
+# The lab client's requests asked ahead: (namespace, request as JSON) -> the probe's answer.
+_client_answers: dict[tuple[str, str], Future] = {}
+_client_lock = threading.Lock()
+
+
+def _client_key(netns: str, request: dict) -> tuple[str, str]:
+    return netns, json.dumps(request, sort_keys=True)
+
+
+def _start_client(netns: str, request: dict) -> None:
+    from .netns import run_in_netns
+    from .verify.client_probe import probe
+
+    answer: Future = Future()
+    with _client_lock:
+        _client_answers.setdefault(_client_key(netns, request), answer)
+
+    def work() -> None:
+        try:
+            answer.set_result(run_in_netns(netns, probe, request, timeout=CLIENT_DEADLINE))
+        except BaseException as exc:  # noqa: BLE001 - replayed to probe_client, which words it
+            answer.set_exception(exc)
+
+    threading.Thread(target=work, name="ahead-client", daemon=True).start()
+
+
+def take_client(netns: str, request: dict) -> Future | None:
+    """The probe's answer for exactly this request, asked ahead (once; None: not asked)."""
+    with _client_lock:
+        return _client_answers.pop(_client_key(netns, request), None)
 
 
 def start_deploy(site_name: str, node: str | None):
@@ -167,3 +205,5 @@ def forget() -> None:
     """The end of a command: what was asked ahead and not used is dropped."""
     sshmux.forget_ahead()
     runner.forget_reserved()
+    with _client_lock:
+        _client_answers.clear()

@@ -391,15 +391,20 @@ def _is_ssh_failure(stderr: str) -> bool:
     return bool(SSH_OWN_MESSAGE.search(stderr))
 
 
-def connect(site: Site, node: Node) -> MuxConnection:
-    """A node's connection with its master up; raises NodeUnreachable (Spanish) if it cannot be made."""
+def for_node(site: Site, node: Node) -> MuxConnection:
+    """A node's connection as the site describes it (not opened yet)."""
 
     def uploads():
         from . import transport
 
         return transport.connect(site, node)
 
-    return MuxConnection(target(site, node), site.lab.namespace if site.lab else None, uploads).open()
+    return MuxConnection(target(site, node), site.lab.namespace if site.lab else None, uploads)
+
+
+def connect(site: Site, node: Node) -> MuxConnection:
+    """A node's connection with its master up; raises NodeUnreachable (Spanish) if it cannot be made."""
+    return for_node(site, node).open()
 
 
 # ------------------------------------------------------------ asked ahead

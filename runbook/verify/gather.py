@@ -10,6 +10,8 @@ so they need no second Python.
 
 from __future__ import annotations
 
+from .. import ahead
+from ..ahead import CLIENT_DEADLINE
 from ..checks.base import ClientFacts, NodeFacts
 from ..facts.base import Fact, FactsError
 from ..facts.runner import gather
@@ -21,7 +23,6 @@ from ..sshmux import connect
 from . import client_probe
 
 CLIENT_TIMEOUT = 2.0  # seconds per request from the lab client
-CLIENT_DEADLINE = 30.0  # seconds for all of the client's requests
 
 
 def gather_node(site: Site, node_name: str, facts: list[Fact]) -> NodeFacts:
@@ -111,8 +112,12 @@ def probe_client(netns: str, request: dict) -> ClientFacts:
     addresses only. The probe runs in this process, in a new thread that
     joined `netns` (it never runs if joining fails); never raises.
     """
+    early = ahead.take_client(netns, request)
     try:
-        data = run_in_netns(netns, client_probe.probe, request, timeout=CLIENT_DEADLINE)
+        if early is not None:
+            data = early.result()
+        else:
+            data = run_in_netns(netns, client_probe.probe, request, timeout=CLIENT_DEADLINE)
     except NetnsTimeout as exc:
         return ClientFacts(available=False, reason=f"el cliente del laboratorio no respondió ({exc})")
     except NetnsError as exc:

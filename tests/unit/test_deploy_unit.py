@@ -24,10 +24,10 @@ from runbook.deploy import DeployOptions, LockBusy, deploy
 from runbook.deploy.diff import predict_action, predict_step
 from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verdict
 from runbook.deploy.facts import Facts, FactsError, FactsQuery, FileFact, gather
-from runbook.deploy_lock import deploy_lock
 from runbook.deploy.outcome import ActionFailed
 from runbook.deploy.rolling import rolling_order
 from runbook.deploy.transcript import Transcript
+from runbook.deploy_lock import deploy_lock
 from runbook.load import load_site
 from runbook.masking import SecretMask
 from runbook.model import Node

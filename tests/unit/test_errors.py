@@ -55,8 +55,8 @@ def test_every_exception_class_of_the_package_derives_from_runbook_error():
 
 
 def test_exit_codes_follow_the_readme():
-    from runbook.deploy_lock import LockBusy
     from runbook.deploy.outcome import ActionFailed
+    from runbook.deploy_lock import LockBusy
     from runbook.drill.scenarios import DrillError
     from runbook.fields import FieldError
     from runbook.lab.errors import LabError, PrerequisiteError

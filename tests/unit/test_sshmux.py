@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -20,27 +19,12 @@ from pathlib import Path
 
 import pytest
 from invoke.exceptions import CommandTimedOut
+from support.fake_ssh import real_site
 
 from runbook import sshmux
 from runbook.load import load_site
 from runbook.model import Ssh
 from runbook.ssh_target import NodeUnreachable, target
-
-FAKE_SSH = """#!/usr/bin/env python3
-import json, os, subprocess, sys
-args = sys.argv[1:]
-data = b"" if "-M" in args or "-G" in args else sys.stdin.buffer.read()
-with open(os.environ["FAKE_SSH_LOG"], "a") as log:
-    log.write(json.dumps({"argv": args, "stdin": data.decode()}) + "\\n")
-mode = os.environ.get("FAKE_SSH_MODE", "local")
-if mode == "changed-key":
-    sys.stderr.write(open(os.environ["FAKE_SSH_STDERR"]).read())
-    sys.exit(255)
-if "-M" in args:
-    sys.exit(0)
-done = subprocess.run(["bash", "-c", args[-1]], input=data)
-sys.exit(done.returncode)
-"""
 
 # What OpenSSH 9.2 (Debian 12) prints, exit status 255, copied from real runs on the lab.
 CHANGED_KEY = """\
@@ -59,43 +43,9 @@ CLOSED = "kex_exchange_identification: Connection closed by remote host\n"
 REFUSED = "ssh: connect to host 192.0.2.10 port 22: Connection refused\n"
 
 
-@pytest.fixture
-def masters(monkeypatch):
-    """A private folder for master sockets, short enough for a socket's path (108 bytes)."""
-    folder = Path(tempfile.mkdtemp(prefix="rbmux-"))
-    monkeypatch.setenv("RUNBOOK_SSH_DIR", str(folder / "m"))
-    yield folder / "m"
-    shutil.rmtree(folder)
-
-
-@pytest.fixture
-def fake_ssh(tmp_path, monkeypatch, masters):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    ssh = bin_dir / "ssh"
-    ssh.write_text(FAKE_SSH.replace("/usr/bin/env python3", sys.executable))
-    ssh.chmod(0o755)
-    log = tmp_path / "ssh.log"
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_SSH_LOG", str(log))
-
-    def calls() -> list[dict]:
-        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-
-    return calls
-
-
-def real_site(tmp_path):
-    """The published site (not a lab): the fake ssh stands in for its nodes, nothing is dialled."""
-    site = load_site("olimpo")
-    config = tmp_path / "ssh_config"
-    config.write_text("Host *\n    UserKnownHostsFile /dev/null\n")
-    return site.model_copy(update={"ssh": Ssh(user="admin", port=2222, config=str(config))})
-
-
 def test_the_command_travels_on_stdin_never_on_a_command_line(fake_ssh, tmp_path):
     site = real_site(tmp_path)
-    conn = sshmux.MuxConnection(site, site.nodes[0])
+    conn = sshmux.for_node(site, site.nodes[0])
     secret_looking = "echo 'no en ps' ; printf '%s' \"$((6 * 7))\" ; echo oops >&2 ; exit 3"
     result = conn.run(secret_looking, timeout=10)
     assert (result.stdout, result.stderr, result.exited) == ("no en ps\n42", "oops\n", 3)
@@ -115,20 +65,20 @@ def test_the_command_travels_on_stdin_never_on_a_command_line(fake_ssh, tmp_path
 def test_the_remote_command_finds_stdin_at_its_end(fake_ssh, tmp_path):
     # As with in_stream=False: a command that reads stdin gets nothing, not the script's rest.
     site = real_site(tmp_path)
-    result = sshmux.MuxConnection(site, site.nodes[0]).run("cat; echo fin", timeout=10)
+    result = sshmux.for_node(site, site.nodes[0]).run("cat; echo fin", timeout=10)
     assert result.stdout == "fin\n" and result.exited == 0
 
 
 def test_a_command_that_outlives_its_timeout_is_invokes_timeout(fake_ssh, tmp_path):
     site = real_site(tmp_path)
     with pytest.raises(CommandTimedOut):
-        sshmux.MuxConnection(site, site.nodes[0]).run("sleep 5", timeout=0.5)
+        sshmux.for_node(site, site.nodes[0]).run("sleep 5", timeout=0.5)
 
 
 def test_a_failing_command_is_a_result_unless_warn_is_off(fake_ssh, tmp_path):
     from invoke.exceptions import UnexpectedExit
 
-    conn = sshmux.MuxConnection(*(lambda s: (s, s.nodes[0]))(real_site(tmp_path)))
+    conn = sshmux.for_node(*(lambda s: (s, s.nodes[0]))(real_site(tmp_path)))
     assert conn.run("exit 1", timeout=10).exited == 1
     with pytest.raises(UnexpectedExit):
         conn.run("exit 1", warn=False, timeout=10)
@@ -191,7 +141,7 @@ def test_ssh_failures_read_as_the_same_messages_as_paramikos(stderr, expected):
 
 def test_ssh_failing_during_a_command_is_a_lost_session_not_a_result(fake_ssh, tmp_path):
     site = real_site(tmp_path)
-    conn = sshmux.MuxConnection(site, site.nodes[0])
+    conn = sshmux.for_node(site, site.nodes[0])
     conn.made_master = True  # a fresh master: nothing stale to retry
     command = f"printf '%s' {json.dumps(AUTH)} >&2; exit 255"
     with pytest.raises(sshmux.SessionLost, match="autenticación rechazada"):
