@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
+from .plain_table import plain_table
 from .run import Report, Result
 
 FORMATS = ("table", "json", "junit")
@@ -29,17 +30,18 @@ def summary_line(report: Report) -> str:
     return f"verify {report.site}: " + ", ".join(parts) + f" ({report.seconds:.2f} s)"
 
 
+TITLE = "Verificación del sitio {site}"
+HEADERS = ["Comprobación", "Nodo", "Resultado", "Detalle"]
+
+
 def print_table(report: Report, console: Console) -> None:
-    table = Table(title=f"Verificación del sitio {report.site}", show_lines=False, expand=False)
-    table.add_column("Comprobación", overflow="fold")
-    table.add_column("Nodo", overflow="fold")
-    table.add_column("Resultado", overflow="fold")
-    table.add_column("Detalle", overflow="fold")
-    for r in report.results:
-        label = Text(r.title)
-        label.append(f"\n{r.check}", style="dim")
-        table.add_row(label, r.where, Text(r.status.check_word(), style=_STYLE[r.status]), Text(r.detail))
-    console.print(table)
+    plain = plain_table(console, TITLE.format(site=report.site), HEADERS,
+                        [[f"{r.title}\n{r.check}", r.where, r.status.check_word(), r.detail]
+                         for r in report.results])
+    if plain is not None:  # no colour to print: the same text without rich's layout cost
+        emit(console, plain)
+    else:
+        console.print(_table(report))
     failures = report.failures()
     # Below the table, data is printed whole and verbatim: details, links and diffs.
     if failures:
@@ -59,6 +61,17 @@ def print_table(report: Report, console: Console) -> None:
     for message in report.unreachable.values():
         emit(console, ("✗ ", "bold red"), (message, "bold red"))
     emit(console, (summary_line(report), "green" if report.exit_code == 0 else "bold red"))
+
+
+def _table(report: Report) -> Table:
+    table = Table(title=TITLE.format(site=report.site), show_lines=False, expand=False)
+    for header in HEADERS:
+        table.add_column(header, overflow="fold")
+    for r in report.results:
+        label = Text(r.title)
+        label.append(f"\n{r.check}", style="dim")
+        table.add_row(label, Text(r.where), Text(r.status.check_word(), style=_STYLE[r.status]), Text(r.detail))
+    return table
 
 
 def to_json(report: Report) -> str:

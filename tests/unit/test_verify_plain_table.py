@@ -1,0 +1,110 @@
+"""verify's plain-text table is the text rich's Table prints, byte for byte.
+
+runbook/verify/plain_table.py lays the table out without rich's per-cell
+machinery when no colour is printed; here both draw the same reports (random
+words, long words, blank and multi-line cells, accents and symbols, narrow
+and wide consoles) and must agree character for character. A console that
+records its output always gets rich's own Table, the reference.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pytest
+from rich.console import Console
+
+from runbook.checks import Kind, Status
+from runbook.verify.plain_table import plain_table, simple
+from runbook.verify.report import HEADERS, TITLE, print_table
+from runbook.verify.run import Report, Result
+
+WORDS = ["haproxy", "keepalived", "198.51.100.150:80", "activo", "núcleo", "configuración", "⏎", "✗", "«sitio»",
+         "·", "a", "", " ", "  ", "x" * 37, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf", "ñandú", "—", "(640",
+         "root", "haproxy)", "y" * 130, "`198.51.100.150:11211`", "Configuration", "file", "is", "valid"]
+STATUSES = [Status.PASSED, Status.FAILED, Status.ERROR, Status.SKIPPED]
+
+
+def random_text(rng: random.Random, lines: int = 1) -> str:
+    return "\n".join(" ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 14))) for _ in range(lines))
+
+
+def random_report(rng: random.Random) -> Report:
+    results = []
+    for _ in range(rng.randint(1, 12)):
+        status = rng.choice(STATUSES)
+        results.append(Result(
+            check=rng.choice(["fichero-haproxy", "vip-unica", "c" * rng.randint(1, 70)]),
+            title=random_text(rng) or "t",
+            node=rng.choice(["hera", "afrodita", None, "n" * 33]),
+            kind=Kind.STATE,
+            status=status,
+            detail=random_text(rng, rng.choice([1, 1, 2, 3])),
+            step=None, step_title=None, link=None,
+        ))
+    return Report(site=rng.choice(["lab", "olimpo", "s" * 32]), results=results)
+
+
+def both(report: Report, width: int) -> tuple[str, str, bool]:
+    fast, reference = io.StringIO(), io.StringIO()
+    print_table(report, Console(file=fast, width=width, color_system=None))
+    print_table(report, Console(file=reference, width=width, color_system=None, record=True))
+    took = plain_table(Console(file=io.StringIO(), width=width, color_system=None), TITLE.format(site=report.site),
+                       HEADERS, [[f"{r.title}\n{r.check}", r.where, r.status.check_word(), r.detail]
+                                 for r in report.results]) is not None
+    return fast.getvalue(), reference.getvalue(), took
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_tables_are_the_same_text_at_any_width(seed):
+    rng = random.Random(seed)
+    report = random_report(rng)
+    taken = 0
+    for width in (12, 20, 33, 40, 57, 80, 100, 119, 140, 181, 260):
+        fast, reference, took = both(report, width)
+        assert fast == reference, (seed, width)
+        taken += took
+    assert taken >= 5  # the plain path was really compared, not only rich against itself
+
+
+def test_the_lab_report_of_a_healthy_cluster_is_the_same_text():
+    import test_verify_unit as unit
+
+    from runbook.load import LAB_SITE
+    from runbook.plan import load_plan
+    from runbook.verify import run
+
+    plan = load_plan(LAB_SITE)
+    registry = run.build_registry(plan, unit.SECRETS)
+    facts = {n: unit.healthy_facts(plan, n) for n in plan.node_names}
+    results = [Result(c.id, c.title, n, c.kind, *(lambda o: (o.status, o.detail))(c.evaluate(n, facts[n])),
+                      c.step, None, None) for n in plan.node_names for c in registry.node_checks()]
+    report = Report(site="lab", results=results)
+    for width in (140, 200):
+        fast, reference, took = both(report, width)
+        assert took and fast == reference
+        assert "│ La interfaz está levantada y tiene su dirección" in fast
+
+
+@pytest.mark.parametrize("text", ["a\tb", "emoji 🎉", "e\u0301", "中文", "a\rb", "zero\u200bwidth", "\x1b[31mx"])
+def test_text_rich_must_lay_out_takes_rich_s_path_and_prints_the_same(text):
+    report = Report(site="lab", results=[Result("c", "Título", "hera", Kind.STATE, Status.FAILED, text,
+                                                None, None, None)])
+    assert not simple(text)
+    fast, reference, took = both(report, 80)
+    assert not took and fast == reference
+
+
+def test_a_title_rich_would_read_as_markup_takes_rich_s_path():
+    report = Report(site="[bold]x", results=[Result("c", "t", "hera", Kind.STATE, Status.PASSED, "d",
+                                                    None, None, None)])
+    fast, reference, took = both(report, 80)
+    assert not took and fast == reference
+
+
+def test_a_colour_console_still_gets_rich_s_table():
+    report = Report(site="lab", results=[Result("c", "t", "hera", Kind.STATE, Status.FAILED, "d", None, None, None)])
+    buffer = io.StringIO()
+    print_table(report, Console(file=buffer, width=80, color_system="truecolor", force_terminal=True))
+    assert "\x1b[" in buffer.getvalue() and "FALLA" in buffer.getvalue()
