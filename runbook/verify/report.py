@@ -6,8 +6,6 @@ import io
 import json
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from ..verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
@@ -63,14 +61,19 @@ def print_table(report: Report, console: Console) -> None:
     emit(console, (summary_line(report), "green" if report.exit_code == 0 else "bold red"))
 
 
-def _table(report: Report) -> Table:
+def _table(report: Report):
+    """rich's Table, for a console that prints colour (only then imported)."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=TITLE.format(site=report.site), show_lines=False, expand=False)
     for header in HEADERS:
         table.add_column(header, overflow="fold")
     for r in report.results:
         label = Text(r.title)
         label.append(f"\n{r.check}", style="dim")
-        table.add_row(label, Text(r.where), Text(r.status.check_word(), style=_STYLE[r.status]), Text(r.detail))
+        status = Text(r.status.check_word(), style=_STYLE[r.status])
+        table.add_row(label, Text(r.where), status, Text(r.detail))
     return table
 
 
