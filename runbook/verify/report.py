@@ -7,9 +7,9 @@ import json
 
 from rich.console import Console
 
+from ..plain_table import plain_table
 from ..verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
-from .plain_table import plain_table
 from .run import Report, Result
 
 FORMATS = ("table", "json", "junit")

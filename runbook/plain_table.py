@@ -1,14 +1,16 @@
-"""verify's table as plain text, the same characters rich's Table prints, at a fraction of its cost.
+"""Tables as plain text, the same characters rich's Table prints, at a fraction of its cost.
 
 Rich measures every cell through its generic machinery twice (before and
 after shrinking the columns) and renders each through Padding, Text and
-Segment objects: 40-80 ms for the 47 rows of the lab, on every `./rb
-verify`. Where no colour is printed (a pipe, a file, CI, `--output`, the
-`render()` text) this module lays out the same table with the same rules on
-plain strings, reusing rich's own pieces where they decide something (the
-box characters, word division, ratio reduction), so the output is the
-same text, byte for byte (tests/unit/test_verify_plain_table.py compares
-both on many tables and widths).
+Segment objects: 40-80 ms for the 47 rows of verify's report on the lab,
+~10 ms for deploy's recap. Where no colour is printed (a pipe, a file, CI,
+`--output`, verify's `render()` text) this module lays out the same table
+(rich's defaults: heavy head box, padding of one, no expansion; columns
+folding long words) with the same rules on plain strings, reusing rich's
+own pieces where they decide something (the box characters, word
+division, ratio reduction), so the output is the same text, byte for byte
+(tests/unit/test_plain_table.py compares both on many tables and
+widths).
 
 Only what it can lay out exactly takes this path: text made of characters
 one cell wide (no tabs, control or combining characters, nothing wider), a
@@ -18,6 +20,7 @@ prints no styles. Anything else gets `None` and is drawn by rich.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -29,6 +32,7 @@ from rich.console import Console
 
 PADDING = 1  # each side of a cell (rich's default padding (0, 1))
 BOX = box.HEAVY_HEAD  # rich's default box for a Table
+_EMOJI_CODE = re.compile(r":[^\s:]*:")
 _NARROW = frozenset({"Mn", "Mc", "Me", "Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
@@ -118,10 +122,12 @@ def wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def _cell_lines(text: str, width: int) -> list[str]:
-    """A padded cell, left-justified: lines of exactly `width` characters."""
+def _cell_lines(text: str, width: int, justify: str) -> list[str]:
+    """A padded cell, justified left (as it is) or right (trailing spaces dropped): `width` characters."""
     inner = width - 2 * PADDING
     pad = " " * PADDING
+    if justify == "right":
+        return [pad + piece.rstrip()[:inner].rjust(inner) + pad for piece in wrap(text, inner)]
     return [pad + piece[:inner].ljust(inner) + pad for piece in wrap(text, inner)]
 
 
@@ -134,12 +140,18 @@ def _title_lines(title: str, width: int) -> list[str]:
     return lines
 
 
-def plain_table(console: Console, title: str, headers: list[str], rows: list[list[str]]) -> str | None:
-    """The table rich would print on `console` (no style printed), or None when rich must draw it."""
+def plain_table(console: Console, title: str, headers: list[str], rows: list[list[str]],
+                justify: list[str] | None = None) -> str | None:
+    """The table rich would print on `console` (no style printed), or None when rich must draw it.
+
+    Cells are text as it is (never markup); `justify` gives each column's ("left" or "right").
+    """
     if console.color_system is not None or console.record or console.is_jupyter or console.legacy_windows:
         return None
-    if not rows or not simple(title) or "\n" in title or "[" in title or ":" in title:
+    # rich reads a title given as text as markup (and :emoji: codes): only a title without either here.
+    if not rows or not simple(title) or "\n" in title or "[" in title or _EMOJI_CODE.search(title):
         return None
+    justify = justify or ["left"] * len(headers)
     if not all(simple(text) for row in [headers, *rows] for text in row):
         return None
     frame = BOX.substitute(console.options, safe=console.safe_box)
@@ -152,7 +164,7 @@ def plain_table(console: Console, title: str, headers: list[str], rows: list[lis
     out = _title_lines(title, table_width) if title else []
     out.append(frame.get_top(widths))
     for index, row in enumerate([headers, *rows]):
-        cells = [_cell_lines(text, width) for text, width in zip(row, widths, strict=True)]
+        cells = [_cell_lines(text, width, how) for text, width, how in zip(row, widths, justify, strict=True)]
         height = max(map(len, cells))
         for cell, width in zip(cells, widths, strict=True):
             blank = [" " * width] * (height - len(cell))

@@ -1,6 +1,6 @@
-"""verify's plain-text table is the text rich's Table prints, byte for byte.
+"""Tables printed as plain text (verify's report, deploy's recap) are the text rich's Table prints, byte for byte.
 
-runbook/verify/plain_table.py lays the table out without rich's per-cell
+runbook/plain_table.py lays the table out without rich's per-cell
 machinery when no colour is printed; here both draw the same reports (random
 words, long words, blank and multi-line cells, accents and symbols, narrow
 and wide consoles) and must agree character for character. A console that
@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from runbook.checks import Kind, Status
-from runbook.verify.plain_table import plain_table, simple
+from runbook.plain_table import plain_table, simple
 from runbook.verify.report import HEADERS, TITLE, print_table
 from runbook.verify.run import Report, Result
 
@@ -108,3 +108,62 @@ def test_a_colour_console_still_gets_rich_s_table():
     buffer = io.StringIO()
     print_table(report, Console(file=buffer, width=80, color_system="truecolor", force_terminal=True))
     assert "\x1b[" in buffer.getvalue() and "FALLA" in buffer.getvalue()
+
+
+# ------------------------------------------------------------------ deploy's recap
+
+
+def recap_both(result, width: int) -> tuple[str, str]:
+    from runbook.deploy.report import print_recap
+
+    fast, reference = io.StringIO(), io.StringIO()
+    print_recap(Console(file=fast, width=width, color_system=None), result)
+    print_recap(Console(file=reference, width=width, color_system=None, record=True), result)
+    return fast.getvalue(), reference.getvalue()
+
+
+@pytest.mark.parametrize("check", [False, True])
+def test_deploy_recap_is_the_same_text_in_every_state_and_width(check):
+    from runbook.deploy.outcome import ActionResult
+    from runbook.deploy.result import DeployResult
+
+    nodes = ["hera", "afrodita", "atenea", "apolo", "n" * 32]
+    statuses = [Status.OK, Status.CHANGED, Status.FAILED, Status.SKIPPED]
+    outcomes = [ActionResult(node, "paso", "run", "x", statuses[(i * 7 + j) % 4])
+                for i, node in enumerate(nodes) for j in range(i * 40)]
+    result = DeployResult(site="lab", check=check, nodes=nodes, outcomes=outcomes,
+                          unreachable={"atenea": "sin ruta"}, failed_nodes={"hera": "x"},
+                          stopped={"apolo": "y"}, errors=["hera · paso x: falló"])
+    for width in (14, 25, 40, 61, 80, 140, 200):
+        fast, reference = recap_both(result, width)
+        assert fast == reference, width
+    assert "inalcanzable" in fast and "detenido" in fast and "fallido" in fast
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_any_table_with_right_justified_columns_is_the_same_text(seed):
+    from rich.table import Table
+    from rich.text import Text
+
+    rng = random.Random(1000 + seed)
+    columns = rng.randint(1, 6)
+    headers = [rng.choice(["nodo", "ok", "cambiado", "estado", "x" * 25, "Detalle de la comprobación"])
+               for _ in range(columns)]
+    justify = [rng.choice(["left", "right"]) for _ in range(columns)]
+    rows = [[random_text(rng, rng.choice([1, 1, 2])) for _ in range(columns)] for _ in range(rng.randint(1, 6))]
+    title = rng.choice(["Resumen por nodo", "Resumen por nodo (--check: no se ha cambiado nada)", "t" * 90])
+    compared = 0
+    for width in (10, 18, 30, 47, 80, 140, 220):
+        console = Console(file=io.StringIO(), width=width, color_system=None)
+        table = Table(title=title)
+        for header, how in zip(headers, justify, strict=True):
+            table.add_column(header, justify=how, overflow="fold")
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        plain = plain_table(Console(file=io.StringIO(), width=width, color_system=None), title, headers, rows,
+                            justify)
+        if plain is not None:
+            assert plain + "\n" == console.file.getvalue(), (seed, width)
+            compared += 1
+    assert compared >= 4
