@@ -91,6 +91,8 @@ class ClientFacts:
 
 @dataclass
 class ClusterFacts:
+    """Every node's facts and the lab client's, for the checks about the whole site."""
+
     nodes: dict[str, NodeFacts]
     client: ClientFacts
 
