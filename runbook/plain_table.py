@@ -1,27 +1,31 @@
-"""Tables as plain text, the same characters rich's Table prints, at a fraction of its cost.
+"""Tables laid out as rich's Table lays them out, the same bytes, at a fraction of its cost.
 
 Rich measures every cell through its generic machinery twice (before and
 after shrinking the columns) and renders each through Padding, Text and
 Segment objects: 40-80 ms for the 47 rows of verify's report on the lab,
-~10 ms for deploy's recap. Where no colour is printed (a pipe, a file, CI,
-`--output`, verify's `render()` text) this module lays out the same table
-(rich's defaults: heavy head box, padding of one, no expansion; columns
-folding long words) with the same rules on plain strings, reusing rich's
-own pieces where they decide something (the box characters, word
-division, ratio reduction), so the output is the same text, byte for byte
-(tests/unit/test_plain_table.py compares both on many tables and
-widths).
+~10 ms for deploy's recap. This module lays out the same table (rich's
+defaults: heavy head box, padding of one, no expansion, columns folding
+long words, italic title, bold header) with the same rules on plain
+strings, reusing rich's own pieces where they decide something (the box
+characters, word division) and copies of two small functions (column
+collapsing, ratio reduction). Without colour it is one string
+(`plain_table`, `StyledTable.text`); with colour (`StyledTable`, verify's
+report only) each stretch of text carries the style rich would give it,
+split where rich splits its segments, so the escape codes are the same
+too. tests/unit/test_plain_table.py compares both with rich's own output
+on many tables, widths and colour systems.
 
 Only what it can lay out exactly takes this path: text made of characters
 one cell wide (no tabs, control or combining characters, nothing wider), a
 title without markup, columns at least three cells wide, a console that
-prints no styles. Anything else gets `None` and is drawn by rich.
+does not record. Anything else gets `None` and is drawn by rich.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 from rich import box
@@ -130,73 +134,180 @@ def column_widths(columns: list[list[str]], max_width: int) -> list[int]:
     return widths
 
 
-def wrap(text: str, width: int) -> list[str]:
-    """Text.wrap with overflow "fold": each line cut at rich's word breaks, before justifying."""
-    lines = []
+def _pieces(text: str, width: int) -> list[tuple[int, int]]:
+    """Text.wrap with overflow "fold": (start, end) offsets in `text` of each line, before justifying."""
+    pieces = []
+    offset = 0
     for line in text.split("\n"):
-        offsets = divide_line(line, width, fold=True)
-        for start, end in zip([0, *offsets], [*offsets, len(line)], strict=True):
+        # A line that fits is never divided (every word fits where it stands): divide_line would say so.
+        breaks = divide_line(line, width, fold=True) if len(line) > width else []
+        for start, end in zip([0, *breaks], [*breaks, len(line)], strict=True):
             # Text.rstrip_end would drop spaces beyond the width: justifying crops them anyway.
-            lines.append(line[start:end])
-    return lines
+            pieces.append((offset + start, offset + min(end, start + width)))
+        offset += len(line) + 1
+    return pieces
 
 
-def _cell_lines(text: str, width: int, justify: str) -> list[str]:
-    """A padded cell, justified left (as it is) or right (trailing spaces dropped): `width` characters."""
+@dataclass(frozen=True)
+class Styled:
+    """A cell as rich's Text would hold it: parts of text, each with its style (a span), and a base style.
+
+    The base style covers the whole cell, justifying spaces included (`Text(word, style=...)`); a
+    part's style only its own characters (`Text.append(text, style=...)`).
+    """
+
+    parts: tuple[tuple[str, str | None], ...]
+    style: str | None = None
+
+    @property
+    def plain(self) -> str:
+        return "".join(text for text, _ in self.parts)
+
+
+Cell = str | Styled
+Run = tuple[str, str | None]  # text and the style names over it, "+"-joined in rich's order
+
+
+def _styled(cell: Cell) -> Styled:
+    return cell if isinstance(cell, Styled) else Styled(((cell, None),))
+
+
+def _cell_lines(cell: Styled, width: int, justify: str) -> list[list[Run]]:
+    """A padded, justified cell: each line `width` characters, split where rich splits its segments."""
     inner = width - 2 * PADDING
-    pad = " " * PADDING
-    if justify == "right":
-        return [pad + piece.rstrip()[:inner].rjust(inner) + pad for piece in wrap(text, inner)]
-    return [pad + piece[:inner].ljust(inner) + pad for piece in wrap(text, inner)]
+    pad = (" " * PADDING, None)
+    plain = cell.plain
+    spans, offset = [], 0
+    for text, style in cell.parts:
+        if style:
+            spans.append((offset, offset + len(text), style))
+        offset += len(text)
+    lines = []
+    for start, end in _pieces(plain, inner):
+        piece = plain[start:end]
+        if justify == "right":  # only for tables without styles (plain_table refuses the others)
+            lines.append([pad, (piece.rstrip()[:inner].rjust(inner), cell.style), pad])
+            continue
+        text = piece.ljust(inner)
+        cuts = {0, inner}
+        for low, high, _ in spans:  # a span's edges inside this line split a segment
+            if low < end and high > start:
+                cuts.update((max(low, start) - start, min(high, end) - start))
+        runs, edges = [], sorted(cuts)
+        for low, high in zip(edges, edges[1:], strict=False):
+            names = [cell.style] if cell.style else []
+            names += [style for a, b, style in spans if a <= start + low < b and low < len(piece)]
+            runs.append((text[low:high], "+".join(names) or None))
+        lines.append([pad, *runs, pad])
+    return lines
 
 
 def _title_lines(title: str, width: int) -> list[str]:
     lines = []
-    for piece in wrap(title, width):
-        piece = piece.rstrip()[:width]
+    for start, end in _pieces(title, width):
+        piece = title[start:end].rstrip()
         left = (width - len(piece)) // 2
         lines.append((" " * left + piece).ljust(width))
     return lines
 
 
-def plain_table(console: Console, title: str, headers: list[str], rows: list[list[str]],
-                justify: list[str] | None = None) -> str | None:
-    """The table rich would print on `console` (no style printed), or None when rich must draw it.
-
-    Cells are text as it is (never markup); `justify` gives each column's ("left" or "right").
-    """
-    if console.color_system is not None or console.record or console.is_jupyter or console.legacy_windows:
+def _layout(console: Console, title: str, headers: list[str], rows: list[list[Cell]],
+            justify: list[str]) -> list[list[Run]] | None:
+    """Every line of the table as runs of text and style, or None when rich must draw it."""
+    if console.record or console.is_jupyter or console.legacy_windows:
         return None
     # rich reads a title given as text as markup (and :emoji: codes): only a title without either here.
     if not rows or not simple(title) or "\n" in title or "[" in title or _EMOJI_CODE.search(title):
         return None
-    justify = justify or ["left"] * len(headers)
-    if not all(simple(text) for row in [headers, *rows] for text in row):
+    cells = [[_styled(cell) for cell in row] for row in [headers, *rows]]
+    if not all(simple(cell.plain) for row in cells for cell in row):
         return None
     frame = BOX.substitute(console.options, safe=console.safe_box)
-    columns = [list(column) for column in zip(headers, *rows, strict=True)]
+    columns = [[cell.plain for cell in column] for column in zip(*cells, strict=True)]
     table_width_max = console.options.max_width - (2 + len(headers) - 1)  # the edges and dividers
     widths = column_widths(columns, table_width_max)
     if min(widths) < 2 * PADDING + 1:
         return None
     table_width = sum(widths) + 2 + len(headers) - 1
-    out = _title_lines(title, table_width) if title else []
-    out.append(frame.get_top(widths))
-    for index, row in enumerate([headers, *rows]):
-        cells = [_cell_lines(text, width, how) for text, width, how in zip(row, widths, justify, strict=True)]
-        height = max(map(len, cells))
-        for cell, width in zip(cells, widths, strict=True):
-            blank = [" " * width] * (height - len(cell))
-            cell[:] = blank + cell if index == 0 else cell + blank  # headers sit at the bottom
+    out: list[list[Run]] = [[(line, "table.title")] for line in _title_lines(title, table_width)]
+    out.append([(frame.get_top(widths), None)])
+    for index, row in enumerate(cells):
+        laid = [_cell_lines(cell, width, how) for cell, width, how in zip(row, widths, justify, strict=True)]
+        height = max(map(len, laid))
+        for lines, width in zip(laid, widths, strict=True):
+            blank = [[(" " * width, None)]] * (height - len(lines))
+            lines[:] = blank + lines if index == 0 else lines + blank  # headers sit at the bottom
         if index == 0:
             left, divider, right = frame.head_left, frame.head_vertical, frame.head_right
+            for lines in laid:  # the header style covers a header cell whole, its padding too
+                lines[:] = [[(text, "+".join(filter(None, ("table.header", style))))
+                             for text, style in line] for line in lines]
         elif index == len(rows):
             left, divider, right = frame.foot_left, frame.foot_vertical, frame.foot_right
         else:
             left, divider, right = frame.mid_left, frame.mid_vertical, frame.mid_right
-        for line in zip(*cells, strict=True):
-            out.append(left + divider.join(line) + right)
+        for parts in zip(*laid, strict=True):
+            line: list[Run] = [(left, None)]
+            for number, part in enumerate(parts):
+                line += ([(divider, None)] if number else []) + part
+            out.append(line + [(right, None)])
         if index == 0:
-            out.append(frame.get_row(widths, "head", edge=True))
-    out.append(frame.get_bottom(widths))
-    return "\n".join(out)
+            out.append([(frame.get_row(widths, "head", edge=True), None)])
+    out.append([(frame.get_bottom(widths), None)])
+    return out
+
+
+def plain_table(console: Console, title: str, headers: list[str], rows: list[list[str]],
+                justify: list[str] | None = None) -> str | None:
+    """The table rich would print on `console` when it prints no style, or None when rich must draw it.
+
+    Cells are text as it is (never markup); `justify` gives each column's ("left" or "right").
+    """
+    if console.color_system is not None:
+        return None
+    lines = _layout(console, title, headers, rows, justify or ["left"] * len(headers))
+    return None if lines is None else StyledTable(lines).text()
+
+
+class StyledTable:
+    """A table printed as rich prints its Table, styles included: the same segments, the same bytes.
+
+    `table()` gives one when it can lay the table out itself (left-justified columns, `Styled` cells,
+    rich's default title and header styles), else None (draw it with rich's Table).
+    """
+
+    def __init__(self, lines: list[list[Run]]) -> None:
+        self.lines = lines
+
+    @classmethod
+    def table(cls, console: Console, title: str, headers: list[str],
+              rows: list[list[Cell]]) -> StyledTable | None:
+        lines = _layout(console, title, headers, rows, ["left"] * len(headers))
+        return None if lines is None else cls(lines)
+
+    def text(self) -> str:
+        """The table without styles (what a console without colour prints), lines joined by newlines."""
+        return "\n".join("".join(text for text, _ in line) for line in self.lines)
+
+    def __rich_console__(self, console: Console, options):
+        from rich.segment import Segment
+        from rich.style import Style
+
+        styles: dict[str, Style] = {}
+
+        def style(names: str) -> Style:
+            if names not in styles:
+                styles[names] = Style.combine(console.get_style(name) for name in names.split("+"))
+            return styles[names]
+
+        for line in self.lines:
+            plain = ""  # unstyled runs print no escape codes: one segment for each stretch of them
+            for text, names in line:
+                if names is None:
+                    plain += text
+                    continue
+                if plain:
+                    yield Segment(plain)
+                    plain = ""
+                yield Segment(text, style(names))
+            yield Segment(plain + "\n")

@@ -7,7 +7,7 @@ import json
 
 from rich.console import Console
 
-from ..plain_table import plain_table
+from ..plain_table import Styled, StyledTable
 from ..verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
 from .run import Report, Result
@@ -33,13 +33,16 @@ HEADERS = ["Comprobación", "Nodo", "Resultado", "Detalle"]
 
 
 def print_table(report: Report, console: Console) -> None:
-    plain = plain_table(console, TITLE.format(site=report.site), HEADERS,
-                        [[f"{r.title}\n{r.check}", r.where, r.status.check_word(), r.detail]
-                         for r in report.results])
-    if plain is not None:  # no colour to print: the same text without rich's layout cost
-        emit(console, plain)
-    else:
+    rows = [[Styled(((r.title, None), (f"\n{r.check}", "dim"))), r.where,
+             Styled(((r.status.check_word(), None),), _STYLE[r.status]), r.detail] for r in report.results]
+    table = StyledTable.table(console, TITLE.format(site=report.site), HEADERS, rows)
+    # The same text and styles as rich's Table, without its layout cost; rich draws what it cannot.
+    if table is None:
         console.print(_table(report))
+    elif console.color_system is None:
+        emit(console, table.text())  # nothing styled: the text in one piece
+    else:
+        console.print(table)
     failures = report.failures()
     # Below the table, data is printed whole and verbatim: details, links and diffs.
     if failures:

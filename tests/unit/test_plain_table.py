@@ -46,10 +46,12 @@ def random_report(rng: random.Random) -> Report:
     return Report(site=rng.choice(["lab", "olimpo", "s" * 32]), results=results)
 
 
-def both(report: Report, width: int) -> tuple[str, str, bool]:
+def both(report: Report, width: int, colour: str | None = None) -> tuple[str, str, bool]:
+    """print_table on a console without (or with) colour, and rich's own Table (a recording console)."""
     fast, reference = io.StringIO(), io.StringIO()
-    print_table(report, Console(file=fast, width=width, color_system=None))
-    print_table(report, Console(file=reference, width=width, color_system=None, record=True))
+    terminal = {"force_terminal": True} if colour else {}
+    print_table(report, Console(file=fast, width=width, color_system=colour, **terminal))
+    print_table(report, Console(file=reference, width=width, color_system=colour, record=True, **terminal))
     took = plain_table(Console(file=io.StringIO(), width=width, color_system=None), TITLE.format(site=report.site),
                        HEADERS, [[f"{r.title}\n{r.check}", r.where, r.status.check_word(), r.detail]
                                  for r in report.results]) is not None
@@ -57,13 +59,15 @@ def both(report: Report, width: int) -> tuple[str, str, bool]:
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_random_tables_are_the_same_text_at_any_width(seed):
+@pytest.mark.parametrize("colour", [None, "standard", "truecolor"])
+def test_random_tables_are_the_same_text_at_any_width(seed, colour):
     rng = random.Random(seed)
     report = random_report(rng)
     taken = 0
     for width in (12, 20, 33, 40, 57, 80, 100, 119, 140, 181, 260):
-        fast, reference, took = both(report, width)
+        fast, reference, took = both(report, width, colour)
         assert fast == reference, (seed, width)
+        assert ("\x1b[" in fast) == bool(colour)
         taken += took
     assert taken >= 5  # the plain path was really compared, not only rich against itself
 
@@ -81,8 +85,8 @@ def test_the_lab_report_of_a_healthy_cluster_is_the_same_text():
     results = [Result(c.id, c.title, n, c.kind, *(lambda o: (o.status, o.detail))(c.evaluate(n, facts[n])),
                       c.step, None, None) for n in plan.node_names for c in registry.node_checks()]
     report = Report(site="lab", results=results)
-    for width in (140, 200):
-        fast, reference, took = both(report, width)
+    for width, colour in ((140, None), (200, None), (140, "256"), (171, "truecolor")):
+        fast, reference, took = both(report, width, colour)
         assert took and fast == reference
         assert "│ La interfaz está levantada y tiene su dirección" in fast
 
@@ -103,11 +107,11 @@ def test_a_title_rich_would_read_as_markup_takes_rich_s_path():
     assert not took and fast == reference
 
 
-def test_a_colour_console_still_gets_rich_s_table():
+def test_a_colour_console_gets_the_styles_of_rich_s_table():
     report = Report(site="lab", results=[Result("c", "t", "hera", Kind.STATE, Status.FAILED, "d", None, None, None)])
-    buffer = io.StringIO()
-    print_table(report, Console(file=buffer, width=80, color_system="truecolor", force_terminal=True))
-    assert "\x1b[" in buffer.getvalue() and "FALLA" in buffer.getvalue()
+    fast, reference, _ = both(report, 80, "truecolor")
+    assert fast == reference
+    assert "\x1b[1;31mFALLA" in fast and "\x1b[2mc\x1b[0m" in fast and "\x1b[3m" in fast  # red, dim, italic
 
 
 # ------------------------------------------------------------------ deploy's recap
