@@ -41,6 +41,8 @@ class PlanError(BadInput):
 
 @dataclass(frozen=True)
 class RunAction:
+    """A command deploy runs on a node (unless its guard says it is done already)."""
+
     node: str
     step: str
     command: str
@@ -54,6 +56,8 @@ class RunAction:
 
 @dataclass(frozen=True)
 class FileAction:
+    """A file deploy writes on a node: content, owner and mode, how it is validated and activated."""
+
     node: str
     step: str
     path: str
@@ -134,6 +138,8 @@ class Observation:
 
 @dataclass(frozen=True)
 class PlannedStep:
+    """One step of the procedure with its actions and checks rendered for every node."""
+
     id: str
     title: str
     explanation: str  # Markdown, Spanish, rendered with the published values
@@ -167,6 +173,8 @@ def _same_across_nodes(per_node: dict[str, tuple]) -> bool:
 
 @dataclass(frozen=True)
 class Plan:
+    """The ordered steps of a site: what the site shows, deploy runs and verify checks."""
+
     site: Site
     steps: tuple[PlannedStep, ...]
     node_names: tuple[str, ...] = field(default=())

@@ -34,6 +34,8 @@ def _holders(facts: ClusterFacts, vip: str) -> tuple[list[str], list[str]]:
 
 @dataclass
 class VipUnique(ClusterCheck):
+    """The virtual IP is on exactly one node."""
+
     vip: str
 
     def evaluate(self, facts: ClusterFacts) -> Outcome:
@@ -51,6 +53,8 @@ class VipUnique(ClusterCheck):
 
 @dataclass
 class VipExpected(ClusterCheck):
+    """The virtual IP is on the node VRRP should elect (highest priority among those competing)."""
+
     vip: str
     priorities: dict[str, int]
     instances: dict[str, list[str]]  # node -> vrrp_instance names of its rendered config
@@ -97,6 +101,8 @@ def _client_unavailable(facts: ClusterFacts) -> Outcome | None:
 
 @dataclass
 class ServiceResponds(ClusterCheck):
+    """Every request of the lab client to a service through the VIP got an answer."""
+
     service: str
     address: str  # VIP:port, for messages
 
@@ -125,6 +131,8 @@ class ServiceResponds(ClusterCheck):
 
 @dataclass
 class ServiceSpread(ClusterCheck):
+    """The lab client's requests to a service reach its backends as its balance promises."""
+
     service: str
     balance: str
     backends: list[str]
@@ -175,6 +183,8 @@ class ServiceSpread(ClusterCheck):
 
 @dataclass
 class StatsProtected(ClusterCheck):
+    """HAProxy's statistics page on each node asks for its password."""
+
     nodes: list[str]
 
     def evaluate(self, facts: ClusterFacts) -> Outcome:

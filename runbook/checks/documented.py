@@ -28,6 +28,8 @@ def check_fact(check_id: str, check: Check) -> Command:
 
 @dataclass
 class DocumentedCheck(NodeCheck):
+    """A check the procedure documents in a step, run on each node as the site shows it."""
+
     kind = Kind.DOCUMENTED
     checks: dict[str, Check]  # node -> that node's rendered check
     when_file_exists: str | None = None

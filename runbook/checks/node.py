@@ -83,6 +83,8 @@ class FileMatches(NodeCheck):
 
 @dataclass
 class UnitActiveEnabled(NodeCheck):
+    """A systemd unit of the procedure is running and starts at boot."""
+
     unit: str
 
     def facts(self, node: str) -> list:
@@ -125,6 +127,8 @@ def unit_active(facts: NodeFacts, unit: str) -> bool | None:
 
 @dataclass
 class SysctlPersisted(NodeCheck):
+    """A kernel setting keeps its value after a reboot (the sysctl.d file that wins sets it)."""
+
     key: str
     value: str
 
@@ -206,6 +210,8 @@ def tracking_summary(facts: NodeFacts) -> str:
 
 @dataclass
 class KeepalivedTracking(NodeCheck):
+    """keepalived runs every health-check script the site's config names, and its instances are up."""
+
     scripts: dict[str, list[str]]  # node -> vrrp_script names in its rendered config
     instances: dict[str, list[str]]
 
@@ -226,6 +232,8 @@ class KeepalivedTracking(NodeCheck):
 
 @dataclass
 class BackendsUp(NodeCheck):
+    """HAProxy on the node sees every backend server of a service as up."""
+
     service: str
     backends: list[str]
     socket: str

@@ -46,6 +46,8 @@ DEFAULT_HAPROXY_SOCKET = "/run/haproxy/admin.sock"
 
 @dataclass
 class Registry:
+    """Every check verify runs for a plan, in report order, and the facts each node must answer."""
+
     checks: list[Check]  # in report order: documented, node state, cluster
 
     @property

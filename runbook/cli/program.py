@@ -244,4 +244,7 @@ def _spanish_exit(message: str) -> tuple[str, bool]:
 
 
 def main() -> None:
+    from .lean_pydantic import no_plugin_scan
+
+    no_plugin_scan()  # before any model validates: see lean_pydantic.py
     RunbookProgram().run()

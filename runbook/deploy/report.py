@@ -10,17 +10,20 @@ verbatim and whole, never through markup, never cut (cli/verbatim.py).
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
+from ..plain_table import plain_table
 from ..verbatim import Line, emit
 from ..vocabulary import ACTION_STATUSES, Status
 from .outcome import ActionResult
 from .result import DeployResult
 from .runner import Reporter
+
+if TYPE_CHECKING:
+    from rich.live import Live
+    from rich.table import Table
 
 STYLE = {Status.OK: "green", Status.CHANGED: "yellow", Status.FAILED: "bold red", Status.SKIPPED: "cyan"}
 
@@ -37,6 +40,8 @@ class ConsoleReporter(Reporter):
 
     def __enter__(self) -> ConsoleReporter:
         if self.console.is_terminal:
+            from rich.live import Live  # only on a terminal
+
             self._live = Live(self._table(), console=self.console, refresh_per_second=8, transient=True)
             self._live.start()
         return self
@@ -69,6 +74,8 @@ class ConsoleReporter(Reporter):
             self._live.update(self._table())
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table(title="Despliegue en curso" if not self.check else "Comprobación (--check)")
         table.add_column("nodo", overflow="fold")
         table.add_column("ahora", overflow="fold")  # a long command folds, it is never cut
@@ -76,7 +83,7 @@ class ConsoleReporter(Reporter):
             table.add_column(status.action_word(), justify="right", style=STYLE[status], overflow="fold")
         for node in self.nodes:
             counts = (str(self.counts[node][s]) for s in ACTION_STATUSES)
-            table.add_row(node, Text(self.current[node]), *counts)
+            table.add_row(node, _text(self.current[node]), *counts)
         return table
 
 
@@ -95,27 +102,54 @@ def _diff_style(line: str) -> str:
     return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1], "")
 
 
+RECAP_STATES = {  # the recap's last column: (word, style)
+    "unreachable": ("inalcanzable", "bold red"),
+    "failed": ("fallido", "bold red"),
+    "stopped": ("detenido", "yellow"),
+    "problems": ("completo, con problemas", "yellow"),
+    "complete": ("completo", "green"),
+}
+
+
+def _text(text: str, style: str = ""):
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
+def _recap_state(result: DeployResult, node: str) -> str:
+    if node in result.unreachable:
+        return "unreachable"
+    if node in result.failed_nodes:
+        return "failed"
+    if node in result.stopped:
+        return "stopped"
+    if any(p.node in (node, None) for p in result.remaining):
+        return "problems"
+    return "complete"
+
+
 def print_recap(console: Console, result: DeployResult) -> None:
-    table = Table(title="Resumen por nodo" + (" (--check: no se ha cambiado nada)" if result.check else ""))
-    table.add_column("nodo", overflow="fold")  # narrow terminals fold cells; nothing is cut
-    for status in ACTION_STATUSES:
-        label = status.action_word(dry_run=result.check)
-        table.add_column(label, justify="right", style=STYLE[status], overflow="fold")
-    table.add_column("estado", overflow="fold")
+    title = "Resumen por nodo" + (" (--check: no se ha cambiado nada)" if result.check else "")
+    labels = [status.action_word(dry_run=result.check) for status in ACTION_STATUSES]
     recap = result.recap()
-    for node in result.nodes:
-        if node in result.unreachable:
-            state = Text("inalcanzable", style="bold red")
-        elif node in result.failed_nodes:
-            state = Text("fallido", style="bold red")
-        elif node in result.stopped:
-            state = Text("detenido", style="yellow")
-        elif any(p.node in (node, None) for p in result.remaining):
-            state = Text("completo, con problemas", style="yellow")
-        else:
-            state = Text("completo", style="green")
-        table.add_row(node, *(str(recap[node][s.value]) for s in ACTION_STATUSES), state)
-    console.print(table)
+    rows = [[node, *(str(recap[node][s.value]) for s in ACTION_STATUSES),
+             RECAP_STATES[_recap_state(result, node)][0]] for node in result.nodes]
+    plain = plain_table(console, title, ["nodo", *labels, "estado"], rows,
+                        justify=["left", *["right"] * len(labels), "left"])
+    if plain is not None:  # no colour to print: the same text without rich's layout cost
+        emit(console, plain)
+    else:
+        from rich.table import Table
+
+        table = Table(title=title)
+        table.add_column("nodo", overflow="fold")  # narrow terminals fold cells; nothing is cut
+        for status, label in zip(ACTION_STATUSES, labels, strict=True):
+            table.add_column(label, justify="right", style=STYLE[status], overflow="fold")
+        table.add_column("estado", overflow="fold")
+        for node, row in zip(result.nodes, rows, strict=True):
+            table.add_row(node, *row[1:-1], _text(*RECAP_STATES[_recap_state(result, node)]))
+        console.print(table)
     for message in result.errors:
         emit(console, ("✗", "bold red"), " ", message)
     changed = sum(r[Status.CHANGED.value] for r in recap.values())

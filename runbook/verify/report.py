@@ -6,10 +6,9 @@ import io
 import json
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from ..names import VERIFY_FORMATS
+from ..plain_table import Styled, StyledTable
 from ..verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
 from .run import Report, Result
@@ -30,17 +29,21 @@ def summary_line(report: Report) -> str:
     return f"verify {report.site}: " + ", ".join(parts) + f" ({report.seconds:.2f} s)"
 
 
+TITLE = "Verificación del sitio {site}"
+HEADERS = ["Comprobación", "Nodo", "Resultado", "Detalle"]
+
+
 def print_table(report: Report, console: Console) -> None:
-    table = Table(title=f"Verificación del sitio {report.site}", show_lines=False, expand=False)
-    table.add_column("Comprobación", overflow="fold")
-    table.add_column("Nodo", overflow="fold")
-    table.add_column("Resultado", overflow="fold")
-    table.add_column("Detalle", overflow="fold")
-    for r in report.results:
-        label = Text(r.title)
-        label.append(f"\n{r.check}", style="dim")
-        table.add_row(label, r.where, Text(r.status.check_word(), style=_STYLE[r.status]), Text(r.detail))
-    console.print(table)
+    rows = [[Styled(((r.title, None), (f"\n{r.check}", "dim"))), r.where,
+             Styled(((r.status.check_word(), None),), _STYLE[r.status]), r.detail] for r in report.results]
+    table = StyledTable.table(console, TITLE.format(site=report.site), HEADERS, rows)
+    # The same text and styles as rich's Table, without its layout cost; rich draws what it cannot.
+    if table is None:
+        console.print(_table(report))
+    elif console.color_system is None:
+        emit(console, table.text())  # nothing styled: the text in one piece
+    else:
+        console.print(table)
     failures = report.failures()
     # Below the table, data is printed whole and verbatim: details, links and diffs.
     if failures:
@@ -60,6 +63,22 @@ def print_table(report: Report, console: Console) -> None:
     for message in report.unreachable.values():
         emit(console, ("✗ ", "bold red"), (message, "bold red"))
     emit(console, (summary_line(report), "green" if report.exit_code == 0 else "bold red"))
+
+
+def _table(report: Report):
+    """rich's Table, for a console that prints colour (only then imported)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=TITLE.format(site=report.site), show_lines=False, expand=False)
+    for header in HEADERS:
+        table.add_column(header, overflow="fold")
+    for r in report.results:
+        label = Text(r.title)
+        label.append(f"\n{r.check}", style="dim")
+        status = Text(r.status.check_word(), style=_STYLE[r.status])
+        table.add_row(label, Text(r.where), status, Text(r.detail))
+    return table
 
 
 def to_json(report: Report) -> str:

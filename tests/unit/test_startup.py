@@ -167,3 +167,47 @@ def test_nothing_is_stood_in_when_unittest_mock_is_already_there():
     """)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "ok\n"
+
+
+def test_a_plan_built_by_the_cli_scans_no_pydantic_plugins(tmp_path):
+    # RUNBOOK_PLAN_CACHE=0: the plan is built, so the models validate (where pydantic looks for plugins).
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "runbook.cli", "plan", "--site", "lab"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "RUNBOOK_PLAN_CACHE": "0"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "runbook.load" in modules and "pydantic.plugin._schema_validator" in modules  # it validated
+    assert "importlib.metadata" not in modules
+
+
+def test_models_validate_the_same_without_the_plugin_loader_and_a_users_switch_is_kept():
+    script = """
+        import os, sys
+        if os.environ["PYDANTIC_DISABLE_PLUGINS"] == "unset":
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        from runbook.cli.lean_pydantic import no_plugin_scan
+        no_plugin_scan()
+        from runbook.load import load_site
+        from runbook.model import Site
+        site = load_site("lab")
+        assert isinstance(site, Site) and site.name == "lab"
+        try:
+            Site.model_validate({"name": "lab"})
+        except Exception as exc:
+            assert type(exc).__name__ == "ValidationError", exc
+        loader = sys.modules["pydantic.plugin._loader"]
+        print(repr(os.environ["PYDANTIC_DISABLE_PLUGINS"]), hasattr(loader, "_plugins"),
+              "importlib.metadata" in sys.modules)
+    """
+
+    def run(switch: str) -> str:
+        proc = python(script, env={"PYDANTIC_DISABLE_PLUGINS": switch})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    # Not set: set to "no plugins", and the stand-in answers (no scan, no importlib.metadata).
+    assert run("unset") == "'__all__' False False\n"
+    assert run("true") == "'true' False False\n"
+    # The user wants plugins (or only some off): the real loader, as without runbook.
+    assert run("") == "'' True True\n"
+    assert run("logfire") == "'logfire' True True\n"

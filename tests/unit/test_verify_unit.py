@@ -534,3 +534,28 @@ def test_failure_links_land_on_the_step_section_of_the_built_site(built_site, pl
         heading = soup.find(id=anchor)
         assert heading is not None, f"{page} no tiene el ancla #{anchor}"
         assert heading.get_text(strip=True).startswith(plan.step(step).title)
+
+
+def test_a_fact_read_by_several_checks_is_parsed_once_per_probe(monkeypatch):
+    from runbook.facts.base import FactsError
+
+    parsed = []
+    real_parse = KeepalivedState.parse
+
+    def counting(self, probe):
+        parsed.append(probe)
+        return real_parse(self, probe)
+
+    monkeypatch.setattr(KeepalivedState, "parse", counting)
+    facts = NodeFacts("hera", {KEEPALIVED: Probe(0, KEEPALIVED_BACKUP)})
+    first = facts.value(KeepalivedState())
+    assert facts.value(KeepalivedState()) is first and len(parsed) == 1
+    # A probe replaced (a test, a second gathering) is read again, never the old value.
+    facts.probes[KEEPALIVED] = Probe(0, KEEPALIVED_BACKUP.replace("State = BACKUP", "State = MASTER"))
+    assert facts.value(KeepalivedState()) is not first and len(parsed) == 2
+    # An unreadable or missing answer raises every time (nothing is kept).
+    del facts.probes[KEEPALIVED]
+    for _ in range(2):
+        with pytest.raises(FactsError):
+            facts.value(KeepalivedState())
+    assert facts == NodeFacts("hera", {})  # the kept values are no part of the facts' equality
