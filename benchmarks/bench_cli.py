@@ -12,6 +12,7 @@ the one least disturbed by others), with the CPU time of that run:
 - `./rb plan`            the published site planned (rendered only, nothing contacted);
 - `./rb verify`          every check on the 2-node lab (its default site);
 - the same with RUNBOOK_PLAN_CACHE=0: the plan built from the YAML, as after an edit;
+- verify and deploy with RUNBOOK_AHEAD=0: no round trip started before the imports (runbook/ahead.py);
 - `./rb deploy`          a no-op re-deploy of the converged lab (its default site).
 
 Targets (issue 10): `--list` ≤ 0.2 s, verify ≤ 0.6 s, no-op deploy ≤ 0.6 s.
@@ -62,6 +63,8 @@ DATA_DIR: Path | None = None  # the private lab's data folder
 # planned (ensure_converged_lab does so); a row without it shows what a first
 # run after editing the data costs.
 NO_PLAN_CACHE = {"RUNBOOK_PLAN_CACHE": "0"}
+# Without the round trips asked ahead from the cache (runbook/ahead.py): what they save.
+NO_AHEAD = {"RUNBOOK_AHEAD": "0"}
 
 
 def commands() -> list[tuple[str, list[str], dict]]:
@@ -71,13 +74,16 @@ def commands() -> list[tuple[str, list[str], dict]]:
         ("plan", ["plan"], {}),
         ("verify", ["verify", *SITE], {}),
         ("verify (plan sin caché)", ["verify", *SITE], NO_PLAN_CACHE),
+        ("verify (sin adelanto)", ["verify", *SITE], NO_AHEAD),
         ("deploy (sin cambios)", ["deploy", *SITE], {}),
+        ("deploy (sin adelanto)", ["deploy", *SITE], NO_AHEAD),
     ]
 
 
 def environment(extra: dict | None = None) -> dict:
     env = dict(os.environ)
     env.pop("RUNBOOK_PLAN_CACHE", None)
+    env.pop("RUNBOOK_AHEAD", None)
     env.pop("RUNBOOK_DATA_DIR", None)  # the lab's own data, never a stand-in
     # A user's shell does not forbid .pyc files; some sandboxes and CI images
     # do, which would time compiling the package on every command instead.
@@ -152,20 +158,22 @@ def ensure_converged_lab() -> None:
 
 
 def timed(runs: int, before: str | None) -> dict:
-    """Best of `runs` per command; with `before` (another checkout's rb), both in turn, run by run,
-    so that both see the same moments of a shared machine."""
+    """Best of `runs` per command. Each round runs every command once (and, with `before`, another
+    checkout's rb right before this one's), so that every row sees the same moments of a shared machine."""
+    samples: dict[str, dict[str, list[tuple[float, float]]]] = {
+        label: {"after": [], "before": []} for label, _, _ in commands()}
+    for _ in range(runs):
+        for label, argv, env in commands():
+            if before:
+                samples[label]["before"].append(run(argv, rb=before, env=env)[:2])
+            samples[label]["after"].append(run(argv, env=env)[:2])
     rows = {}
     for label, argv, env in commands():
-        samples: dict[str, list[tuple[float, float]]] = {"after": [], "before": []}
-        for _ in range(runs):
-            if before:
-                samples["before"].append(run(argv, rb=before, env=env)[:2])
-            samples["after"].append(run(argv, env=env)[:2])
         shown = "".join(f"{name}={value} " for name, value in env.items()) + "./rb " + " ".join(argv)
         rows[label] = {"command": shown, "target_s": TARGETS_S.get(label),
-                       **best_of(samples["after"])}
+                       **best_of(samples[label]["after"])}
         if before:
-            rows[label]["before"] = best_of(samples["before"])
+            rows[label]["before"] = best_of(samples[label]["before"])
     return rows
 
 

@@ -22,6 +22,8 @@ What this keeps true:
   lock taken, before anything is started (start_deploy);
 - a guess that does not match is a wasted read, never a wrong answer.
 
+RUNBOOK_AHEAD=0 turns it off (benchmarks/bench_cli.py compares both ways).
+
 This module is imported before the models: standard library, plan_cache,
 sshmux and the fact runner only; the record is plain JSON data.
 """
@@ -29,6 +31,7 @@ sshmux and the fact runner only; the record is plain JSON data.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -122,13 +125,27 @@ def _start(found: dict, kind: str, node: str | None) -> list[str]:
     return started
 
 
+# The cache file each command's record came from: its plan is read from the same place
+# (plan_or_exit), without hashing every input a second time. Cleared by forget().
+_places: dict[str, object] = {}
+
+
 def _found(site_name: str) -> dict | None:
     from .plan_cache import cached_extras
 
+    if os.environ.get("RUNBOOK_AHEAD", "1") in ("0", ""):
+        return None  # off: every round trip is asked when the command reaches it
+
     found = cached_extras(site_name)
-    if not isinstance(found, dict) or found.get("version") != VERSION:
+    if found is None or not isinstance(found[0], dict) or found[0].get("version") != VERSION:
         return None
-    return found
+    _places[site_name] = found[1]
+    return found[0]
+
+
+def place(site_name: str | None):
+    """Where this command found its record (plan_cache.Place), or None."""
+    return _places.get(site_name)
 
 
 def start_verify(site_name: str, node: str | None) -> dict | None:
@@ -205,5 +222,6 @@ def forget() -> None:
     """The end of a command: what was asked ahead and not used is dropped."""
     sshmux.forget_ahead()
     runner.forget_reserved()
+    _places.clear()
     with _client_lock:
         _client_answers.clear()

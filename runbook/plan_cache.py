@@ -43,7 +43,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .names import NAME_RE, PUBLISHED_SITE, data_dir, template_dir
 
@@ -66,13 +66,23 @@ def cache_dir() -> Path | None:
     return Path(base) / "runbook"
 
 
+class Place(NamedTuple):
+    """Where a site's plan is kept, and the key of the inputs it was found for."""
+
+    folder: Path
+    path: Path
+    key: tuple[str, bytes]
+
+
 def cached_plan(site_name: str | None, build: Callable[[], Plan],
-                extras: Callable[[Plan], dict] | None = None) -> Plan:
+                extras: Callable[[Plan], dict] | None = None, place: Place | None = None) -> Plan:
     """The plan of `site_name` from the cache when every input is unchanged, else `build()` (and store it).
 
     `extras(plan)` is stored with a new plan (cached_extras reads it back).
+    `place`: the one cached_extras found moments ago in the same command
+    (its inputs hashed once per command, not twice).
     """
-    place = _place(site_name)
+    place = place or _place(site_name)
     if place is None:
         return build()
     folder, path, key = place
@@ -85,27 +95,27 @@ def cached_plan(site_name: str | None, build: Callable[[], Plan],
     return plan
 
 
-def cached_extras(site_name: str | None) -> dict | None:
-    """The extras stored with the plan of exactly these files (None: no such plan in the cache)."""
+def cached_extras(site_name: str | None) -> tuple[dict, Place] | None:
+    """The extras stored with the plan of exactly these files, and where (None: no such plan)."""
     place = _place(site_name)
     if place is None:
         return None
-    found = _read(place[1], place[2][1], plan=False)
-    return None if found is None else found[0]
+    found = _read(place.path, place.key[1], plan=False)
+    return None if found is None or found[0] is None else (found[0], place)
 
 
 def _name(site_name: str | None) -> str:
     return PUBLISHED_SITE if site_name is None else site_name
 
 
-def _place(site_name: str | None) -> tuple[Path, Path, tuple[str, bytes]] | None:
+def _place(site_name: str | None) -> Place | None:
     """(folder, file, key) of a site's plan; None when the cache is off or the inputs cannot be read."""
     name = _name(site_name)
     folder = cache_dir()
     key = _key(name) if folder is not None else None
     if folder is None or key is None:
         return None
-    return folder, folder / f"plan-{name}-{key[0]}.pickle", key
+    return Place(folder, folder / f"plan-{name}-{key[0]}.pickle", key)
 
 
 def _extras(extras: Callable[[Plan], dict] | None, plan: Plan) -> bytes:

@@ -31,7 +31,7 @@ def plan_or_exit(site_name: str | None) -> Plan:
     A plan built before from the very same files is read from the cache
     (plan_cache.py): no YAML, pydantic validation or Jinja2 to redo.
     """
-    from ..ahead import record
+    from ..ahead import place, record
     from ..plan_cache import cached_plan
 
     def build() -> Plan:
@@ -42,7 +42,7 @@ def plan_or_exit(site_name: str | None) -> Plan:
         site = load_site() if site_name is None else load_site(site_name)
         return build_plan(site, load_procedure())
 
-    return cached_plan(site_name, build, extras=record)
+    return cached_plan(site_name, build, extras=record, place=place(site_name))
 
 
 def check_node(plan: Plan, node: str | None) -> None:
