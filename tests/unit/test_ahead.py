@@ -195,3 +195,19 @@ def test_deploy_refused_by_the_lock_sends_nothing_even_with_a_cached_plan(silent
     assert proc.returncode == 2
     assert f"ya hay un despliegue en curso para el sitio olimpo (pid {os.getpid()})" in proc.stderr
     assert fake_ssh() == []
+
+
+def test_runbook_ahead_0_starts_nothing_even_with_a_cached_plan(silent_nodes, fake_ssh, monkeypatch):
+    from runbook.cli.common import plan_or_exit
+
+    monkeypatch.setenv("RUNBOOK_CACHE_DIR", silent_nodes["RUNBOOK_CACHE_DIR"])
+    plan_or_exit("olimpo")  # the plan and its record, cached
+    assert ahead.start_verify("olimpo", None) is not None  # on: the record is there and used
+    for answer in list(sshmux._ahead_runs.values()):
+        answer.result(timeout=20)  # both nodes asked (and answered nothing)
+    assert len(fact_trips(fake_ssh())) == 2
+    ahead.forget()
+    monkeypatch.setenv("RUNBOOK_AHEAD", "0")
+    assert ahead.start_verify("olimpo", None) is None
+    assert sshmux._ahead_runs == {}
+    assert sum(fact_trips(fake_ssh()).values()) == 2  # nothing more was sent
