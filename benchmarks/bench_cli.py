@@ -28,6 +28,9 @@ the lab is down it is brought up and deployed first (`./rb lab.up`, `./rb
 deploy`); it is left running. Results also go to
 benchmarks/results/cli-<time>.json (not in git).
 
+`--cold` closes the lab's SSH masters before each verify and deploy (as a
+first command, or one after more than a minute idle, finds them).
+
 `--private` measures on a private copy of the 2-node lab instead (site
 `labc`, namespace rb-labc, nodes poseidon and hestia, VRRP router_id 71,
 state in /var/lib/runbook/labc, data in a temporary folder), brought up,
@@ -57,6 +60,7 @@ TARGETS_S = {"--list": 0.2, "verify": 0.6, "deploy (sin cambios)": 0.6}
 PRIVATE = {"site": "labc", "namespace": "rb-labc", "router_id": 71, "nodes": ("poseidon", "hestia")}
 SITE: list[str] = []  # ["--site", NAME] for the private lab; empty: the commands' default, the lab
 DATA_DIR: Path | None = None  # the private lab's data folder
+COLD = False  # --cold: the SSH masters closed before each verify and deploy
 
 
 # The plan comes from the cache (runbook/plan_cache.py) once the data has been
@@ -157,6 +161,17 @@ def ensure_converged_lab() -> None:
         raise SystemExit(f"el despliegue no converge ({changed} cambios en la segunda pasada): no se mide")
 
 
+def cool(argv: list[str]) -> None:
+    """With --cold: no SSH master left for the lab's nodes before a verify or a deploy."""
+    if COLD and argv[0] in ("verify", "deploy"):
+        from runbook import sshmux
+        from runbook.load import load_site
+
+        name = SITE[1] if SITE else "lab"
+        site = load_site(name, DATA_DIR) if DATA_DIR is not None else load_site(name)
+        sshmux.close_masters(Path(site.ssh.config))
+
+
 def timed(runs: int, before: str | None) -> dict:
     """Best of `runs` per command. Each round runs every command once (and, with `before`, another
     checkout's rb right before this one's), so that every row sees the same moments of a shared machine."""
@@ -165,7 +180,9 @@ def timed(runs: int, before: str | None) -> dict:
     for _ in range(runs):
         for label, argv, env in commands():
             if before:
+                cool(argv)
                 samples[label]["before"].append(run(argv, rb=before, env=env)[:2])
+            cool(argv)
             samples[label]["after"].append(run(argv, env=env)[:2])
     rows = {}
     for label, argv, env in commands():
@@ -214,8 +231,12 @@ def main() -> None:
                         help="medir también ./rb de otra copia (la versión anterior), alternando con esta")
     parser.add_argument("--private", action="store_true",
                         help="medir en una copia privada del laboratorio (labc), creada y retirada aquí")
+    parser.add_argument("--cold", action="store_true",
+                        help="cerrar las conexiones SSH maestras antes de cada verify y deploy (una primera "
+                             "orden, o una tras más de un minuto sin usarlas)")
     opts = parser.parse_args()
-    global RB, SITE, DATA_DIR
+    global RB, SITE, DATA_DIR, COLD
+    COLD = opts.cold
     RB = str(opts.repo.resolve() / "rb")
     if os.geteuid() != 0:
         raise SystemExit("bench_cli: el laboratorio necesita root")
