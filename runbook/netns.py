@@ -62,8 +62,9 @@ def netns_path(name: str) -> Path:
 _libc = None
 
 
-def _setns(fd: int) -> int:
-    """setns(fd, CLONE_NEWNET) through libc (Python 3.11 has no os.setns); 0 or an errno."""
+def setns(fd: int) -> int:
+    """setns(fd, CLONE_NEWNET) for the calling thread, through libc (Python 3.11 has no os.setns);
+    0 or an errno. transport.py's lab sockets use it too."""
     global _libc
     import ctypes
 
@@ -77,7 +78,7 @@ def _setns(fd: int) -> int:
 def _enter(fd: int, name: str) -> None:
     """Move the calling thread into the namespace of fd, and prove it did."""
     wanted = os.fstat(fd)
-    err = _setns(fd)
+    err = setns(fd)
     if err:
         reason = os.strerror(err) if err > 0 else "error desconocido"
         raise NetnsError(f'no se puede entrar en el espacio de nombres de red "{name}": {reason}')

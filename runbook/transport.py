@@ -18,7 +18,6 @@ the lab's namespace, which has no route out. Elsewhere the ProxyCommand runs.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import socket
@@ -30,9 +29,8 @@ import paramiko
 
 from . import ssh_target as refusal
 from .model import Node, Site
+from .netns import setns
 from .ssh_target import CONNECT_TIMEOUT, LAB_PROXY, NodeUnreachable, SshTarget, close_all, target
-
-CLONE_NEWNET = 0x40000000  # linux/sched.h
 
 __all__ = ["CONNECT_TIMEOUT", "LAB_PROXY", "NodeUnreachable", "SshTarget", "close_all", "connect",
            "namespace_socket", "target"]
@@ -105,8 +103,9 @@ def namespace_socket(namespace: str, host: str, port: int) -> socket.socket | No
             outcome["error"] = exc
             return
         try:
-            if _libc().setns(fd, CLONE_NEWNET) != 0:
-                outcome["refused"] = ctypes.get_errno()
+            refused = setns(fd)
+            if refused:
+                outcome["refused"] = refused
                 return
         finally:
             os.close(fd)
@@ -125,10 +124,6 @@ def namespace_socket(namespace: str, host: str, port: int) -> socket.socket | No
             return None  # not root: the ProxyCommand (ip netns exec) says why, as before
         raise OSError(outcome["refused"], os.strerror(outcome["refused"]))
     return outcome["sock"]
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
 
 
 def _strict_host_keys(conn: fabric.Connection) -> None:

@@ -90,7 +90,7 @@ def test_a_setns_that_claims_success_without_moving_is_caught(monkeypatch, tmp_p
     # The second lock: after setns, the thread's own namespace must be the file opened.
     (tmp_path / "impostor").write_text("")
     monkeypatch.setattr(netns, "NETNS_DIR", tmp_path)
-    monkeypatch.setattr(netns, "_setns", lambda fd: 0)
+    monkeypatch.setattr(netns, "setns", lambda fd: 0)
     calls: list = []
     with pytest.raises(NetnsError, match="no se pudo comprobar la entrada"):
         run_in_netns("impostor", refuse_to_run(calls), timeout=5)
