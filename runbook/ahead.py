@@ -34,6 +34,7 @@ import json
 import os
 import threading
 from concurrent.futures import Future
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,16 +114,12 @@ def _target(data: dict) -> SshTarget:
                      identity=None if data["identity"] is None else Path(data["identity"]))
 
 
-def _start(found: dict, kind: str, node: str | None) -> list[str]:
-    started = []
+def _start(found: dict, kind: str, node: str | None) -> None:
     for name, entry in found["nodes"].items():
-        if node not in (None, name):
-            continue
-        trip = entry[kind]
-        command = runner.reserve(trip["commands"], trip["quick"])
-        sshmux.run_ahead(_target(entry["target"]), found["lab_namespace"], command, runner.RUN_TIMEOUT)
-        started.append(name)
-    return started
+        if node in (None, name):
+            trip = entry[kind]
+            command = runner.reserve(trip["commands"], trip["quick"])
+            sshmux.run_ahead(_target(entry["target"]), found["lab_namespace"], command, runner.RUN_TIMEOUT)
 
 
 # The cache file each command's record came from: its plan is read from the same place
@@ -191,31 +188,30 @@ def take_client(netns: str, request: dict) -> Future | None:
         return _client_answers.pop(_client_key(netns, request), None)
 
 
-def start_deploy(site_name: str, node: str | None):
-    """deploy's opening round trips started now; the deploy lock held, or None when nothing was started.
+def start_deploy(site_name: str, node: str | None, held: ExitStack) -> bool:
+    """deploy's opening round trips started now, the deploy lock entered on `held`; False: nothing started.
 
     Only for a whole deploy (no --step, no --check, checked by the caller)
     whose secrets can all be read: otherwise the command takes its usual
     path and says what is wrong before any connection, as always. The lock
     is taken here, before anything is sent, exactly as deploy takes it
-    (LockBusy, exit 2, when another deploy runs); the caller keeps it
-    until the deploy ends.
+    (LockBusy, exit 2, when another deploy runs); `held` keeps it until the
+    deploy ends.
     """
     from .deploy_lock import deploy_lock
     from .secrets import SecretError, read_source
 
     found = _found(site_name)
     if found is None or not found["deploy_ready"] or (node is not None and node not in found["nodes"]):
-        return None
+        return False
     try:
         for secret in found["secrets"]:
             read_source(secret["name"], secret["env"], secret["file"])
     except SecretError:
-        return None  # the usual path reads them again and says which one is wrong
-    lock = deploy_lock(found["site"])
-    lock.__enter__()  # LockBusy here: another deploy runs, and nothing was sent
+        return False  # the usual path reads them again and says which one is wrong
+    held.enter_context(deploy_lock(found["site"]))  # LockBusy here: another deploy runs, nothing was sent
     _start(found, "deploy", node)
-    return lock
+    return True
 
 
 def forget() -> None:

@@ -11,6 +11,7 @@ reached, or another deploy running for the same site (lock).
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 
 from invoke.exceptions import Exit
 
@@ -33,17 +34,12 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     from .. import ahead
 
     site = LAB_SITE if site is None else site  # `--site ""` is an error, not the lab
-    lock = None
-    try:
-        if step is None and not check:
-            # A whole deploy: its opening round trips start now, from the plan cache (secrets
-            # read and the lock taken first); the imports below overlap them.
-            lock = ahead.start_deploy(site, node)
-        _deploy(site, node, step, check, json_, locked=lock is not None)
-    finally:
-        ahead.forget()
-        if lock is not None:
-            lock.__exit__(None, None, None)
+    with ExitStack() as held:
+        held.callback(ahead.forget)
+        # A whole deploy: its opening round trips start now, from the plan cache (secrets
+        # read and the lock taken first, kept on `held`); the imports below overlap them.
+        locked = step is None and not check and ahead.start_deploy(site, node, held)
+        _deploy(site, node, step, check, json_, locked=locked)
 
 
 def _deploy(site, node, step, check, json_, locked):
