@@ -60,7 +60,7 @@ def record(plan: Plan) -> dict:
     from .deploy.health import Health
     from .secrets import SecretError
     from .ssh_target import target
-    from .verify.gather import client_request, lab_only_targets
+    from .verify.gather import client_probe_args
 
     site = plan.site
     registry = build_registry(plan)
@@ -80,11 +80,8 @@ def record(plan: Plan) -> dict:
         deploy_ready = True
     except SecretError:
         deploy_ready = False
-    client = None
-    if site.lab is not None and lab_only_targets(site):  # gather_client's own rules: a lab, lab addresses
-        from .lab.layout import layout
-
-        client = {"netns": layout(site).client.netns, "request": client_request(site)}
+    probe = client_probe_args(site)
+    client = None if probe is None else {"netns": probe[0], "request": probe[1]}
     return {
         "version": VERSION,
         "site": site.name,

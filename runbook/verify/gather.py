@@ -100,9 +100,21 @@ def gather_client(site: Site) -> ClientFacts:
             reason=f"el sitio {site.name} no es un laboratorio: verify no hace peticiones de cliente "
             "desde esta máquina (compruébelo desde un cliente de su LAN)",
         )
-    if not lab_only_targets(site):
+    probe = client_probe_args(site)
+    if probe is None:
         return ClientFacts(available=False, reason="hay direcciones fuera de los rangos del laboratorio")
-    return probe_client(layout(site).client.netns, client_request(site))
+    return probe_client(*probe)
+
+
+def client_probe_args(site: Site) -> tuple[str, dict] | None:
+    """(namespace, request) of the lab client's probe; None unless a lab whose addresses are all lab ones.
+
+    The one rule for whether and how the client is asked: gather_client
+    asks it, ahead.record keeps it for verify to start early.
+    """
+    if site.lab is None or not lab_only_targets(site):
+        return None
+    return layout(site).client.netns, client_request(site)
 
 
 def probe_client(netns: str, request: dict) -> ClientFacts:
