@@ -330,11 +330,15 @@ class MuxConnection:
         again: its answer, or its failure, is the one it got then.
         """
         ahead = _take_ahead(self.control, command)
-        if ahead is not None:
-            return ahead.result()
-        return self._run(command, warn, timeout)
+        result = ahead.result() if ahead is not None else self._run(command, timeout)
+        if result.exited != 0 and not warn:
+            from invoke.exceptions import UnexpectedExit
 
-    def _run(self, command: str, warn: bool, timeout: float | None):
+            raise UnexpectedExit(result)
+        return result
+
+    def _run(self, command: str, timeout: float | None):
+        """Run `command` now (again on a new master if the one found was dead); SessionLost if ssh failed."""
         result = self._run_once(command, timeout)
         if result.exited == 255 and not result.stdout and not self.made_master \
                 and STALE_MASTER.search(result.stderr):
@@ -345,10 +349,6 @@ class MuxConnection:
         if result.exited == 255 and not result.stdout and _is_ssh_failure(result.stderr):
             reason = str(failure(self.target, result.stderr)).removeprefix(f"{self.target.node}: ")
             raise SessionLost(reason)
-        if result.exited != 0 and not warn:
-            from invoke.exceptions import UnexpectedExit
-
-            raise UnexpectedExit(result)
         return result
 
     def _run_once(self, command: str, timeout: float | None):
@@ -444,7 +444,7 @@ def run_ahead(t: SshTarget, lab_namespace: str | None, command: str, timeout: fl
             return
         opened.set_result(None)
         try:
-            answered.set_result(conn._run(command, warn=True, timeout=timeout))
+            answered.set_result(conn._run(command, timeout))
         except BaseException as exc:  # noqa: BLE001 - replayed to the run that takes this answer
             answered.set_exception(exc)
 

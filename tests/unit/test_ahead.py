@@ -62,6 +62,18 @@ def test_a_round_trip_asked_ahead_travels_once_and_answers_the_same_command_once
     assert sent(fake_ssh(), command) == 2
 
 
+def test_an_answer_asked_ahead_keeps_invokes_warn_rule(fake_ssh, tmp_path):
+    from invoke.exceptions import UnexpectedExit
+
+    site = real_site(tmp_path)
+    t = target(site, site.nodes[0])
+    sshmux.run_ahead(t, None, "exit 1", timeout=10)
+    wait_ahead(t)
+    with pytest.raises(UnexpectedExit):
+        sshmux.connect(site, site.nodes[0]).run("exit 1", warn=False, timeout=10)
+    assert sent(fake_ssh(), "exit 1") == 1  # the failure asked ahead, not a second trip
+
+
 def test_another_command_or_another_node_is_never_answered_by_a_guess(fake_ssh, tmp_path):
     site = real_site(tmp_path)
     hera, afrodita = site.node("hera"), site.node("afrodita")
