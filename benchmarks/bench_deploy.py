@@ -83,7 +83,7 @@ def main() -> None:
         "within_budget_in_process": in_process["median"] <= NOOP_BUDGET_S,
         "within_budget_cli": cli["median"] <= NOOP_BUDGET_S,
     }
-    from runbook.plan import load_plan
+    from runbook.planning import load_plan
 
     result["steps"] = len(load_plan(LAB_SITE).steps)
     out = write_results("deploy", result)

@@ -33,7 +33,7 @@ from results_io import summary, write_results
 from runbook.checks import build_registry
 from runbook.facts import runner
 from runbook.load import LAB_SITE
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 from runbook.transport import connect
 
 # Placeholder secrets: the facts verify asks never carry a secret; only the

@@ -34,7 +34,7 @@ from runbook.drill.load import LoadSpec
 from runbook.drill.scenarios import SCENARIOS, Cluster
 from runbook.lab.layout import layout
 from runbook.load import LAB_SITE
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = "/etc/keepalived/keepalived.conf"

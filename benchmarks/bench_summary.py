@@ -38,7 +38,7 @@ from rich.table import Table
 
 from runbook import lab
 from runbook.load import LAB_SITE, load_site
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 
 REPO = Path(__file__).resolve().parents[1]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")

@@ -29,7 +29,7 @@ from results_io import summary, write_results
 
 from runbook import lab
 from runbook.load import LAB_SITE, load_site
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 from runbook.verify import run_verify
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,8 +10,6 @@ site that cannot work.
 # No `from __future__ import annotations`: pydantic would compile every annotation
 # string when the classes are made, a third of the time of importing the models.
 
-import re
-from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -31,23 +29,7 @@ from .fields import (
     host_problem,
     path_problem,
 )
-
-STATUS_ITEM_RE = re.compile(r"^([1-5][0-9]{2})(?:-([1-5][0-9]{2}))?$")
-
-
-def status_ranges(codes: str) -> list[tuple[int, int]]:
-    """`200-399,404` -> [(200, 399), (404, 404)]; the syntax of HAProxy's `expect status`."""
-    ranges = []
-    for item in codes.split(","):
-        match = STATUS_ITEM_RE.match(item.strip())
-        if match is None:
-            raise ValueError(item)
-        low = int(match.group(1))
-        high = int(match.group(2) or low)
-        if high < low:
-            raise ValueError(item)
-        ranges.append((low, high))
-    return ranges
+from .records import LAB_RANGES, HealthCheckMethods, SiteMethods, status_ranges
 
 
 def _status_codes(value: object) -> str:
@@ -64,17 +46,6 @@ def _status_codes(value: object) -> str:
             "(200-399) o una lista separada por comas (200,302), entre 100 y 599"
         ) from None
     return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
-
-
-def describe_status_codes(codes: str) -> str:
-    """Spanish reading of a status list: `200-399` -> `2xx o 3xx`, `200,302` -> `200 o 302`."""
-    parts = []
-    for low, high in status_ranges(codes):
-        if low % 100 == 0 and high % 100 == 99:
-            parts += [f"{c}xx" for c in range(low // 100, high // 100 + 1)]
-        else:
-            parts.append(str(low) if low == high else f"{low}-{high}")
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " o " + parts[-1]
 
 
 StatusCodes = Annotated[str, BeforeValidator(_status_codes)]
@@ -198,7 +169,7 @@ _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOST_HEADER = rf"^{_LABEL}(\.{_LABEL})*(:[0-9]{{1,5}})?$"
 
 
-class HealthCheck(Strict):
+class HealthCheck(HealthCheckMethods, Strict):
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")] = "/"
     # The statuses that mean "healthy", in HAProxy's own syntax (codes and
     # ranges, comma-separated). The default is what `option httpchk` accepts
@@ -210,13 +181,6 @@ class HealthCheck(Strict):
     # application such as Horizon answers 400 to a host missing from its
     # ALLOWED_HOSTS: every backend would be marked DOWN.
     host: Annotated[str, Field(pattern=HOST_HEADER)] | None = None
-
-    def accepts(self, status: int) -> bool:
-        return any(low <= status <= high for low, high in status_ranges(self.expect_status))
-
-    @property
-    def expect_description(self) -> str:
-        return describe_status_codes(self.expect_status)
 
 
 class Backend(Strict):
@@ -264,12 +228,7 @@ class LabLayout(Strict):
     client: LabClient
 
 
-# Only documentation ranges (RFC 5737) may ever be used by the lab: they are
-# routed nowhere, so a mistake cannot reach somebody's real network.
-LAB_RANGES = (IPv4Network("192.0.2.0/24"), IPv4Network("198.51.100.0/24"))
-
-
-class Site(Strict):
+class Site(SiteMethods, Strict):
     name: SafeName
     title: Title
     description: str = ""
@@ -336,29 +295,6 @@ class Site(Strict):
         if self.lab is not None:
             self._lab_semantics()
         return self
-
-    def addresses(self) -> list[tuple[tuple, IPv4Address]]:
-        """Every address the site names, with the field it comes from."""
-        places: list[tuple[tuple, IPv4Address]] = [(("vip",), self.vip)]
-        lan = self.network.lan
-        if lan.gateway is not None:
-            places.append((("network", "lan", "gateway"), lan.gateway))
-        places += [(("network", "lan", "dns", i), a) for i, a in enumerate(lan.dns)]
-        for i, n in enumerate(self.nodes):
-            places += [(("nodes", i, "lan_address"), n.lan_address)]
-            places += [(("nodes", i, "management_address"), n.management_address)]
-        for i, c in enumerate(self.controllers):
-            places.append((("controllers", i, "lan_address"), c.lan_address))
-            if c.management_address is not None:
-                places.append((("controllers", i, "management_address"), c.management_address))
-        for i, s in enumerate(self.services):
-            for j, b in enumerate(s.backends):
-                places.append((("services", i, "backends", j, "address"), b.address))
-        if self.lab is not None:
-            places.append((("lab", "management_gateway"), self.lab.management_gateway))
-            client = self.lab.client.addresses
-            places += [(("lab", "client", "addresses", i), a) for i, a in enumerate(client)]
-        return places
 
     def _node_semantics(self) -> None:
         lan = self.network.lan.subnet
@@ -427,28 +363,6 @@ class Site(Strict):
             if address in taken:
                 raise FieldError(("lab", "client", "addresses", i),
                                  f"{address} ya es la IP virtual, un nodo o un backend")
-
-    # Convenience views used by templates and planners.
-    def node(self, name: str) -> Node:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
-
-    def check_host(self, service: Service) -> str:
-        """The Host header of a service's health check: its own `host`, else the VIP clients use."""
-        own = service.health_check.host if service.health_check else None
-        return own or str(self.vip)
-
-    @property
-    def nodes_by_priority(self) -> list[Node]:
-        """Highest priority first: the order in which nodes claim the VIP."""
-        return sorted(self.nodes, key=lambda n: n.priority, reverse=True)
-
-    @property
-    def vip_owner(self) -> Node:
-        return self.nodes_by_priority[0]
-
 
 # Secrets the templates know how to use; each one is redacted everywhere.
 KNOWN_SECRETS = ("stats_password",)

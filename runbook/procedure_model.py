@@ -1,7 +1,7 @@
 """Pydantic models of the procedure: the ordered steps, their actions and checks.
 
 Commands, paths and texts here are Jinja2 templates rendered per node by
-the planner (runbook/plan.py), which checks rendered paths and commands
+the planner (runbook/planning.py), which checks rendered paths and commands
 again; these models check what can be checked before rendering.
 """
 

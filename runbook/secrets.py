@@ -16,7 +16,7 @@ from .errors import BadInput
 from .names import REPO_ROOT, SECRET_MARKER_RE
 
 if TYPE_CHECKING:
-    from .model import Site
+    from .records import Site
 
 # Characters that are safe unquoted in haproxy.cfg (`stats auth user:pass`).
 SAFE_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!%^*+=-]{8,128}$")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .errors import BadInput
 
 if TYPE_CHECKING:
-    from .model import Node, Site
+    from .records import Node, Site
 
 CONNECT_TIMEOUT = 5  # seconds; a lab node answers in ~0.2 s
 # What the lab writes (runbook/lab/ssh.py), once %h %p are filled in.

@@ -73,7 +73,7 @@ from .ssh_target import (
 )
 
 if TYPE_CHECKING:
-    from .model import Node, Site
+    from .records import Node, Site
 
 PERSIST_S = 60  # an idle master closes itself after this long
 ALIVE_INTERVAL_S, ALIVE_COUNT = 2, 3  # a silent node: its master ends after ~6 s (ConnectTimeout is 5)

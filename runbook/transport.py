@@ -23,14 +23,17 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import fabric
 import paramiko
 
 from . import ssh_target as refusal
-from .model import Node, Site
 from .netns import setns
 from .ssh_target import CONNECT_TIMEOUT, LAB_PROXY, NodeUnreachable, SshTarget, close_all, target
+
+if TYPE_CHECKING:
+    from .records import Node, Site
 
 __all__ = ["CONNECT_TIMEOUT", "LAB_PROXY", "NodeUnreachable", "SshTarget", "close_all", "connect",
            "namespace_socket", "target"]

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..facts.base import Fact
 from ..facts.net import Ipv4Addresses
-from ..model import HealthCheck, Site
 from ..plan import Plan
+from ..records import DEFAULT_HEALTH_CHECK
 from ..vocabulary import Kind, Scope
 from . import cluster, node
 from .base import Check, ClusterCheck, NodeCheck
@@ -40,6 +40,7 @@ from .parse import haproxy_stats_socket
 
 if TYPE_CHECKING:
     from ..masking import SecretMask
+    from ..records import Site
 
 DEFAULT_HAPROXY_SOCKET = "/run/haproxy/admin.sock"
 
@@ -289,7 +290,7 @@ def _cluster_checks(plan: Plan) -> Iterator[ClusterCheck]:
 def _answer(site: Site, svc) -> str:
     """What a client on the LAN gets from a service through the VIP (Spanish)."""
     if svc.mode == "http":
-        check = svc.health_check or HealthCheck()
+        check = svc.health_check or DEFAULT_HEALTH_CHECK
         return (
             f"`GET http://{site.vip}:{svc.port}{check.path}` responde {check.expect_description} "
             "(lo que acepta su comprobación de salud) y, siguiendo las redirecciones como un "

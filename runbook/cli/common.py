@@ -36,7 +36,7 @@ def plan_or_exit(site_name: str | None) -> Plan:
 
     def build() -> Plan:
         from ..load import load_procedure, load_site
-        from ..plan import build_plan
+        from ..planning import build_plan
 
         # `--site ''` names no site: an error, not the default one.
         site = load_site() if site_name is None else load_site(site_name)

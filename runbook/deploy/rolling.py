@@ -10,7 +10,10 @@ on all nodes at once.
 
 from __future__ import annotations
 
-from ..model import Node
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..records import Node
 
 
 def rolling_order(nodes: list[Node], holds_vip: dict[str, bool | None]) -> list[str]:

@@ -35,10 +35,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import sshmux
 from ..checks import NodeFacts
-from ..model import Node
 from ..plan import Action, FileAction, Plan, PlannedStep
 from ..ssh_target import NodeUnreachable, close_all
 from ..vocabulary import Status
@@ -50,6 +50,9 @@ from .outcome import ActionFailed, ActionResult, describe
 from .result import DeployOptions, DeployResult
 from .rolling import rolling_order
 from .transcript import Transcript
+
+if TYPE_CHECKING:
+    from ..records import Node
 
 # The daemon that holds the VIP: a step that configures it must end with the
 # VIP on exactly one node.

@@ -34,7 +34,9 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 
 from ..load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
-from ..plan import Plan, PlanError, build_plan, template_dir
+from ..names import template_dir
+from ..plan import Plan
+from ..planning import PlanError, build_plan
 from ..wording import number_word, spanish_list, spanish_number
 from .blocks import BlockStash
 from .directives import DIRECTIVE_RE, Directive, Place, directive_table, find, parse, source_line, where

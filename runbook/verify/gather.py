@@ -16,8 +16,8 @@ from ..checks.base import ClientFacts, NodeFacts
 from ..facts.base import Fact, FactsError
 from ..facts.runner import gather
 from ..lab.layout import BACKEND_KEY, layout
-from ..model import LAB_RANGES, HealthCheck, Site, status_ranges
 from ..netns import NetnsError, NetnsTimeout, run_in_netns
+from ..records import DEFAULT_HEALTH_CHECK, LAB_RANGES, Site, status_ranges
 from ..ssh_target import NodeUnreachable
 from ..sshmux import connect
 from . import client_probe
@@ -52,7 +52,7 @@ def client_request(site: Site) -> dict:
     assert site.lab is not None
     services = []
     for svc in site.services:
-        check = svc.health_check or HealthCheck()
+        check = svc.health_check or DEFAULT_HEALTH_CHECK
         services.append(
             {
                 "name": svc.name,

@@ -22,7 +22,7 @@ from runbook.drill.runner import wait_healthy
 from runbook.drill.scenarios import HEALTH_CHECK_WINDOW_S
 from runbook.lab.layout import layout
 from runbook.load import load_site
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]

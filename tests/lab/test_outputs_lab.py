@@ -22,7 +22,8 @@ from test_verify_lab import deploy
 from runbook import lab as lab_api
 from runbook.expected_output import mismatch
 from runbook.load import REPO_ROOT
-from runbook.plan import FileAction, Observation, load_plan
+from runbook.plan import FileAction, Observation
+from runbook.planning import load_plan
 
 pytestmark = pytest.mark.lab
 DIRECTIVE_RE = re.compile(r"<!--\s*runbook:(paso|orden)\s+(\S+)\s*-->")

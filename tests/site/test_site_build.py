@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from runbook.load import PUBLISHED_SITE
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 
 LAB_SECRET = Path("/var/lib/runbook/lab/secrets/stats_password")
 

@@ -106,7 +106,7 @@ def deploy_lab(plan, **options):
 def converge(lab: LabSession, trusted: bool = False) -> LabSession:
     """The lab as the plan says: nothing to do when verify is green (or `trusted`),
     else one deploy and a wait until verify is green."""
-    from runbook.plan import load_plan
+    from runbook.planning import load_plan
     from runbook.verify import run_verify
 
     ensure_running(lab)

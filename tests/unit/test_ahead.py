@@ -21,7 +21,7 @@ from runbook.deploy.facts import opening_facts, query_for
 from runbook.deploy.health import Health
 from runbook.facts import runner
 from runbook.load import load_procedure, load_site
-from runbook.plan import build_plan
+from runbook.planning import build_plan
 from runbook.ssh_target import NodeUnreachable, target
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from test_verify_unit import HAPROXY_STAT, IPV4, KEEPALIVED, KEEPALIVED_BACKUP, 
 from runbook.checks import Kind, NodeFacts, Probe, Status
 from runbook.deploy import DeployOptions, deploy
 from runbook.deploy.health import Health, Problem
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 from runbook.verify import Report, Result, render
 
 

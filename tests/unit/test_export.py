@@ -27,7 +27,7 @@ from runbook.export import MARKER, build, export_ansible
 from runbook.export.validation import ansible_validate, plan_validator
 from runbook.export.yaml_text import unsafe_loader
 from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
-from runbook.plan import build_plan, load_plan
+from runbook.planning import build_plan, load_plan
 from runbook.secrets import materialize
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")

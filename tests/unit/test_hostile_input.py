@@ -23,7 +23,7 @@ from pydantic_core.core_schema import ErrorType
 from support.hostile_cases import CORPUS, REPO, Case, materialize, run_cli
 
 from runbook.load import DataError, load_procedure, load_site
-from runbook.plan import PlanError, build_plan
+from runbook.planning import PlanError, build_plan
 from runbook.validation_messages import MESSAGES, spanish
 
 # The bounds per case, whole command included: safety bounds, not a benchmark

@@ -76,7 +76,7 @@ def test_the_lab_report_of_a_healthy_cluster_is_the_same_text():
     import test_verify_unit as unit
 
     from runbook.load import LAB_SITE
-    from runbook.plan import load_plan
+    from runbook.planning import load_plan
     from runbook.verify import run
 
     plan = load_plan(LAB_SITE)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from runbook.load import PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
-from runbook.plan import PlanError, build_plan, load_plan
+from runbook.planning import PlanError, build_plan, load_plan
 
 
 def test_plan_json_shape():

@@ -18,7 +18,7 @@ import pytest
 from runbook import plan_cache
 from runbook.cli.common import plan_or_exit
 from runbook.load import DataError, load_procedure, load_site
-from runbook.plan import build_plan
+from runbook.planning import build_plan
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,8 @@ import pytest
 
 from runbook.load import load_procedure, load_site, site_names
 from runbook.model import HealthCheck
-from runbook.plan import FileAction, build_plan, load_plan
+from runbook.plan import FileAction
+from runbook.planning import build_plan, load_plan
 from runbook.secrets import materialize
 
 GOLDEN = Path(__file__).parent / "golden"

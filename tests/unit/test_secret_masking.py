@@ -28,7 +28,8 @@ from runbook.deploy.facts import FactsQuery, gather
 from runbook.deploy.transcript import Transcript
 from runbook.facts.files import FileContent, FileState
 from runbook.masking import SecretMask
-from runbook.plan import FileAction, load_plan
+from runbook.plan import FileAction
+from runbook.planning import load_plan
 from runbook.verify import render
 from runbook.verify.run import Report, Result
 

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from runbook.load import PUBLISHED_SITE
-from runbook.plan import FileAction, load_plan
+from runbook.plan import FileAction
+from runbook.planning import load_plan
 from runbook.site.facts import FactError, config_facts
 
 

@@ -14,7 +14,8 @@ import subprocess
 import pytest
 
 from runbook.load import PUBLISHED_SITE
-from runbook.plan import FileAction, RunAction, load_plan
+from runbook.plan import FileAction, RunAction
+from runbook.planning import load_plan
 from runbook.site.manual import (
     CANDIDATE_SUFFIX,
     candidate_path,

@@ -80,26 +80,29 @@ def test_the_cli_still_parses_an_invoke_yaml_given_with_f(tmp_path):
 def test_listing_the_tasks_imports_nothing_a_task_imports_when_it_runs():
     modules = imported_by("--list")
     assert "runbook.cli.docs_tasks" in modules
-    heavy = {"pydantic", "jinja2", "rich", "fabric", "paramiko", "runbook.model", "runbook.plan",
+    heavy = {"pydantic", "jinja2", "rich", "fabric", "paramiko", "runbook.model", "runbook.plan", "runbook.planning",
              "ctypes", "tempfile", "shutil", "difflib"}
     assert modules & heavy == set()
 
 
-def test_a_cached_plan_is_used_without_the_loader_yaml_or_jinja(tmp_path):
+def test_a_cached_plan_is_used_without_the_loader_yaml_jinja_or_pydantic(tmp_path):
     script = """
         import sys
         from runbook.cli.common import plan_or_exit
         plan = plan_or_exit("lab")
-        assert plan.site.name == "lab" and plan.steps
+        assert plan.site.name == "lab" and plan.steps and plan.site.vip_owner.name == "hera"
         print(sorted(m for m in ("jinja2", "runbook.load", "runbook.templating", "runbook.yaml_strict")
+                     if m in sys.modules))
+        print(sorted(m for m in ("pydantic", "pydantic_core", "runbook.model", "runbook.planning")
                      if m in sys.modules))
     """
     env = {"RUNBOOK_CACHE_DIR": str(tmp_path / "cache"), "RUNBOOK_PLAN_CACHE": "1"}
     first = python(script, env=env)
     second = python(script, env=env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert first.stdout == "['jinja2', 'runbook.load', 'runbook.templating', 'runbook.yaml_strict']\n"
-    assert second.stdout == "[]\n"
+    assert first.stdout == ("['jinja2', 'runbook.load', 'runbook.templating', 'runbook.yaml_strict']\n"
+                            "['pydantic', 'pydantic_core', 'runbook.model', 'runbook.planning']\n")
+    assert second.stdout == "[]\n[]\n"
 
 
 def test_invoke_mock_context_still_gets_a_real_mock_after_the_stand_in():

@@ -35,7 +35,7 @@ from runbook.facts.net import Ipv4Addresses
 from runbook.facts.sysctl import PersistedSysctl
 from runbook.facts.units import UnitState
 from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
-from runbook.plan import load_plan
+from runbook.planning import load_plan
 from runbook.secrets import materialize
 from runbook.verify import render
 from runbook.verify.gather import gather_client
@@ -409,7 +409,7 @@ def test_a_lab_site_with_an_address_outside_the_lab_ranges_makes_no_client_reque
     monkeypatch.setattr(gather, "run_in_netns", refuse)
     monkeypatch.setattr(gather.client_probe, "probe", refuse)
     site = load_plan(LAB_SITE).site
-    client = gather_client(site.model_copy(update={"vip": IPv4Address("192.168.1.150")}))
+    client = gather_client(site.replace(vip=IPv4Address("192.168.1.150")))
     assert not client.available and not client.skipped
     assert client.reason == "hay direcciones fuera de los rangos del laboratorio"
 
