@@ -40,7 +40,6 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -218,6 +217,8 @@ def _write(folder: Path, path: Path, digest: bytes, plan: Plan, extras: bytes) -
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted(folder):
             return
+        import tempfile  # only when a plan is stored: its import (shutil, bz2, lzma) costs every read
+
         handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".plan-", delete=False)
         try:
             with handle:

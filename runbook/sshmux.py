@@ -49,7 +49,6 @@ import re
 import socket
 import stat
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -109,6 +108,8 @@ def runtime_dir() -> Path:
     elif os.environ.get("XDG_RUNTIME_DIR") and Path(os.environ["XDG_RUNTIME_DIR"]).is_dir():
         base = Path(os.environ["XDG_RUNTIME_DIR"]) / "runbook-ssh"
     else:
+        import tempfile  # rare: neither root nor XDG_RUNTIME_DIR
+
         base = Path(tempfile.gettempdir()) / f"runbook-ssh-{os.geteuid()}"
     return base
 
@@ -287,6 +288,8 @@ class MuxConnection:
                 "--", t.host]
         # stderr to a file, not a pipe: the ProxyCommand (and -f's background
         # master) inherit it, and a pipe would stay open for their whole life.
+        import tempfile  # only when a master is made, not on every command
+
         with tempfile.TemporaryFile() as err:
             try:
                 done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
