@@ -227,12 +227,25 @@ def accepted(status: int, expect: list) -> bool:
 
 
 def same_origin_target(current: str, location: str) -> str | None:
-    """The path+query to request next, or None when Location leaves this host and port."""
+    """The path+query to request next, or None when Location leaves this host and port.
+
+    `http://vip/` and `http://vip:80/` are the same place: the Host header
+    leaves port 80 out, so a server's absolute Location usually does too.
+    """
     target = urlsplit(urljoin(current, location))
     here = urlsplit(current)
-    if (target.scheme, target.netloc) != (here.scheme, here.netloc):
+    if endpoint(target) != endpoint(here) or endpoint(target) is None:
         return None
     return (target.path or "/") + (f"?{target.query}" if target.query else "")
+
+
+def endpoint(url) -> tuple | None:
+    """(scheme, host, port) with the scheme's default port filled in; None if the port is not a number."""
+    try:
+        port = url.port
+    except ValueError:
+        return None
+    return url.scheme, url.hostname, port or {"http": 80, "https": 443}.get(url.scheme)
 
 
 def cookies_from(headers: list[str]) -> dict[str, str]:

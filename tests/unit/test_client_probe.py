@@ -329,6 +329,11 @@ def test_absolute_location_on_the_vip_is_followed():
     assert probe.same_origin_target("http://198.51.100.150:80/horizon",
                                     "http://198.51.100.150:80/horizon/auth/login/?next=/") == "/horizon/auth/login/?next=/"
     assert probe.same_origin_target("http://198.51.100.150:80/a/b", "c?x=1") == "/a/c?x=1"
+    # Port 80 written or left out is the same place (nginx's absolute redirects leave it out).
+    assert probe.same_origin_target("http://198.51.100.150:80/horizon",
+                                    "http://198.51.100.150/horizon/auth/login/") == "/horizon/auth/login/"
+    assert probe.same_origin_target("http://198.51.100.150:80/horizon", "https://198.51.100.150:80/") is None
+    assert probe.same_origin_target("http://198.51.100.150:80/horizon", "http://198.51.100.150:8o/") is None
 
 
 def test_who_answered_prefers_the_sticky_cookie_and_ignores_strangers():
