@@ -62,14 +62,20 @@ class Response:
         return values[0] if values else None
 
     @property
+    def bodiless(self) -> bool:
+        """1xx, 204 and 304 never have a body, whatever their headers say."""
+        return self.status in (204, 304) or 100 <= self.status < 200
+
+    @property
     def chunked(self) -> bool:
         codings = self.getheader("Transfer-Encoding")
-        return codings is not None and codings.rsplit(",", 1)[-1].strip().lower() == "chunked"
+        return (not self.bodiless and codings is not None
+                and codings.rsplit(",", 1)[-1].strip().lower() == "chunked")
 
     @property
     def length(self) -> int | None:
         """Body length in bytes, None when it is chunked or runs until the server closes."""
-        if self.status in (204, 304) or 100 <= self.status < 200:
+        if self.bodiless:
             return 0
         if self.first("Transfer-Encoding") is not None:
             return None  # chunked, or (any other coding last) delimited by the close
@@ -89,7 +95,8 @@ class Response:
         else:  # HTTP/1.0 keeps the connection only when it says so
             closes = not (self.first("Keep-Alive") or "keep-alive" in connection
                           or "keep-alive" in (self.first("Proxy-Connection") or "").lower())
-        return closes or (not self.chunked and self.length is None)
+        # After 101 the connection speaks another protocol: never reused here.
+        return closes or self.status == 101 or (not self.chunked and self.length is None)
 
 
 def read_line(reader, what: str) -> bytes:

@@ -240,6 +240,24 @@ def test_interim_1xx_answers_are_skipped(serve):
     assert server.connection_of_each_request() == [1, 1]
 
 
+def test_204_and_304_have_no_body_whatever_their_headers_say(serve):
+    server = serve({
+        "/horizon": answer("304 Not Modified", "Transfer-Encoding: chunked", length=False),
+        "/horizon/": answer("204 No Content", "Content-Length: 5", "X-Backend: zeus", length=False),
+    })
+    conn = probe.Connection("127.0.0.1", server.port, 2.0, SOURCE)
+    assert [conn.get(path, {}).status for path in ("/horizon", "/horizon/")] == [304, 204]
+    conn.close()
+    assert server.connection_of_each_request() == [1, 1]
+
+
+def test_a_101_answer_ends_the_connection_for_the_probe(serve):
+    server = serve({"/horizon": Reply(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")})
+    conn = probe.Connection("127.0.0.1", server.port, 2.0, SOURCE)
+    assert conn.get("/horizon", {}).status == 101
+    assert conn.sock is None  # what follows is not HTTP: the next request opens a new connection
+
+
 def test_a_status_the_health_check_refuses_fails(serve):
     server = serve({"/horizon": answer("503 Service Unavailable", body=b"<h1>503</h1>")})
     assert get(server) == {"source": SOURCE, "status": 503, "ok": False, "backend": None,
