@@ -27,11 +27,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich._wrap import divide_line
 from rich.cells import get_character_cell_size
-from rich.console import Console
+
+from .terminal import Terminal, as_rich, write_runs
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    Out = Console | Terminal
 
 PADDING = 1  # each side of a cell (rich's default padding (0, 1))
 BOX = box.HEAVY_HEAD  # rich's default box for a Table
@@ -211,20 +218,32 @@ def _title_lines(title: str, width: int) -> list[str]:
     return lines
 
 
-def _layout(console: Console, title: str, headers: list[str], rows: list[list[Cell]],
-            justify: list[str]) -> list[list[Run]] | None:
-    """Every line of the table as runs of text and style, or None when rich must draw it."""
+def _frame(console: Out) -> tuple[box.Box, int] | None:
+    """The box characters and the width rich would use on `console`, or None when rich must draw."""
+    if isinstance(console, Terminal):
+        if console.direct:  # no legacy Windows console and a UTF encoding: rich keeps the box as it is
+            return BOX, console.width
+        console = console.rich()
     if console.record or console.is_jupyter or console.legacy_windows:
         return None
+    return BOX.substitute(console.options, safe=console.safe_box), console.options.max_width
+
+
+def _layout(console: Out, title: str, headers: list[str], rows: list[list[Cell]],
+            justify: list[str]) -> list[list[Run]] | None:
+    """Every line of the table as runs of text and style, or None when rich must draw it."""
+    framed = _frame(console)
+    if framed is None:
+        return None
+    frame, max_width = framed
     # rich reads a title given as text as markup (and :emoji: codes): only a title without either here.
     if not rows or not simple(title) or "\n" in title or "[" in title or _EMOJI_CODE.search(title):
         return None
     cells = [[_styled(cell) for cell in row] for row in [headers, *rows]]
     if not all(simple(cell.plain) for row in cells for cell in row):
         return None
-    frame = BOX.substitute(console.options, safe=console.safe_box)
     columns = [[cell.plain for cell in column] for column in zip(*cells, strict=True)]
-    table_width_max = console.options.max_width - (2 + len(headers) - 1)  # the edges and dividers
+    table_width_max = max_width - (2 + len(headers) - 1)  # the edges and dividers
     widths = column_widths(columns, table_width_max)
     if min(widths) < 2 * PADDING + 1:
         return None
@@ -257,7 +276,7 @@ def _layout(console: Console, title: str, headers: list[str], rows: list[list[Ce
     return out
 
 
-def plain_table(console: Console, title: str, headers: list[str], rows: list[list[str]],
+def plain_table(console: Out, title: str, headers: list[str], rows: list[list[str]],
                 justify: list[str] | None = None) -> str | None:
     """The table rich would print on `console` when it prints no style, or None when rich must draw it.
 
@@ -280,7 +299,7 @@ class StyledTable:
         self.lines = lines
 
     @classmethod
-    def table(cls, console: Console, title: str, headers: list[str],
+    def table(cls, console: Out, title: str, headers: list[str],
               rows: list[list[Cell]]) -> StyledTable | None:
         lines = _layout(console, title, headers, rows, ["left"] * len(headers))
         return None if lines is None else cls(lines)
@@ -288,6 +307,11 @@ class StyledTable:
     def text(self) -> str:
         """The table without styles (what a console without colour prints), lines joined by newlines."""
         return "\n".join("".join(text for text, _ in line) for line in self.lines)
+
+    def print(self, console: Out) -> None:
+        """Print the table on `console`: written directly on a Terminal that can, else by rich."""
+        if not write_runs(console, self.lines):
+            as_rich(console).print(self)
 
     def __rich_console__(self, console: Console, options):
         from rich.segment import Segment

@@ -10,9 +10,12 @@ text, never changes it), data is never interpreted, and printed with
 
 from __future__ import annotations
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.segment import Segment
-from rich.style import Style
+from typing import TYPE_CHECKING
+
+from .terminal import Terminal, as_rich, write_runs
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
 
 Part = str | tuple[str, str]  # data, or (label, style)
 
@@ -23,7 +26,14 @@ class Line:
     def __init__(self, *parts: Part) -> None:
         self.parts = parts
 
+    def runs(self) -> list[tuple[str, str | None]]:
+        """The line as (text, style) runs, without its end: what a Terminal writes."""
+        return [part if isinstance(part, tuple) else (part, None) for part in self.parts]
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.segment import Segment
+        from rich.style import Style
+
         for part in self.parts:
             if isinstance(part, tuple):
                 text, style = part
@@ -33,6 +43,16 @@ class Line:
         yield Segment.line()
 
 
-def emit(console: Console, *parts: Part) -> None:
-    """Print one Line: no markup, no highlighting, no wrapping, no cropping."""
-    console.print(Line(*parts), soft_wrap=True)
+def show(console: Console | Terminal, line: Line) -> None:
+    """Print a Line: no markup, no highlighting, no wrapping, no cropping.
+
+    A Terminal writes it itself (the bytes rich would write); a rich Console, or a Terminal that
+    leaves it to rich, prints it with rich.
+    """
+    if not write_runs(console, [line.runs()]):
+        as_rich(console).print(line, soft_wrap=True)
+
+
+def emit(console: Console | Terminal, *parts: Part) -> None:
+    """Print one Line made of these parts."""
+    show(console, Line(*parts))
