@@ -46,9 +46,8 @@ def _deploy(site, node, step, check, json_, locked):
     # Imported here: what reads the answers costs more than the nodes take to give them.
     from ..deploy import DeployOptions
     from ..deploy import deploy as run_deploy
-    from ..deploy.report import ConsoleReporter, print_recap
+    from ..deploy.report import ConsoleReporter, deploy_console, print_recap
     from ..secrets import read_secrets
-    from ..terminal import Terminal
     from ..verbatim import emit
 
     the_plan = plan_or_exit(site)
@@ -58,10 +57,7 @@ def _deploy(site, node, step, check, json_, locked):
         raise fail(f"el plan no tiene el paso {step!r} (pasos: {', '.join(step_ids)})")
     secrets = read_secrets(the_plan.site)  # a missing secret (exit 2) stops us before any connection
     options = DeployOptions(node=node, step=step, check=check)
-    terminal = Terminal(stderr=json_)
-    # rich's Console where its Live display may run (a terminal); elsewhere the lines and the recap
-    # are written as rich would write them, without importing rich.console.
-    console = terminal.rich() if terminal.is_terminal else terminal
+    console = deploy_console(stderr=json_)
     nodes = [n for n in the_plan.node_names if node in (None, n)]
     try:
         if json_:

@@ -37,8 +37,7 @@ def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=No
 
 
 def _verify(site, node, format, output, site_url):  # noqa: A002
-    from ..terminal import Terminal
-    from ..verify import print_table, render, run_verify
+    from ..verify import print_table, render, run_verify, table_console
 
     plan = plan_or_exit(site)
     check_node(plan, node)
@@ -46,8 +45,7 @@ def _verify(site, node, format, output, site_url):  # noqa: A002
     if output is not None:
         Path(output).write_text(render(report, format), encoding="utf-8")
     if output is not None or format == "table":
-        # rich's Console(width=max(Console().width, 140)), decided without importing rich.console.
-        print_table(report, Terminal(width=max(Terminal().width, 140)))
+        print_table(report, table_console())
     else:
         out(render(report, format))
     if output is not None:

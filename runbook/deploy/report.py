@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 STYLE = {Status.OK: "green", Status.CHANGED: "yellow", Status.FAILED: "bold red", Status.SKIPPED: "cyan"}
 
 
+def deploy_console(stderr: bool) -> Console | Terminal:
+    """Where deploy prints: rich's Console(stderr=...) on a terminal, where its Live display runs;
+    elsewhere a Terminal that writes the lines and the recap as that Console would, without
+    importing rich.console."""
+    terminal = Terminal(stderr=stderr)
+    return terminal.rich() if terminal.is_terminal else terminal
+
+
 class ConsoleReporter(Reporter):
     def __init__(self, console: Console | Terminal, nodes: list[str], check: bool):
         self.console = console

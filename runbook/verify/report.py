@@ -36,6 +36,12 @@ TITLE = "Verificación del sitio {site}"
 HEADERS = ["Comprobación", "Nodo", "Resultado", "Detalle"]
 
 
+def table_console() -> Terminal:
+    """Where `./rb verify` prints its table: rich's Console(width=max(Console().width, 140)), decided
+    without importing rich.console (terminal.py)."""
+    return Terminal(width=max(Terminal().width, 140))
+
+
 def print_table(report: Report, console: Console | Terminal) -> None:
     rows = [[Styled(((r.title, None), (f"\n{r.check}", "dim"))), r.where,
              Styled(((r.status.check_word(), None),), _STYLE[r.status]), r.detail] for r in report.results]
