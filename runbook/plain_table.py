@@ -6,9 +6,10 @@ Segment objects: 40-80 ms for the 47 rows of verify's report on the lab,
 ~10 ms for deploy's recap. This module lays out the same table (rich's
 defaults: heavy head box, padding of one, no expansion, columns folding
 long words, italic title, bold header) with the same rules on plain
-strings, reusing rich's own pieces where they decide something (the box
-characters, word division) and copies of two small functions (column
-collapsing, ratio reduction). Without colour it is one string
+strings, with copies of rich's small pieces where they decide something
+(rich_copies.py: the box characters, word division, which characters are
+one cell wide) and of two small functions (column collapsing, ratio
+reduction), so that no part of rich is imported on this path. Without colour it is one string
 (`plain_table`, `StyledTable.text`); with colour (`StyledTable`, verify's
 report only) each stretch of text carries the style rich would give it,
 split where rich splits its segments, so the escape codes are the same
@@ -24,15 +25,10 @@ does not record. Anything else gets `None` and is drawn by rich.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rich import box
-from rich._wrap import divide_line
-from rich.cells import get_character_cell_size
-
+from .rich_copies import HEAVY_HEAD, Frame, divide_line, simple
 from .terminal import Terminal, as_rich, write_runs
 
 if TYPE_CHECKING:
@@ -41,23 +37,8 @@ if TYPE_CHECKING:
     Out = Console | Terminal
 
 PADDING = 1  # each side of a cell (rich's default padding (0, 1))
-BOX = box.HEAVY_HEAD  # rich's default box for a Table
 _EMOJI_CODE = re.compile(r":[^\s:]*:")
-_NARROW = frozenset({"Mn", "Mc", "Me", "Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
-
-@lru_cache(maxsize=4096)
-def _simple_char(char: str) -> bool:
-    """One cell wide on its own and never part of a wider cluster."""
-    return (ord(char) < 0x10000 and unicodedata.category(char) not in _NARROW
-            and get_character_cell_size(char) == 1)
-
-
-def simple(text: str) -> bool:
-    """Text whose width is its length: every line break a "\\n", every character one cell."""
-    if text.isascii():
-        return all(" " <= c < "\x7f" or c == "\n" for c in text)
-    return all(c == "\n" or _simple_char(c) for c in set(text))
 
 
 def _measure(text: str) -> tuple[int, int]:
@@ -147,7 +128,7 @@ def _pieces(text: str, width: int) -> list[tuple[int, int]]:
     offset = 0
     for line in text.split("\n"):
         # A line that fits is never divided (every word fits where it stands): divide_line would say so.
-        breaks = divide_line(line, width, fold=True) if len(line) > width else []
+        breaks = divide_line(line, width) if len(line) > width else []
         for start, end in zip([0, *breaks], [*breaks, len(line)], strict=True):
             # Text.rstrip_end would drop spaces beyond the width: justifying crops them anyway.
             pieces.append((offset + start, offset + min(end, start + width)))
@@ -218,15 +199,17 @@ def _title_lines(title: str, width: int) -> list[str]:
     return lines
 
 
-def _frame(console: Out) -> tuple[box.Box, int] | None:
+def _frame(console: Out) -> tuple[Frame, int] | None:
     """The box characters and the width rich would use on `console`, or None when rich must draw."""
     if isinstance(console, Terminal):
         if console.direct:  # no legacy Windows console and a UTF encoding: rich keeps the box as it is
-            return BOX, console.width
+            return Frame(HEAVY_HEAD), console.width
         console = console.rich()
     if console.record or console.is_jupyter or console.legacy_windows:
         return None
-    return BOX.substitute(console.options, safe=console.safe_box), console.options.max_width
+    from rich.box import HEAVY_HEAD as BOX
+
+    return Frame(str(BOX.substitute(console.options, safe=console.safe_box))), console.options.max_width
 
 
 def _layout(console: Out, title: str, headers: list[str], rows: list[list[Cell]],
@@ -271,7 +254,7 @@ def _layout(console: Out, title: str, headers: list[str], rows: list[list[Cell]]
                 line += ([(divider, None)] if number else []) + part
             out.append(line + [(right, None)])
         if index == 0:
-            out.append([(frame.get_row(widths, "head", edge=True), None)])
+            out.append([(frame.get_head_row(widths), None)])
     out.append([(frame.get_bottom(widths), None)])
     return out
 
