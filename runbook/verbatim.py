@@ -5,7 +5,8 @@ long lines at the terminal width; any of those would make a printed command
 differ from the one deploy runs. A `Line` is a renderable made of segments
 written as they are: labels may carry a style (colour only wraps around
 text, never changes it), data is never interpreted, and printed with
-`soft_wrap=True` nothing is wrapped or cut, whatever the width.
+`soft_wrap=True` nothing is wrapped or cut, whatever the width. On a
+`Terminal` (terminal.py) the same bytes are written without rich.
 """
 
 from __future__ import annotations
