@@ -6,9 +6,10 @@ Segment objects: 40-80 ms for the 47 rows of verify's report on the lab,
 ~10 ms for deploy's recap. This module lays out the same table (rich's
 defaults: heavy head box, padding of one, no expansion, columns folding
 long words, italic title, bold header) with the same rules on plain
-strings, reusing rich's own pieces where they decide something (the box
-characters, word division) and copies of two small functions (column
-collapsing, ratio reduction). Without colour it is one string
+strings, with copies of rich's small pieces where they decide something
+(rich_copies.py: the box characters, word division, which characters are
+one cell wide) and of two small functions (column collapsing, ratio
+reduction), so that no part of rich is imported on this path. Without colour it is one string
 (`plain_table`, `StyledTable.text`); with colour (`StyledTable`, verify's
 report only) each stretch of text carries the style rich would give it,
 split where rich splits its segments, so the escape codes are the same
@@ -24,33 +25,20 @@ does not record. Anything else gets `None` and is drawn by rich.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rich import box
-from rich._wrap import divide_line
-from rich.cells import get_character_cell_size
-from rich.console import Console
+from .rich_copies import HEAVY_HEAD, Frame, divide_line, simple
+from .terminal import Terminal, as_rich, write_runs
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    Out = Console | Terminal
 
 PADDING = 1  # each side of a cell (rich's default padding (0, 1))
-BOX = box.HEAVY_HEAD  # rich's default box for a Table
 _EMOJI_CODE = re.compile(r":[^\s:]*:")
-_NARROW = frozenset({"Mn", "Mc", "Me", "Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
-
-@lru_cache(maxsize=4096)
-def _simple_char(char: str) -> bool:
-    """One cell wide on its own and never part of a wider cluster."""
-    return (ord(char) < 0x10000 and unicodedata.category(char) not in _NARROW
-            and get_character_cell_size(char) == 1)
-
-
-def simple(text: str) -> bool:
-    """Text whose width is its length: every line break a "\\n", every character one cell."""
-    if text.isascii():
-        return all(" " <= c < "\x7f" or c == "\n" for c in text)
-    return all(c == "\n" or _simple_char(c) for c in set(text))
 
 
 def _measure(text: str) -> tuple[int, int]:
@@ -140,7 +128,7 @@ def _pieces(text: str, width: int) -> list[tuple[int, int]]:
     offset = 0
     for line in text.split("\n"):
         # A line that fits is never divided (every word fits where it stands): divide_line would say so.
-        breaks = divide_line(line, width, fold=True) if len(line) > width else []
+        breaks = divide_line(line, width) if len(line) > width else []
         for start, end in zip([0, *breaks], [*breaks, len(line)], strict=True):
             # Text.rstrip_end would drop spaces beyond the width: justifying crops them anyway.
             pieces.append((offset + start, offset + min(end, start + width)))
@@ -211,20 +199,34 @@ def _title_lines(title: str, width: int) -> list[str]:
     return lines
 
 
-def _layout(console: Console, title: str, headers: list[str], rows: list[list[Cell]],
-            justify: list[str]) -> list[list[Run]] | None:
-    """Every line of the table as runs of text and style, or None when rich must draw it."""
+def _frame(console: Out) -> tuple[Frame, int] | None:
+    """The box characters and the width rich would use on `console`, or None when rich must draw."""
+    if isinstance(console, Terminal):
+        if console.direct:  # no legacy Windows console and a UTF encoding: rich keeps the box as it is
+            return Frame(HEAVY_HEAD), console.width
+        console = console.rich()
     if console.record or console.is_jupyter or console.legacy_windows:
         return None
+    from rich.box import HEAVY_HEAD as BOX
+
+    return Frame(str(BOX.substitute(console.options, safe=console.safe_box))), console.options.max_width
+
+
+def _layout(console: Out, title: str, headers: list[str], rows: list[list[Cell]],
+            justify: list[str]) -> list[list[Run]] | None:
+    """Every line of the table as runs of text and style, or None when rich must draw it."""
+    framed = _frame(console)
+    if framed is None:
+        return None
+    frame, max_width = framed
     # rich reads a title given as text as markup (and :emoji: codes): only a title without either here.
     if not rows or not simple(title) or "\n" in title or "[" in title or _EMOJI_CODE.search(title):
         return None
     cells = [[_styled(cell) for cell in row] for row in [headers, *rows]]
     if not all(simple(cell.plain) for row in cells for cell in row):
         return None
-    frame = BOX.substitute(console.options, safe=console.safe_box)
     columns = [[cell.plain for cell in column] for column in zip(*cells, strict=True)]
-    table_width_max = console.options.max_width - (2 + len(headers) - 1)  # the edges and dividers
+    table_width_max = max_width - (2 + len(headers) - 1)  # the edges and dividers
     widths = column_widths(columns, table_width_max)
     if min(widths) < 2 * PADDING + 1:
         return None
@@ -252,12 +254,12 @@ def _layout(console: Console, title: str, headers: list[str], rows: list[list[Ce
                 line += ([(divider, None)] if number else []) + part
             out.append(line + [(right, None)])
         if index == 0:
-            out.append([(frame.get_row(widths, "head", edge=True), None)])
+            out.append([(frame.get_head_row(widths), None)])
     out.append([(frame.get_bottom(widths), None)])
     return out
 
 
-def plain_table(console: Console, title: str, headers: list[str], rows: list[list[str]],
+def plain_table(console: Out, title: str, headers: list[str], rows: list[list[str]],
                 justify: list[str] | None = None) -> str | None:
     """The table rich would print on `console` when it prints no style, or None when rich must draw it.
 
@@ -280,7 +282,7 @@ class StyledTable:
         self.lines = lines
 
     @classmethod
-    def table(cls, console: Console, title: str, headers: list[str],
+    def table(cls, console: Out, title: str, headers: list[str],
               rows: list[list[Cell]]) -> StyledTable | None:
         lines = _layout(console, title, headers, rows, ["left"] * len(headers))
         return None if lines is None else cls(lines)
@@ -288,6 +290,11 @@ class StyledTable:
     def text(self) -> str:
         """The table without styles (what a console without colour prints), lines joined by newlines."""
         return "\n".join("".join(text for text, _ in line) for line in self.lines)
+
+    def print(self, console: Out) -> None:
+        """Print the table on `console`: written directly on a Terminal that can, else by rich."""
+        if not write_runs(console, self.lines):
+            as_rich(console).print(self)
 
     def __rich_console__(self, console: Console, options):
         from rich.segment import Segment

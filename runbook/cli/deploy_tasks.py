@@ -44,11 +44,9 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
 
 def _deploy(site, node, step, check, json_, locked):
     # Imported here: what reads the answers costs more than the nodes take to give them.
-    from rich.console import Console
-
     from ..deploy import DeployOptions
     from ..deploy import deploy as run_deploy
-    from ..deploy.report import ConsoleReporter, print_recap
+    from ..deploy.report import ConsoleReporter, deploy_console, print_recap
     from ..secrets import read_secrets
     from ..verbatim import emit
 
@@ -59,7 +57,7 @@ def _deploy(site, node, step, check, json_, locked):
         raise fail(f"el plan no tiene el paso {step!r} (pasos: {', '.join(step_ids)})")
     secrets = read_secrets(the_plan.site)  # a missing secret (exit 2) stops us before any connection
     options = DeployOptions(node=node, step=step, check=check)
-    console = Console(stderr=json_)
+    console = deploy_console(stderr=json_)
     nodes = [n for n in the_plan.node_names if node in (None, n)]
     try:
         if json_:

@@ -37,9 +37,7 @@ def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=No
 
 
 def _verify(site, node, format, output, site_url):  # noqa: A002
-    from rich.console import Console
-
-    from ..verify import print_table, render, run_verify
+    from ..verify import print_table, render, run_verify, table_console
 
     plan = plan_or_exit(site)
     check_node(plan, node)
@@ -47,10 +45,12 @@ def _verify(site, node, format, output, site_url):  # noqa: A002
     if output is not None:
         Path(output).write_text(render(report, format), encoding="utf-8")
     if output is not None or format == "table":
-        print_table(report, Console(width=max(Console().width, 140)))
+        print_table(report, table_console())
     else:
         out(render(report, format))
     if output is not None:
+        from rich.console import Console  # rich highlights the path and the format on a terminal
+
         Console(stderr=True).print(f"informe {format} escrito en {output}")
     if report.exit_code:
         raise Exit(code=report.exit_code)

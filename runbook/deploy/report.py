@@ -12,24 +12,32 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from ..plain_table import plain_table
-from ..verbatim import Line, emit
+from ..terminal import Terminal, as_rich
+from ..verbatim import Line, emit, show
 from ..vocabulary import ACTION_STATUSES, Status
 from .outcome import ActionResult
 from .result import DeployResult
 from .runner import Reporter
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
 STYLE = {Status.OK: "green", Status.CHANGED: "yellow", Status.FAILED: "bold red", Status.SKIPPED: "cyan"}
 
 
+def deploy_console(stderr: bool) -> Console | Terminal:
+    """Where deploy prints: rich's Console(stderr=...) on a terminal, where its Live display runs;
+    elsewhere a Terminal that writes the lines and the recap as that Console would, without
+    importing rich.console."""
+    terminal = Terminal(stderr=stderr)
+    return terminal.rich() if terminal.is_terminal else terminal
+
+
 class ConsoleReporter(Reporter):
-    def __init__(self, console: Console, nodes: list[str], check: bool):
+    def __init__(self, console: Console | Terminal, nodes: list[str], check: bool):
         self.console = console
         self.check = check
         self.nodes = nodes
@@ -42,7 +50,8 @@ class ConsoleReporter(Reporter):
         if self.console.is_terminal:
             from rich.live import Live  # only on a terminal
 
-            self._live = Live(self._table(), console=self.console, refresh_per_second=8, transient=True)
+            self._live = Live(self._table(), console=as_rich(self.console), refresh_per_second=8,
+                              transient=True)
             self._live.start()
         return self
 
@@ -59,10 +68,10 @@ class ConsoleReporter(Reporter):
         with self._lock:
             self.counts[outcome.node][outcome.status] += 1
             for line in _lines(outcome, self.check):
-                self.console.print(line, soft_wrap=True)
+                show(self.console, line)
             if outcome.diff:
                 for line in outcome.diff.splitlines():
-                    self.console.print(Line((line, _diff_style(line))), soft_wrap=True)
+                    show(self.console, Line((line, _diff_style(line))))
             self._update()
 
     def error(self, message: str) -> None:
@@ -129,7 +138,7 @@ def _recap_state(result: DeployResult, node: str) -> str:
     return "complete"
 
 
-def print_recap(console: Console, result: DeployResult) -> None:
+def print_recap(console: Console | Terminal, result: DeployResult) -> None:
     title = "Resumen por nodo" + (" (--check: no se ha cambiado nada)" if result.check else "")
     labels = [status.action_word(dry_run=result.check) for status in ACTION_STATUSES]
     recap = result.recap()
@@ -149,7 +158,7 @@ def print_recap(console: Console, result: DeployResult) -> None:
         table.add_column("estado", overflow="fold")
         for node, row in zip(result.nodes, rows, strict=True):
             table.add_row(node, *row[1:-1], _text(*RECAP_STATES[_recap_state(result, node)]))
-        console.print(table)
+        as_rich(console).print(table)
     for message in result.errors:
         emit(console, ("✗", "bold red"), " ", message)
     changed = sum(r[Status.CHANGED.value] for r in recap.values())

@@ -22,6 +22,7 @@ _EXPORTS = {
     "render": "report",
     "run_verify": "run",
     "summary_line": "report",
+    "table_console": "report",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from ..names import VERIFY_FORMATS
 from ..plain_table import Styled, StyledTable
+from ..terminal import Terminal, as_rich
 from ..verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
 from .run import Report, Result
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FORMATS = VERIFY_FORMATS
 DEPLOY_CANNOT = "deploy no puede arreglarlo"
@@ -33,17 +36,23 @@ TITLE = "Verificación del sitio {site}"
 HEADERS = ["Comprobación", "Nodo", "Resultado", "Detalle"]
 
 
-def print_table(report: Report, console: Console) -> None:
+def table_console() -> Terminal:
+    """Where `./rb verify` prints its table: rich's Console(width=max(Console().width, 140)), decided
+    without importing rich.console (terminal.py)."""
+    return Terminal(width=max(Terminal().width, 140))
+
+
+def print_table(report: Report, console: Console | Terminal) -> None:
     rows = [[Styled(((r.title, None), (f"\n{r.check}", "dim"))), r.where,
              Styled(((r.status.check_word(), None),), _STYLE[r.status]), r.detail] for r in report.results]
     table = StyledTable.table(console, TITLE.format(site=report.site), HEADERS, rows)
     # The same text and styles as rich's Table, without its layout cost; rich draws what it cannot.
     if table is None:
-        console.print(_table(report))
+        as_rich(console).print(_table(report))
     elif console.color_system is None:
         emit(console, table.text())  # nothing styled: the text in one piece
     else:
-        console.print(table)
+        table.print(console)
     failures = report.failures()
     # Below the table, data is printed whole and verbatim: details, links and diffs.
     if failures:
@@ -163,5 +172,5 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "junit":
         return to_junit(report)
     buffer = io.StringIO()
-    print_table(report, Console(file=buffer, width=140, force_terminal=False, color_system=None))
+    print_table(report, Terminal(file=buffer, width=140, force_terminal=False, color_system=None))
     return buffer.getvalue()
