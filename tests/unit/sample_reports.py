@@ -20,7 +20,7 @@ def lab_report() -> Report:
     import test_verify_unit as unit
 
     from runbook.load import LAB_SITE
-    from runbook.plan import load_plan
+    from runbook.planning import load_plan
     from runbook.verify import run
 
     plan = load_plan(LAB_SITE)
