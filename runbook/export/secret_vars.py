@@ -11,8 +11,8 @@ never reaches Ansible's output.
 
 from __future__ import annotations
 
-from ..model import Site
 from ..plan import SECRET_MARKER
+from ..records import Site
 from ..secrets import SAFE_SECRET_RE
 from .host_values import jinja_string
 
