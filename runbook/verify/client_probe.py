@@ -1,11 +1,10 @@
 """Requests a LAN client makes through the VIP; run inside the lab's client namespace.
 
-Standard library only and self-contained. `verify` calls `probe(request)`
-in a thread of its own process that joined the lab client's namespace
-(runbook/netns.py); as a script, `ip netns exec <client ns> python3 -I
-client_probe.py '<json>'` prints the same result as one JSON object. Either
-way every connection starts from the lab client's own addresses and can
-only reach the lab (the namespace has no route out).
+Standard library only, with runbook.errors (verify imports it before the rest, runbook/ahead.py).
+`verify` calls `probe(request)` in a thread of its own process that joined
+the lab client's namespace (runbook/netns.py): every connection starts from
+the lab client's own addresses and can only reach the lab (the namespace
+has no route out).
 
 HTTP requests behave like a browser: redirects on the same address and port
 are followed (a real Horizon sends an anonymous visitor to its login page),
@@ -26,11 +25,11 @@ to the lab.
 
 from __future__ import annotations
 
-import json
 import socket
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
+
+from ..errors import RunbookError
 
 REPEAT = 2  # requests per source address under `balance source` (same backend twice?)
 MAX_REDIRECTS = 5
@@ -39,9 +38,14 @@ MAX_LINE = 65536  # longest status or header line read (http.client's limit)
 MAX_HEADERS = 100  # most header lines in one answer (http.client's limit)
 MAX_BODY = 65536  # body bytes read and thrown away; past this the connection is not reused
 CUT = "el servidor cortó la respuesta a medias"
-# An answer that is not HTTP/1.x as this probe reads it raises ValueError with
-# a Spanish message shown as is (a class of its own would have to derive from
-# runbook.errors.RunbookError, which this standalone module cannot import).
+
+
+class BadAnswer(RunbookError):
+    """An answer that is not HTTP/1.x as this probe reads it, or a request it will not send.
+
+    Its Spanish message is shown as the request's error; any other exception
+    is a bug of the probe and is not dressed up as an answer.
+    """
 
 
 class Response:
@@ -83,7 +87,7 @@ class Response:
         if not values:
             return None
         if len(values) > 1 or not all(v.isdigit() for v in values):
-            raise ValueError(f"Content-Length no válido: {', '.join(sorted(values))}")
+            raise BadAnswer(f"Content-Length no válido: {', '.join(sorted(values))}")
         return int(values.pop())
 
     @property
@@ -102,7 +106,7 @@ class Response:
 def read_line(reader, what: str) -> bytes:
     line = reader.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
-        raise ValueError(f"{what} demasiado larga")
+        raise BadAnswer(f"{what} demasiado larga")
     return line
 
 
@@ -111,12 +115,12 @@ def read_head(reader) -> Response:
     while True:
         line = read_line(reader, "línea de estado")
         if not line:
-            raise ValueError("el servidor cerró la conexión sin responder")
+            raise BadAnswer("el servidor cerró la conexión sin responder")
         text = line.decode("iso-8859-1").rstrip("\r\n")
         parts = text.split(None, 2)
         if (len(parts) < 2 or parts[0] not in ("HTTP/1.0", "HTTP/1.1")
                 or len(parts[1]) != 3 or not parts[1].isdigit() or parts[1][0] == "0"):
-            raise ValueError(f"respuesta HTTP mal formada: {text[:80]!r}")
+            raise BadAnswer(f"respuesta HTTP mal formada: {text[:80]!r}")
         headers = read_headers(reader)
         response = Response(parts[0], int(parts[1]), headers)
         # 101 switches protocols: it is final (and will_close drops the connection).
@@ -128,7 +132,7 @@ def read_headers(reader) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
     while (line := read_line(reader, "cabecera")) not in (b"\r\n", b"\n", b""):
         if len(headers) >= MAX_HEADERS:
-            raise ValueError(f"más de {MAX_HEADERS} cabeceras")
+            raise BadAnswer(f"más de {MAX_HEADERS} cabeceras")
         text = line.decode("iso-8859-1").rstrip("\r\n")
         if text[:1] in (" ", "\t") and headers:  # obsolete line folding: continues the value
             name, value = headers.pop()
@@ -136,7 +140,7 @@ def read_headers(reader) -> list[tuple[str, str]]:
             continue
         name, colon, value = text.partition(":")
         if not colon or not name or name != name.strip():
-            raise ValueError(f"cabecera mal formada: {text[:80]!r}")
+            raise BadAnswer(f"cabecera mal formada: {text[:80]!r}")
         headers.append((name.lower(), value.strip()))
     return headers
 
@@ -144,7 +148,7 @@ def read_headers(reader) -> list[tuple[str, str]]:
 def read_exactly(reader, amount: int) -> bytes:
     data = reader.read(amount)
     if len(data) < amount:
-        raise ValueError(CUT)
+        raise BadAnswer(CUT)
     return data
 
 
@@ -164,7 +168,7 @@ def drain_body(reader, response: Response) -> bool:
             read_exactly(reader, size + 2)  # the data and its CRLF
         while (line := read_line(reader, "cabecera final")) not in (b"\r\n", b"\n"):  # trailers
             if not line:
-                raise ValueError(CUT)
+                raise BadAnswer(CUT)
         return True
     length = response.length
     if length is None:
@@ -178,10 +182,10 @@ def drain_body(reader, response: Response) -> bool:
 
 def chunk_size(line: bytes) -> int:
     if not line:
-        raise ValueError(CUT)
+        raise BadAnswer(CUT)
     size = line.split(b";", 1)[0].strip()
     if not size or any(c not in b"0123456789abcdefABCDEF" for c in size):
-        raise ValueError(f"bloque chunked mal formado: {line[:40]!r}")
+        raise BadAnswer(f"bloque chunked mal formado: {line[:40]!r}")
     return int(size, 16)
 
 
@@ -202,11 +206,11 @@ class Connection:
 
     def send(self, path: str, headers: dict[str, str]) -> None:
         if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
-            raise ValueError(f"ruta no válida: {path!r}")
+            raise BadAnswer(f"ruta no válida: {path!r}")
         lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}", "Accept-Encoding: identity"]
         for name, value in headers.items():
             if "\r" in value or "\n" in value:
-                raise ValueError(f"valor no válido en la cabecera {name}: {value!r}")
+                raise BadAnswer(f"valor no válido en la cabecera {name}: {value!r}")
             lines.append(f"{name}: {value}")
         if self.sock is None:
             self.sock = socket.create_connection(self.address, self.timeout, (self.source, 0))
@@ -304,7 +308,7 @@ def http_request(cfg: dict, service: dict, source: str) -> dict:
         if len(backends) > 1:
             answer["error"] = "la redirección la atendió otro servidor: " + " → ".join(
                 b or "?" for b in served_by)
-    except (OSError, ValueError) as exc:
+    except (OSError, BadAnswer) as exc:
         answer.update(ok=False, error=describe(exc))
     finally:
         conn.close()
@@ -369,7 +373,7 @@ def probe_stats(cfg: dict, target: dict) -> dict:
         # Only the status matters: the page itself is never read.
         conn.send(target["uri"], {"Connection": "close"})
         return {"status": read_head(conn.reader).status}
-    except (OSError, ValueError) as exc:
+    except (OSError, BadAnswer) as exc:
         return {"status": None, "error": describe(exc)}
     finally:
         conn.close()
@@ -391,11 +395,3 @@ def probe(cfg: dict) -> dict:
             "services": {name: f.result() for name, f in services.items()},
             "stats": {node: f.result() for node, f in stats.items()},
         }
-
-
-def main() -> None:
-    json.dump(probe(json.loads(sys.argv[1])), sys.stdout)
-
-
-if __name__ == "__main__":
-    main()

@@ -316,6 +316,19 @@ def test_a_broken_answer_is_a_clear_error_not_a_traceback(serve, reply, error):
     assert get(server) == {"source": SOURCE, "ok": False, "error": error}
 
 
+def test_a_bug_in_the_probe_is_not_shown_as_the_servers_answer(serve, monkeypatch):
+    # Only a BadAnswer (or a socket error) is the server's doing; a bug must surface as itself,
+    # so that verify reports the client probe as failing (gather.probe_client) instead.
+    server = serve({"/horizon": answer("200 OK")})
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug of the probe")
+
+    monkeypatch.setattr(probe, "read_head", broken)
+    with pytest.raises(ValueError, match="a bug of the probe"):
+        get(server)
+
+
 def test_a_server_that_does_not_answer_in_time(serve):
     server = serve({"/horizon": Reply(answer("200 OK").raw, delay=1.0)})
     assert get(server, timeout=0.2) == {"source": SOURCE, "ok": False, "error": "sin respuesta (tiempo agotado)"}
