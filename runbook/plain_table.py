@@ -40,7 +40,6 @@ PADDING = 1  # each side of a cell (rich's default padding (0, 1))
 _EMOJI_CODE = re.compile(r":[^\s:]*:")
 
 
-
 def _measure(text: str) -> tuple[int, int]:
     """rich's Text measurement: (longest word, longest line)."""
     lines = text.splitlines()

@@ -199,8 +199,6 @@ def from_model(value: object) -> object:
         return record(**{name: from_model(getattr(value, name)) for name in fields})
     if isinstance(value, list):
         return [from_model(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(from_model(v) for v in value)
     if isinstance(value, dict):
         return {k: from_model(v) for k, v in value.items()}
     return value
