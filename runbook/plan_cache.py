@@ -24,32 +24,25 @@ off; RUNBOOK_CACHE_DIR moves it (default: $XDG_CACHE_HOME/runbook or
 ~/.cache/runbook). Each site and data folder has one file there
 (`plan-SITE-SLOT.pickle`), replaced atomically, and only the newest
 MAX_FILES are kept.
-
-Beside the plan, a file keeps `extras`: plain JSON data derived from the
-plan when it is stored (ahead.record: what verify and deploy ask each node
-first), readable with `cached_extras` without unpickling the plan, so
-without importing the models. Same key, same rules: extras are only ever
-read for files whose plan was built without error.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pickle
 import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .names import NAME_RE, PUBLISHED_SITE, data_dir, template_dir
 
 if TYPE_CHECKING:
     from .plan import Plan
 
-FORMAT = b"runbook-plan-cache 3\n"
+FORMAT = b"runbook-plan-cache 4\n"
 MAX_FILES = 32
 MAX_DATA_BYTES = 1 << 20  # yaml_strict's own limit: bigger files take the normal path (and its error)
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -65,65 +58,21 @@ def cache_dir() -> Path | None:
     return Path(base) / "runbook"
 
 
-class Place(NamedTuple):
-    """Where a site's plan is kept, and the key of the inputs it was found for."""
-
-    folder: Path
-    path: Path
-    key: tuple[str, bytes]
-
-
-def cached_plan(site_name: str | None, build: Callable[[], Plan],
-                extras: Callable[[Plan], dict] | None = None, place: Place | None = None) -> Plan:
-    """The plan of `site_name` from the cache when every input is unchanged, else `build()` (and store it).
-
-    `extras(plan)` is stored with a new plan (cached_extras reads it back).
-    `place`: the one cached_extras found moments ago in the same command
-    (its inputs hashed once per command, not twice).
-    """
-    place = place or _place(site_name)
-    if place is None:
-        return build()
-    folder, path, key = place
-    found = _read(path, key[1], plan=True)
-    if found is not None:
-        return found[1]
-    plan = build()  # raises the usual DataError/PlanError on bad input: nothing is stored then
-    if _key(_name(site_name)) == key:  # a file edited while the plan was built: not stored under the old key
-        _write(folder, path, key[1], plan, _extras(extras, plan))
-    return plan
-
-
-def cached_extras(site_name: str | None) -> tuple[dict, Place] | None:
-    """The extras stored with the plan of exactly these files, and where (None: no such plan)."""
-    place = _place(site_name)
-    if place is None:
-        return None
-    found = _read(place.path, place.key[1], plan=False)
-    return None if found is None or found[0] is None else (found[0], place)
-
-
-def _name(site_name: str | None) -> str:
-    return PUBLISHED_SITE if site_name is None else site_name
-
-
-def _place(site_name: str | None) -> Place | None:
-    """(folder, file, key) of a site's plan; None when the cache is off or the inputs cannot be read."""
-    name = _name(site_name)
+def cached_plan(site_name: str | None, build: Callable[[], Plan]) -> Plan:
+    """The plan of `site_name` from the cache when every input is unchanged, else `build()` (and store it)."""
+    name = PUBLISHED_SITE if site_name is None else site_name
     folder = cache_dir()
     key = _key(name) if folder is not None else None
     if folder is None or key is None:
-        return None
-    return Place(folder, folder / f"plan-{name}-{key[0]}.pickle", key)
-
-
-def _extras(extras: Callable[[Plan], dict] | None, plan: Plan) -> bytes:
-    if extras is None:
-        return b"null"
-    try:
-        return json.dumps(extras(plan), ensure_ascii=False, sort_keys=True).encode()
-    except Exception:  # noqa: BLE001 - extras only save time: without them the plan is still kept
-        return b"null"
+        return build()
+    path = folder / f"plan-{name}-{key[0]}.pickle"
+    found = _read(path, key[1])
+    if found is not None:
+        return found
+    plan = build()  # raises the usual DataError/PlanError on bad input: nothing is stored then
+    if _key(name) == key:  # a file edited while the plan was built: not stored under the old key
+        _write(folder, path, key[1], plan)
+    return plan
 
 
 # ------------------------------------------------------------------------- key
@@ -194,8 +143,8 @@ def _trusted(folder: Path) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
-def _read(path: Path, digest: bytes, plan: bool) -> tuple[dict | None, Plan | None] | None:
-    """(extras, plan or None when not asked) from the file for `digest`; None when it is not there."""
+def _read(path: Path, digest: bytes) -> Plan | None:
+    """The plan in the file for `digest`; None when it is not there."""
     if not _trusted(path.parent):
         return None
     try:
@@ -205,14 +154,12 @@ def _read(path: Path, digest: bytes, plan: bool) -> tuple[dict | None, Plan | No
                 return None
             if handle.read(len(digest)) != digest:
                 return None  # the inputs changed: built again, and this file replaced
-            size = int.from_bytes(handle.read(8), "big")
-            extras = json.loads(handle.read(size))
-            return extras, pickle.load(handle) if plan else None
+            return pickle.load(handle)
     except Exception:  # noqa: BLE001 - missing, truncated, from an older runbook: built again
         return None
 
 
-def _write(folder: Path, path: Path, digest: bytes, plan: Plan, extras: bytes) -> None:
+def _write(folder: Path, path: Path, digest: bytes, plan: Plan) -> None:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _trusted(folder):
@@ -222,7 +169,7 @@ def _write(folder: Path, path: Path, digest: bytes, plan: Plan, extras: bytes) -
         handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".plan-", delete=False)
         try:
             with handle:
-                handle.write(FORMAT + digest + len(extras).to_bytes(8, "big") + extras)
+                handle.write(FORMAT + digest)
                 pickle.dump(plan, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(handle.name, path)
         except BaseException:

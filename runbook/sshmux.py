@@ -49,9 +49,7 @@ import re
 import socket
 import stat
 import subprocess
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -252,12 +250,6 @@ class MuxConnection:
 
     def open(self) -> MuxConnection:
         """Make sure a master is up (made here if none); raises NodeUnreachable, in Spanish."""
-        opening = _take_opening(self.control)
-        if opening is not None:
-            opening.result()  # made (or refused: the same NodeUnreachable) by a round trip asked ahead
-        return self._open()
-
-    def _open(self) -> MuxConnection:
         t = self.target
         require_config(t)
         try:
@@ -327,13 +319,8 @@ class MuxConnection:
 
     def run(self, command: str, hide=True, warn=True, in_stream=False, timeout: float | None = None,
             **_ignored):
-        """Run `command` (bash) on the node; invoke's Result. Raises SessionLost if ssh itself failed.
-
-        A command already asked ahead on this node (run_ahead) is not run
-        again: its answer, or its failure, is the one it got then.
-        """
-        ahead = _take_ahead(self.control, command)
-        result = ahead.result() if ahead is not None else self._run(command, timeout)
+        """Run `command` (bash) on the node; invoke's Result. Raises SessionLost if ssh itself failed."""
+        result = self._run(command, timeout)
         if result.exited != 0 and not warn:
             from invoke.exceptions import UnexpectedExit
 
@@ -408,76 +395,6 @@ def for_node(site: Site, node: Node) -> MuxConnection:
 def connect(site: Site, node: Node) -> MuxConnection:
     """A node's connection with its master up; raises NodeUnreachable (Spanish) if it cannot be made."""
     return for_node(site, node).open()
-
-
-# ------------------------------------------------------------ asked ahead
-#
-# verify and deploy know their first round trip to each node long before
-# they can read its answer: the plan cache keeps it (ahead.py), and the
-# imports that the reading needs (pydantic, the models, the checks, rich)
-# take longer than the node takes to answer. run_ahead starts that round
-# trip in a thread right away; when the command later runs the very same
-# command on the same node (same master socket, byte for byte), it gets
-# this answer instead of asking again. Anything else runs as usual, so a
-# guess that does not match costs a wasted read, never a wrong answer.
-
-_ahead_lock = threading.Lock()
-_ahead_runs: dict[tuple[str, str], Future] = {}  # (master socket, command) -> its Result
-_ahead_opens: dict[str, Future] = {}  # master socket -> the master made (or refused) ahead
-
-
-def run_ahead(t: SshTarget, lab_namespace: str | None, command: str, timeout: float) -> None:
-    """Start `command` on the node now (a daemon thread); MuxConnection.run(command) takes its answer."""
-    conn = MuxConnection(t, lab_namespace)
-    key = (str(conn.control), command)
-    opened: Future = Future()
-    answered: Future = Future()
-    with _ahead_lock:
-        if key in _ahead_runs or str(conn.control) in _ahead_opens:
-            return
-        _ahead_runs[key] = answered
-        _ahead_opens[str(conn.control)] = opened
-
-    def work() -> None:
-        try:
-            conn._open()
-        except BaseException as exc:  # noqa: BLE001 - replayed to whoever opens this node next
-            opened.set_exception(exc)
-            answered.set_exception(exc)
-            return
-        opened.set_result(None)
-        try:
-            answered.set_result(conn._run(command, timeout))
-        except BaseException as exc:  # noqa: BLE001 - replayed to the run that takes this answer
-            answered.set_exception(exc)
-
-    threading.Thread(target=work, name=f"ahead-{t.node}", daemon=True).start()
-
-
-def _take_opening(control: Path) -> Future | None:
-    """How the master asked ahead for this node went, once (None: nothing was asked ahead)."""
-    with _ahead_lock:
-        return _ahead_opens.pop(str(control), None)
-
-
-def _take_ahead(control: Path, command: str) -> Future | None:
-    """The answer asked ahead for this command on this node, once (None: there is none)."""
-    with _ahead_lock:
-        return _ahead_runs.pop((str(control), command), None)
-
-
-def ahead_pending(t: SshTarget) -> Sequence[str]:
-    """The commands asked ahead on this node and not taken yet (their text)."""
-    control = str(control_path(t))
-    with _ahead_lock:
-        return [command for (where, command) in _ahead_runs if where == control]
-
-
-def forget_ahead() -> None:
-    """Drop every answer asked ahead and not taken: a command's guesses end with the command."""
-    with _ahead_lock:
-        _ahead_runs.clear()
-        _ahead_opens.clear()
 
 
 def stop_master(control: Path) -> None:

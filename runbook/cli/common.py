@@ -31,7 +31,6 @@ def plan_or_exit(site_name: str | None) -> Plan:
     A plan built before from the very same files is read from the cache
     (plan_cache.py): no YAML, pydantic validation or Jinja2 to redo.
     """
-    from ..ahead import place, record
     from ..plan_cache import cached_plan
 
     def build() -> Plan:
@@ -42,7 +41,7 @@ def plan_or_exit(site_name: str | None) -> Plan:
         site = load_site() if site_name is None else load_site(site_name)
         return build_plan(site, load_procedure())
 
-    return cached_plan(site_name, build, extras=record, place=place(site_name))
+    return cached_plan(site_name, build)
 
 
 def check_node(plan: Plan, node: str | None) -> None:

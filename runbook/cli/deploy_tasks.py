@@ -11,7 +11,6 @@ reached, or another deploy running for the same site (lock).
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
 
 from invoke.exceptions import Exit
 
@@ -31,25 +30,13 @@ from .errors import task
 )
 def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     """Aplica en los nodos el plan que muestra el sitio (por SSH)."""
-    from .. import ahead
-
-    site = LAB_SITE if site is None else site  # `--site ""` is an error, not the lab
-    with ExitStack() as held:
-        held.callback(ahead.forget)
-        # A whole deploy: its opening round trips start now, from the plan cache (secrets
-        # read and the lock taken first, kept on `held`); the imports below overlap them.
-        locked = step is None and not check and ahead.start_deploy(site, node, held)
-        _deploy(site, node, step, check, json_, locked=locked)
-
-
-def _deploy(site, node, step, check, json_, locked):
-    # Imported here: what reads the answers costs more than the nodes take to give them.
     from ..deploy import DeployOptions
     from ..deploy import deploy as run_deploy
     from ..deploy.report import ConsoleReporter, deploy_console, print_recap
     from ..secrets import read_secrets
     from ..verbatim import emit
 
+    site = LAB_SITE if site is None else site  # `--site ""` is an error, not the lab
     the_plan = plan_or_exit(site)
     check_node(the_plan, node)
     step_ids = [s.id for s in the_plan.steps]
@@ -61,12 +48,12 @@ def _deploy(site, node, step, check, json_, locked):
     nodes = [n for n in the_plan.node_names if node in (None, n)]
     try:
         if json_:
-            result = run_deploy(the_plan, secrets, options, locked=locked)
+            result = run_deploy(the_plan, secrets, options)
         else:
             verb = "Comprobando (--check)" if check else "Desplegando"
             emit(console, (f"{verb} el sitio {the_plan.site.name}", "bold"), f" ({the_plan.site.title})")
             with ConsoleReporter(console, nodes, check) as reporter:
-                result = run_deploy(the_plan, secrets, options, reporter=reporter, locked=locked)
+                result = run_deploy(the_plan, secrets, options, reporter=reporter)
     except KeyboardInterrupt:
         # Deploy's own advice: a half-applied run is what --check shows next.
         raise fail("interrumpido: revise el resumen de la próxima ejecución (--check)", FAILED) from None

@@ -22,21 +22,10 @@ from .errors import task
 )
 def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=None):  # noqa: A002
     """Ejecuta todas las comprobaciones en los nodos y en el clúster, sin cambiar nada."""
-    from .. import ahead
-
     if format not in VERIFY_FORMATS:
         raise fail(f"formato desconocido {format!r}; use uno de: {', '.join(VERIFY_FORMATS)}", BAD_INPUT)
     if output is not None and not Path(output).parent.is_dir():
         raise fail(f"no existe la carpeta de {output}", BAD_INPUT)
-    try:
-        # The round trips start now, from the plan cache: the imports below overlap them.
-        ahead.start_verify(site, node)
-        _verify(site, node, format, output, site_url)
-    finally:
-        ahead.forget()
-
-
-def _verify(site, node, format, output, site_url):  # noqa: A002
     from ..verify import print_table, render, run_verify, table_console
 
     plan = plan_or_exit(site)

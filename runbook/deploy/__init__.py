@@ -43,18 +43,15 @@ def deploy(
     connect=None,
     runs_directory: Path | None = None,
     health: Callable[[Plan, dict[str, str]], Health] | None = Health,
-    locked: bool = False,
 ) -> DeployResult:
     """Deploy (or --check) a plan. Raises LockBusy if another deploy holds the site.
-
-    `locked`: the caller holds the site's deploy lock already (ahead.start_deploy).
 
     `health` builds the checks deploy waits for after the plan (None: none,
     for a plan made up by a test, which has no cluster to look at).
     """
     options = options or DeployOptions()
     preflight(plan, secrets)
-    guard = nullcontext() if options.check or locked else deploy_lock(plan.site.name)
+    guard = nullcontext() if options.check else deploy_lock(plan.site.name)
     with guard:
         transcript = Transcript(plan.site.name, secrets, check=options.check, directory=runs_directory,
                                 mask=SecretMask.for_plan(plan, secrets))

@@ -44,35 +44,11 @@ def new_token() -> str:
     return f"@@RB-{secrets.token_hex(8)}"
 
 
-# The tokens of round trips asked ahead (runbook/ahead.py): the gathering
-# that later asks the same facts frames them with the same token, so its
-# command is byte for byte the one already sent (sshmux.run_ahead).
-_reserved: dict[tuple[tuple[str, ...], tuple[bool, ...]], str] = {}
-
-
 def framed(facts: Sequence[Fact]) -> tuple[str, str]:
-    """(command, token): the one command that gathers these facts, in this order.
-
-    Its token is the one reserved for exactly these facts, else a new one.
-    """
-    commands, quick = tuple(f.command() for f in facts), tuple(f.quick for f in facts)
-    token = _reserved.get((commands, quick)) or new_token()
-    return _command(commands, quick, token), token
-
-
-def reserve(commands: Sequence[str], quick: Sequence[bool]) -> str:
-    """The command (its token kept for the gathering to come) that asks these facts ahead."""
-    key = (tuple(commands), tuple(quick))
-    token = _reserved.setdefault(key, new_token())
-    return _command(*key, token)
-
-
-def _command(commands: Sequence[str], quick: Sequence[bool], token: str) -> str:
-    return f"bash -c {shlex.quote(script(list(commands), token, quick))}"
-
-
-def forget_reserved() -> None:
-    _reserved.clear()
+    """(command, token): the one command that gathers these facts, in this order."""
+    token = new_token()
+    commands, quick = [f.command() for f in facts], [f.quick for f in facts]
+    return f"bash -c {shlex.quote(script(commands, token, quick))}", token
 
 
 def script(commands: list[str], token: str, quick: Sequence[bool] = ()) -> str:

@@ -1,6 +1,6 @@
 """Requests a LAN client makes through the VIP; run inside the lab's client namespace.
 
-Standard library only, with runbook.errors (verify imports it before the rest, runbook/ahead.py).
+Standard library only, with runbook.errors.
 `verify` calls `probe(request)` in a thread of its own process that joined
 the lab client's namespace (runbook/netns.py): every connection starts from
 the lab client's own addresses and can only reach the lab (the namespace

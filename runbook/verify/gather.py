@@ -10,8 +10,6 @@ so they need no second Python.
 
 from __future__ import annotations
 
-from .. import ahead
-from ..ahead import CLIENT_DEADLINE
 from ..checks.base import ClientFacts, NodeFacts
 from ..facts.base import Fact, FactsError
 from ..facts.runner import gather
@@ -23,6 +21,7 @@ from ..sshmux import connect
 from . import client_probe
 
 CLIENT_TIMEOUT = 2.0  # seconds per request from the lab client
+CLIENT_DEADLINE = 30.0  # seconds for all of the lab client's requests
 
 
 def gather_node(site: Site, node_name: str, facts: list[Fact]) -> NodeFacts:
@@ -100,21 +99,9 @@ def gather_client(site: Site) -> ClientFacts:
             reason=f"el sitio {site.name} no es un laboratorio: verify no hace peticiones de cliente "
             "desde esta máquina (compruébelo desde un cliente de su LAN)",
         )
-    probe = client_probe_args(site)
-    if probe is None:
+    if not lab_only_targets(site):
         return ClientFacts(available=False, reason="hay direcciones fuera de los rangos del laboratorio")
-    return probe_client(*probe)
-
-
-def client_probe_args(site: Site) -> tuple[str, dict] | None:
-    """(namespace, request) of the lab client's probe; None unless a lab whose addresses are all lab ones.
-
-    The one rule for whether and how the client is asked: gather_client
-    asks it, ahead.record keeps it for verify to start early.
-    """
-    if site.lab is None or not lab_only_targets(site):
-        return None
-    return layout(site).client.netns, client_request(site)
+    return probe_client(layout(site).client.netns, client_request(site))
 
 
 def probe_client(netns: str, request: dict) -> ClientFacts:
@@ -124,12 +111,8 @@ def probe_client(netns: str, request: dict) -> ClientFacts:
     addresses only. The probe runs in this process, in a new thread that
     joined `netns` (it never runs if joining fails); never raises.
     """
-    early = ahead.take_client(netns, request)
     try:
-        if early is not None:
-            data = early.result()
-        else:
-            data = run_in_netns(netns, client_probe.probe, request, timeout=CLIENT_DEADLINE)
+        data = run_in_netns(netns, client_probe.probe, request, timeout=CLIENT_DEADLINE)
     except NetnsTimeout as exc:
         return ClientFacts(available=False, reason=f"el cliente del laboratorio no respondió ({exc})")
     except NetnsError as exc:
