@@ -62,7 +62,7 @@ DATA_DIR: Path | None = None  # the private lab's data folder
 COLD = False  # --cold: the SSH masters closed before each verify and deploy
 
 
-# The plan comes from the cache (runbook/plan_cache.py) once the data has been
+# The plan comes from the cache (runbook/plan/cache.py) once the data has been
 # planned (ensure_converged_lab does so); a row without it shows what a first
 # run after editing the data costs.
 NO_PLAN_CACHE = {"RUNBOOK_PLAN_CACHE": "0"}
@@ -131,8 +131,8 @@ def run(argv: list[str], check: bool = True, rb: str | None = None, env: dict | 
 
 def lab_only() -> None:
     """Refuse to go on unless every address the measured site names is a lab address."""
-    from runbook.load import LAB_SITE, load_site
-    from runbook.model import LAB_RANGES
+    from runbook.data.load import LAB_SITE, load_site
+    from runbook.data.model import LAB_RANGES
 
     name = SITE[1] if SITE else LAB_SITE
     site = load_site(name, DATA_DIR) if DATA_DIR is not None else load_site(name)
@@ -158,8 +158,8 @@ def ensure_converged_lab() -> None:
 def cool(argv: list[str]) -> None:
     """With --cold: no SSH master left for the lab's nodes before a verify or a deploy."""
     if COLD and argv[0] in ("verify", "deploy"):
-        from runbook import sshmux
-        from runbook.load import load_site
+        from runbook.data.load import load_site
+        from runbook.remote import sshmux
 
         name = SITE[1] if SITE else "lab"
         site = load_site(name, DATA_DIR) if DATA_DIR is not None else load_site(name)

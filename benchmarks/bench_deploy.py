@@ -27,7 +27,7 @@ from pathlib import Path
 from results_io import summary, write_results
 
 from runbook import lab
-from runbook.load import LAB_SITE, load_site
+from runbook.data.load import LAB_SITE, load_site
 
 REPO = Path(__file__).resolve().parents[1]
 NOOP_BUDGET_S = 1.5
@@ -83,7 +83,7 @@ def main() -> None:
         "within_budget_in_process": in_process["median"] <= NOOP_BUDGET_S,
         "within_budget_cli": cli["median"] <= NOOP_BUDGET_S,
     }
-    from runbook.planning import load_plan
+    from runbook.plan.build import load_plan
 
     result["steps"] = len(load_plan(LAB_SITE).steps)
     out = write_results("deploy", result)

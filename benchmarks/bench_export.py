@@ -28,7 +28,7 @@ from pathlib import Path
 from results_io import summary, write_results
 
 from runbook import lab
-from runbook.load import LAB_SITE, load_site
+from runbook.data.load import LAB_SITE, load_site
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")

@@ -31,10 +31,10 @@ import threading
 from results_io import summary, write_results
 
 from runbook.checks import build_registry
+from runbook.data.load import LAB_SITE
 from runbook.facts import runner
-from runbook.load import LAB_SITE
-from runbook.planning import load_plan
-from runbook.transport import connect
+from runbook.plan.build import load_plan
+from runbook.remote.transport import connect
 
 # Placeholder secrets: the facts verify asks never carry a secret; only the
 # expected file contents (not sent) would use it.

@@ -22,8 +22,8 @@ import time
 from results_io import write_results
 
 from runbook import lab
+from runbook.data.load import load_site
 from runbook.lab import base
-from runbook.load import load_site
 
 WARM_BUDGET, COLD_BUDGET = 15.0, 180.0
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from support.lab_sizes import write_sized_lab  # noqa: E402 - the tests' generator of sized lab sites
 
 from runbook import lab  # noqa: E402
-from runbook.load import load_site  # noqa: E402
+from runbook.data.load import load_site  # noqa: E402
 
 
 def cli(env: dict, *args: str) -> tuple[float, dict]:

@@ -29,12 +29,12 @@ from pathlib import Path
 from bench_summary import MEASURED, now
 
 from runbook import lab
+from runbook.data.load import LAB_SITE
 from runbook.drill import runner
 from runbook.drill.load import LoadSpec
 from runbook.drill.scenarios import SCENARIOS, Cluster
 from runbook.lab.layout import layout
-from runbook.load import LAB_SITE
-from runbook.planning import load_plan
+from runbook.plan.build import load_plan
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = "/etc/keepalived/keepalived.conf"

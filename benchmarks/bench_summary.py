@@ -37,8 +37,8 @@ from rich.console import Console
 from rich.table import Table
 
 from runbook import lab
-from runbook.load import LAB_SITE, load_site
-from runbook.planning import load_plan
+from runbook.data.load import LAB_SITE, load_site
+from runbook.plan.build import load_plan
 
 REPO = Path(__file__).resolve().parents[1]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")

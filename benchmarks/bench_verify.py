@@ -28,8 +28,8 @@ from pathlib import Path
 from results_io import summary, write_results
 
 from runbook import lab
-from runbook.load import LAB_SITE, load_site
-from runbook.planning import load_plan
+from runbook.data.load import LAB_SITE, load_site
+from runbook.plan.build import load_plan
 from runbook.verify import run_verify
 
 REPO = Path(__file__).resolve().parents[1]

@@ -30,7 +30,7 @@ class RunbookError(Exception):
             self.code = code
 
 
-class BadInput(RunbookError):
+class BadInputError(RunbookError):
     """The input cannot be used as given (data, options, secrets, a held lock): exit code 2.
 
     Nothing has been touched when it is raised: bad input is refused before

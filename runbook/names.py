@@ -17,7 +17,7 @@ LAB_SITE = "lab"  # the embedded lab; deploy and verify default to it
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")  # a site's or a node's name (and its file's stem)
 VERIFY_FORMATS = ("table", "json", "junit")  # verify's reports (checked before anything is sent)
 # The package's own templates (RUNBOOK_TEMPLATE_DIR may name a copy, see template_dir).
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "plan" / "templates"
 # Secrets never enter the plan: templates get this marker instead, and only
 # the executor, at the last moment, swaps in the real value.
 SECRET_MARKER = "@@SECRETO_{name}@@"

@@ -65,7 +65,7 @@ class NodeFacts:
     _parsed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def value(self, fact: Fact[T]) -> T:
-        """The fact's typed value; raises FactsError (Spanish) when missing or unreadable."""
+        """The fact's typed value; raises FactError (Spanish) when missing or unreadable."""
         probe = self.probes.get(fact.key)
         try:
             seen = self._parsed.get(fact)

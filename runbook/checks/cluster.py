@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..facts.base import FactsError
+from ..facts.base import FactError
 from ..facts.net import Ipv4Addresses, vip_held
 from ..wording import spanish_list
 from .base import ClusterCheck, ClusterFacts, NodeFacts, Outcome
@@ -16,7 +16,7 @@ def holds(facts: NodeFacts, vip: str) -> bool | None:
     """Whether the node holds the VIP; None when its addresses are unknown."""
     try:
         return vip_held(facts.value(Ipv4Addresses()), vip)
-    except FactsError:
+    except FactError:
         return None
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..facts.base import FactsError
+from ..facts.base import FactError
 from ..facts.command import Command
 from ..facts.files import PathExists
-from ..plan import Check
+from ..plan.steps import Check
 from ..vocabulary import Kind
 from .base import NodeCheck, NodeFacts, Outcome
 
@@ -47,7 +47,7 @@ class DocumentedCheck(NodeCheck):
             if self.when_file_exists and not facts.value(PathExists(self.when_file_exists)):
                 return Outcome.skip(f"no existe {self.when_file_exists}: el paso no se aplica en este nodo")
             probe = facts.value(check_fact(self.id, check))
-        except FactsError as exc:
+        except FactError as exc:
             return Outcome.error(str(exc))
         output = self.redact(probe.output.strip("\n"))
         if check.passes(probe.exit_code, probe.output):

@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Callable
 
-from ..plan import FileAction, Plan, RunAction
+from ..plan.steps import FileAction, Plan, RunAction
 from .parse import haproxy_stats_socket, keepalived_config_names
 
 SYSCTL_DIR = "/etc/sysctl.d/"

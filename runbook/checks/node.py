@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from ..copies import too_open
-from ..facts.base import CommandFailed, FactsError
+from ..facts.base import FactCommandError, FactError
 from ..facts.files import FileContent, FileState
 from ..facts.haproxy import HaproxyStat
 from ..facts.keepalived import KeepalivedState
 from ..facts.sysctl import PersistedSysctl
 from ..facts.units import UnitState
-from ..masking import SecretMask
+from ..plan.copies import too_open
+from ..plan.masking import SecretMask
 from .base import NodeCheck, NodeFacts, Outcome
 
 # --------------------------------------------------------------------- files
@@ -43,7 +43,7 @@ class FileMatches(NodeCheck):
         try:
             content = facts.value(FileContent(self.path))
             state = facts.value(FileState(self.path))
-        except FactsError as exc:
+        except FactError as exc:
             return Outcome.error(str(exc))
         if content is None or state.mode is None:  # both read in the same instant, in parallel
             return Outcome.fail(f"{self.path} no existe en el nodo")
@@ -94,7 +94,7 @@ class UnitActiveEnabled(NodeCheck):
         fact = UnitState(self.unit)
         try:
             props = facts.value(fact)
-        except FactsError as exc:
+        except FactError as exc:
             return Outcome.error(str(exc))
         if props is None:
             said = facts.probe(fact.key).output.strip()[:200]
@@ -117,7 +117,7 @@ class UnitActiveEnabled(NodeCheck):
 def unit_active(facts: NodeFacts, unit: str) -> bool | None:
     try:
         props = facts.value(UnitState(unit)) or {}
-    except FactsError:
+    except FactError:
         return None
     return props.get("ActiveState") == "active"
 
@@ -138,7 +138,7 @@ class SysctlPersisted(NodeCheck):
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
         try:
             setting = facts.value(PersistedSysctl(self.key))
-        except FactsError as exc:
+        except FactError as exc:
             return Outcome.error(str(exc))
         if setting is None:
             return Outcome.fail(
@@ -159,7 +159,7 @@ def tracking_problems(facts: NodeFacts, scripts: list[str], instances: list[str]
         return None
     try:
         data = facts.value(KeepalivedState())
-    except FactsError as exc:
+    except FactError as exc:
         return [str(exc)]
     problems = []
     for name in scripts:
@@ -192,7 +192,7 @@ def gives_up_vip(facts: NodeFacts, instances: list[str]) -> str | None:
         return "sin keepalived"
     try:
         data = facts.value(KeepalivedState())
-    except FactsError:
+    except FactError:
         return "sin estado de keepalived"
     for name in instances:
         instance = data.instances.get(name)
@@ -249,9 +249,9 @@ class BackendsUp(NodeCheck):
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
         try:
             rows = [r for r in facts.value(HaproxyStat(self.socket)) if r.proxy == self.service]
-        except CommandFailed as exc:
+        except FactCommandError as exc:
             return Outcome.fail(str(exc))
-        except FactsError as exc:
+        except FactError as exc:
             return Outcome.error(str(exc))
         by_name = {r.server: r for r in rows}
         problems, fine = [], []

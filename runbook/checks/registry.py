@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..data.records import DEFAULT_HEALTH_CHECK
 from ..facts.base import Fact
 from ..facts.net import Ipv4Addresses
-from ..plan import Plan
-from ..records import DEFAULT_HEALTH_CHECK
+from ..plan.steps import Plan
 from ..vocabulary import Kind, Scope
 from . import cluster, node
 from .base import Check, ClusterCheck, NodeCheck
@@ -39,8 +39,8 @@ from .managed import (
 from .parse import haproxy_stats_socket
 
 if TYPE_CHECKING:
-    from ..masking import SecretMask
-    from ..records import Site
+    from ..data.records import Site
+    from ..plan.masking import SecretMask
 
 DEFAULT_HAPROXY_SOCKET = "/run/haproxy/admin.sock"
 
@@ -92,7 +92,7 @@ def catalog(plan: Plan) -> list[Check]:
 def build_registry(
     plan: Plan, secrets: dict[str, str] | None = None, secret_error: str | None = None
 ) -> Registry:
-    from ..masking import SecretMask
+    from ..plan.masking import SecretMask
 
     secrets = secrets or {}
     mask = SecretMask.for_plan(plan, secrets)  # hides secrets in outputs and diffs shown
@@ -131,7 +131,7 @@ def _documented_checks(plan: Plan, mask: SecretMask) -> Iterator[DocumentedCheck
 def _file_checks(
     plan: Plan, secrets: dict[str, str], secret_error: str | None, mask: SecretMask
 ) -> Iterator[NodeCheck]:
-    from ..secrets import materialize
+    from ..plan.secrets import materialize
 
     for action in managed_files(plan):
         files = per_node(plan, action.path)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..errors import BAD_INPUT, FAILED, OK, RunbookError
 
 if TYPE_CHECKING:
-    from ..plan import Plan
+    from ..plan.steps import Plan
 
 __all__ = ["BAD_INPUT", "FAILED", "OK", "check_node", "fail", "out", "plan_or_exit"]
 
@@ -31,11 +31,11 @@ def plan_or_exit(site_name: str | None) -> Plan:
     A plan built before from the very same files is read from the cache
     (plan_cache.py): no YAML, pydantic validation or Jinja2 to redo.
     """
-    from ..plan_cache import cached_plan
+    from ..plan.cache import cached_plan
 
     def build() -> Plan:
-        from ..load import load_procedure, load_site
-        from ..planning import build_plan
+        from ..data.load import load_procedure, load_site
+        from ..plan.build import build_plan
 
         # `--site ''` names no site: an error, not the default one.
         site = load_site() if site_name is None else load_site(site_name)

@@ -33,8 +33,8 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     from ..deploy import DeployOptions
     from ..deploy import deploy as run_deploy
     from ..deploy.report import ConsoleReporter, deploy_console, print_recap
-    from ..secrets import read_secrets
-    from ..verbatim import emit
+    from ..output.verbatim import emit
+    from ..plan.secrets import read_secrets
 
     site = LAB_SITE if site is None else site  # `--site ""` is an error, not the lab
     the_plan = plan_or_exit(site)

@@ -149,7 +149,7 @@ def _show_vip_answering(console) -> None:
     The same requests verify makes (a browser's for Horizon: the redirect to
     the login page is followed; memcached's `get` of the key naming its server).
     """
-    from ..load import LAB_SITE, load_site
+    from ..data.load import LAB_SITE, load_site
     from ..verify.gather import gather_client
 
     site = load_site(LAB_SITE)

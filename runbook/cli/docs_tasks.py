@@ -26,7 +26,7 @@ RENAME_EXCHANGE = 2  # linux/fs.h
 
 def check_data() -> None:
     """Everything the MkDocs plugin reads, checked first: bad data is exit 2, before any write."""
-    from ..load import load_site
+    from ..data.load import load_site
 
     plan_or_exit(None)
     load_site(LAB_SITE)  # the lab page shows the lab's own values

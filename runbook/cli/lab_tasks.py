@@ -20,7 +20,7 @@ from .errors import task
 
 
 def _site(site_name: str):
-    from ..load import load_site
+    from ..data.load import load_site
 
     return load_site(site_name)
 

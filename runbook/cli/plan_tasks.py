@@ -24,8 +24,8 @@ def plan(c, site=None, node=None, json_=False):
     """Muestra, en orden, las acciones que ejecutará deploy."""
     from rich.console import Console
 
-    from ..plan import FileAction
-    from ..verbatim import emit
+    from ..output.verbatim import emit
+    from ..plan.steps import FileAction
 
     the_plan = plan_or_exit(site)
     check_node(the_plan, node)

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
-from .. import sshmux
-from ..deploy_lock import LockBusy, deploy_lock
-from ..masking import SecretMask
-from ..plan import FileAction, Plan
-from ..secrets import materialize
+from ..plan.masking import SecretMask
+from ..plan.secrets import materialize
+from ..plan.steps import FileAction, Plan
+from ..remote import sshmux
 from .health import Health
+from .lock import LockBusyError, deploy_lock
 from .outcome import ActionResult
 from .result import DeployOptions, DeployResult
 from .runner import Deployment, Reporter
@@ -44,7 +44,7 @@ def deploy(
     runs_directory: Path | None = None,
     health: Callable[[Plan, dict[str, str]], Health] | None = Health,
 ) -> DeployResult:
-    """Deploy (or --check) a plan. Raises LockBusy if another deploy holds the site.
+    """Deploy (or --check) a plan. Raises LockBusyError if another deploy holds the site.
 
     `health` builds the checks deploy waits for after the plan (None: none,
     for a plan made up by a test, which has no cluster to look at).
@@ -63,7 +63,7 @@ __all__ = [
     "ActionResult",
     "DeployOptions",
     "DeployResult",
-    "LockBusy",
+    "LockBusyError",
     "Reporter",
     "deploy",
     "preflight",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..copies import too_open
-from ..plan import Action, FileAction, PlannedStep, RunAction
-from ..secrets import materialize
+from ..plan.copies import too_open
+from ..plan.secrets import materialize
+from ..plan.steps import Action, FileAction, PlannedStep, RunAction
 from ..vocabulary import Status
 from .facts import Facts
 

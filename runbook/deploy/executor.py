@@ -37,11 +37,11 @@ from pathlib import Path
 
 from invoke.exceptions import CommandTimedOut
 
-from ..copies import backup_path, temp_path
-from ..masking import SecretMask
-from ..plan import FileAction, RunAction
+from ..plan.copies import backup_path, temp_path
+from ..plan.masking import SecretMask
+from ..plan.steps import FileAction, RunAction
 from .diff import Prediction, desired_bytes
-from .outcome import ActionFailed
+from .outcome import ActionError
 from .transcript import Transcript
 
 ACTION_TIMEOUT = 1800  # seconds: apt-get on a slow mirror is the slowest documented step
@@ -80,10 +80,10 @@ class Shell:
             result = self.ctx.run(command, hide=True, warn=True, in_stream=False, timeout=timeout)
         except CommandTimedOut:
             self._record(command, None, started, "", f"sin respuesta tras {timeout} s")
-            raise ActionFailed(f"la orden no terminó en {timeout} s: {command}") from None
+            raise ActionError(f"la orden no terminó en {timeout} s: {command}") from None
         except lost_connection_errors() as exc:
             self._record(command, None, started, "", str(exc))
-            raise ActionFailed(f"se perdió la conexión con el nodo ({exc})") from None
+            raise ActionError(f"se perdió la conexión con el nodo ({exc})") from None
         self._record(command, result.exited, started, result.stdout, result.stderr)
         return result
 
@@ -95,7 +95,7 @@ class Shell:
             else:  # a local invoke Context
                 Path(remote).write_bytes(data)
         except lost_connection_errors() as exc:
-            raise ActionFailed(f"no se pudo subir {remote}: {exc}") from None
+            raise ActionError(f"no se pudo subir {remote}: {exc}") from None
         finally:
             if self.transcript is not None:
                 self.transcript.write("put", node=self.node, step=self.step, path=remote,
@@ -104,7 +104,7 @@ class Shell:
     def must(self, command: str, what: str, timeout: int = MECHANICS_TIMEOUT) -> str:
         result = self.run(command, timeout=timeout)
         if result.exited != 0:
-            raise ActionFailed(f"{what} (código {result.exited}): {self.tail(result)}")
+            raise ActionError(f"{what} (código {result.exited}): {self.tail(result)}")
         return result.stdout
 
     def tail(self, result) -> str:
@@ -134,7 +134,7 @@ def validator_verdict(exit_code: int, output: str) -> tuple[bool, str]:
 def apply_run(shell: Shell, action: RunAction) -> str:
     result = shell.run(action.command, timeout=ACTION_TIMEOUT)
     if result.exited != 0:
-        raise ActionFailed(f"la orden falló (código {result.exited}): {shell.tail(result)}")
+        raise ActionError(f"la orden falló (código {result.exited}): {shell.tail(result)}")
     return "ejecutado"
 
 
@@ -167,7 +167,7 @@ def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
             passed, message = validator_verdict(result.exited, result.stdout + result.stderr)
             if not passed:
                 message = shell.mask.text(message)
-                raise ActionFailed(f"la validación falló ({action.validate}):\n{message}")
+                raise ActionError(f"la validación falló ({action.validate}):\n{message}")
         out = shell.must(
             f"if [ -f {q(path)} ]; then rm -f -- {q(backup)} && (umask 077 && cp -- {q(path)} {q(backup)})"
             f" && {_own(action, backup)} && echo RUNBOOK_BACKUP;"
@@ -175,7 +175,7 @@ def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
             f" && mv -f -- {q(tmp)} {q(path)}",
             f"no se pudo instalar {path}",
         )
-    except ActionFailed:
+    except ActionError:
         shell.run(f"rm -f -- {q(tmp)}")  # the old file and the running service stay as they were
         raise
     had_old = "RUNBOOK_BACKUP" in out
@@ -184,7 +184,7 @@ def apply_file(shell: Shell, action: FileAction, prediction: Prediction) -> str:
     result = shell.run(action.on_change, timeout=ACTION_TIMEOUT)
     if result.exited == 0:
         return f"escrito y aplicado ({action.on_change})"
-    raise ActionFailed(_restore(shell, action, path, backup, had_old, result))
+    raise ActionError(_restore(shell, action, path, backup, had_old, result))
 
 
 def _own(action: FileAction, path: str) -> str:

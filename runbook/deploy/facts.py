@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..facts.base import Fact, FactsError, Probe, read
+from ..facts.base import Fact, FactError, Probe, read
 from ..facts.command import Command
 from ..facts.files import FileContent, FileFact, FileState, PathExists
 from ..facts.net import Ipv4Addresses, vip_held
 from ..facts.runner import gather as gather_facts
-from ..plan import FileAction, Plan, PlannedStep, RunAction
+from ..plan.steps import FileAction, Plan, PlannedStep, RunAction
 
-__all__ = ["Facts", "FactsError", "FactsQuery", "FileFact", "fetch_contents", "gather", "query_for"]
+__all__ = ["Facts", "FactError", "FactsQuery", "FileFact", "fetch_contents", "gather", "query_for"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def query_for(plan: Plan, node: str, steps: Iterable[PlannedStep] | None = None)
 
 
 def read_facts(probes: dict[str, Probe], query: FactsQuery) -> Facts:
-    """Deploy's view of a round trip's answers; raises FactsError naming what is missing or unreadable."""
+    """Deploy's view of a round trip's answers; raises FactError naming what is missing or unreadable."""
     return Facts(
         files={p: read(probes, FileState(p)) for p in query.files},
         guards={g: read(probes, Command(g)).exit_code for g in query.guards},

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 from ..checks import ClientFacts, ClusterFacts, NodeFacts, Status, build_registry
 from ..checks.cluster import VipExpected, VipUnique
 from ..checks.node import BackendsUp, KeepalivedTracking, UnitActiveEnabled
-from ..facts.base import Fact, FactsError
+from ..facts.base import Fact, FactError
 from ..facts.net import Ipv4Addresses
 from ..facts.runner import gather
-from ..plan import Plan
+from ..plan.steps import Plan
 
 NODE_CHECKS = (UnitActiveEnabled, KeepalivedTracking, BackendsUp)
 CLUSTER_CHECKS = (VipUnique, VipExpected)
@@ -76,14 +76,14 @@ class Health:
         return [*(f for check in self.node_checks for f in check.facts(node)), Ipv4Addresses()]
 
     def gather(self, shell, node: str) -> NodeFacts:
-        """One round trip on an open shell (deploy's connection); raises ActionFailed if it breaks.
+        """One round trip on an open shell (deploy's connection); raises ActionError if it breaks.
 
         A node that answers nothing readable leaves every fact missing: each
         health check then reports the datum it could not get.
         """
         try:
             return NodeFacts(node, probes=gather(shell, self.facts(node)))
-        except FactsError:
+        except FactError:
             return NodeFacts(node)
 
     def problems(self, facts: dict[str, NodeFacts]) -> list[Problem]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..errors import RunbookError
-from ..plan import Action, FileAction
+from ..plan.steps import Action, FileAction
 from ..vocabulary import Status
 
 
@@ -43,5 +43,5 @@ class ActionResult:
         return {**asdict(self), "status": self.status.value}  # plain strings in the JSON
 
 
-class ActionFailed(RunbookError):
+class ActionError(RunbookError):
     """An action could not be applied; the message is Spanish and redacted."""

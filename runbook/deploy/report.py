@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from ..plain_table import plain_table
-from ..terminal import Terminal, as_rich
-from ..verbatim import Line, emit, show
+from ..output.table import plain_table
+from ..output.terminal import Terminal, as_rich
+from ..output.verbatim import Line, emit, show
 from ..vocabulary import ACTION_STATUSES, Status
 from .outcome import ActionResult
 from .result import DeployResult

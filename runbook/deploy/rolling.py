@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..records import Node
+    from ..data.records import Node
 
 
 def rolling_order(nodes: list[Node], holds_vip: dict[str, bool | None]) -> list[str]:

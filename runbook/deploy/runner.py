@@ -37,22 +37,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .. import sshmux
 from ..checks import NodeFacts
-from ..plan import Action, FileAction, Plan, PlannedStep
-from ..ssh_target import NodeUnreachable, close_all
+from ..plan.steps import Action, FileAction, Plan, PlannedStep
+from ..remote import sshmux
+from ..remote.target import NodeUnreachableError, close_all
 from ..vocabulary import Status
 from .diff import Prediction, predict_action, predict_step
 from .executor import Shell, apply_file, apply_run
-from .facts import Facts, FactsError, fetch_contents, gather, query_for
+from .facts import FactError, Facts, fetch_contents, gather, query_for
 from .health import Health, settle
-from .outcome import ActionFailed, ActionResult, describe
+from .outcome import ActionError, ActionResult, describe
 from .result import DeployOptions, DeployResult
 from .rolling import rolling_order
 from .transcript import Transcript
 
 if TYPE_CHECKING:
-    from ..records import Node
+    from ..data.records import Node
 
 # The daemon that holds the VIP: a step that configures it must end with the
 # VIP on exactly one node.
@@ -164,7 +164,7 @@ class Deployment:
         self.reporter.node_state(state.name, "conectando")
         try:
             conn = self.connect(self.site, state.node)
-        except NodeUnreachable as exc:
+        except NodeUnreachableError as exc:
             reason = str(exc).removeprefix(f"{state.name}: ")
             state.out = reason
             self.result.unreachable[state.name] = reason
@@ -177,7 +177,7 @@ class Deployment:
         try:
             also = self._health.facts(state.name) if self._health else []
             state.facts = gather(state.shell, query_for(self.plan, state.name, self.steps), also)
-        except (FactsError, ActionFailed) as exc:
+        except (FactError, ActionError) as exc:
             self._fail(state, "estado", f"no se pudo consultar el estado: {exc}")
             return
         if self._health:
@@ -280,7 +280,7 @@ class Deployment:
                 return
             try:
                 facts[state.name] = health.gather(state.shell, state.name)
-            except ActionFailed as exc:
+            except ActionError as exc:
                 self._fail(state, "estado", f"no se pudo consultar el estado: {exc}")
 
         self._parallel(self._in_play(), look)
@@ -324,7 +324,7 @@ class Deployment:
                 message = apply_file(state.shell, action, prediction)
             else:
                 message = apply_run(state.shell, action)
-        except ActionFailed as exc:
+        except ActionError as exc:
             self._record(state, step, action, Status.FAILED, str(exc), started=started)
             self._fail(state, f"paso {step.id}", str(exc))
             return False
@@ -339,7 +339,7 @@ class Deployment:
             return True
         try:
             state.facts = gather(state.shell, query_for(self.plan, state.name, self.steps))
-        except (FactsError, ActionFailed) as exc:
+        except (FactError, ActionError) as exc:
             self._fail(state, "estado", f"no se pudo consultar el estado: {exc}")
             return False
         state.stale = False
@@ -354,7 +354,7 @@ class Deployment:
         paths = [p.action.path for _, p in predictions if p.content_changed]
         try:
             current = fetch_contents(state.shell, paths)
-        except (FactsError, ActionFailed) as exc:
+        except (FactError, ActionError) as exc:
             self._fail(state, "estado", str(exc))
             return
         with self._batch:  # one node's lines together, not interleaved with the other's

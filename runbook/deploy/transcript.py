@@ -20,8 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..masking import SecretMask
 from ..names import REPO_ROOT
+from ..plan.masking import SecretMask
 
 _SHA_RE = re.compile(r"\b[0-9a-f]{64}\b")
 

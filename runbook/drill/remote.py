@@ -15,8 +15,8 @@ import shlex
 import threading
 import time
 
-from .. import transport
 from ..facts.net import Ipv4Addresses
+from ..remote import transport
 from .sampler import Sample, vip_in
 from .scenarios import DrillError
 
@@ -119,7 +119,7 @@ class RemoteCluster:
         if node not in self._conns:
             try:
                 self._conns[node] = transport.connect(self.site, self._nodes[node])
-            except transport.NodeUnreachable as exc:
+            except transport.NodeUnreachableError as exc:
                 raise DrillError(str(exc)) from None
         return self._conns[node]
 
@@ -153,7 +153,7 @@ class RemoteCluster:
         for name, node in self._nodes.items():
             try:
                 conns[name] = transport.connect(self.site, node)
-            except transport.NodeUnreachable as exc:
+            except transport.NodeUnreachableError as exc:
                 raise DrillError(str(exc)) from None
         return RemoteVipSampler(conns, self.site.network.lan.interface, str(self.site.vip), seconds)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from ..checks import Status
-from ..plan import Plan
+from ..plan.steps import Plan
 from ..verify import run_verify
 from . import analysis
 from .load import LoadRun, LoadSpec

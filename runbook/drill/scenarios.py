@@ -17,7 +17,7 @@ from .. import lab
 from ..errors import RunbookError
 from ..lab.layout import LabLayout
 from ..lab.sysutil import run
-from ..plan import MAINTENANCE_FILE
+from ..plan.steps import MAINTENANCE_FILE
 from .sampler import VipSampler, holders_now
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..plan import Plan
+from ..plan.steps import Plan
 from .host_values import ExportError
 from .project import MARKER, build, write
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from ..copies import backup_path
-from ..plan import FileAction, PlannedStep, RunAction, secret_names
+from ..plan.copies import backup_path
+from ..plan.steps import FileAction, PlannedStep, RunAction, secret_names
 from . import failure
 from .host_values import ExportError, HostValues, jinja_string, shell
 from .secret_vars import file_expression

@@ -1,6 +1,6 @@
 """How Ansible reaches the nodes: inventory.yml and ansible.cfg, from the site's `ssh` block.
 
-The same facts deploy uses (`runbook.transport.target`): each node by its
+The same facts deploy uses (`runbook.remote.transport.target`): each node by its
 management address, the site's user, port, key and ssh_config. Host keys are
 always checked (`host_key_checking`, `StrictHostKeyChecking=yes`): an unknown
 or changed key stops the run, as deploy refuses it. For the lab, its
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from ..plan import Plan
+from ..plan.steps import Plan
 from .plays import GROUP, turn_groups
 
 PYTHON = "/usr/bin/python3"  # Debian's python3 on every node (the lab's base has it too)

@@ -12,7 +12,7 @@ node fails with deploy's message, secrets replaced by their markers.
 
 from __future__ import annotations
 
-from ..plan import SECRET_MARKER
+from ..plan.steps import SECRET_MARKER
 from .host_values import shell
 from .secret_vars import SECRETS_VAR
 

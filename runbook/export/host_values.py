@@ -10,13 +10,13 @@ value, exactly the plan's.
 
 from __future__ import annotations
 
-from ..errors import BadInput
+from ..errors import BadInputError
 from .yaml_text import Unsafe
 
 SHELL = "/bin/bash"  # the plan's commands and guards run in bash, as deploy runs them over SSH
 
 
-class ExportError(BadInput):
+class ExportError(BadInputError):
     """The plan cannot be written as an Ansible project; the message is Spanish."""
 
 

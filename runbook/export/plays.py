@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from ..deploy.runner import VIP_SETTLE_S, VRRP_SERVICE
 from ..facts.net import vip_condition
-from ..plan import FileAction, Plan, PlannedStep
+from ..plan.steps import FileAction, Plan, PlannedStep
 from .actions import action_tasks
 from .host_values import HostValues, shell
 from .yaml_text import Unsafe

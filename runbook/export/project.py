@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..plan import FileAction, Plan
+from ..plan.steps import FileAction, Plan
 from . import connection, failure, plays, secret_vars
 from .actions import FILES_DIR
 from .host_values import ExportError, HostValues

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import Plan
+from ..plan.steps import Plan
 from .plays import GROUP
 from .secret_vars import how_to_provide
 

@@ -11,9 +11,9 @@ never reaches Ansible's output.
 
 from __future__ import annotations
 
-from ..plan import SECRET_MARKER
-from ..records import Site
-from ..secrets import SAFE_SECRET_RE
+from ..data.records import Site
+from ..plan.secrets import SAFE_SECRET_RE
+from ..plan.steps import SECRET_MARKER
 from .host_values import jinja_string
 
 SECRETS_VAR = "rb_secrets"
@@ -26,7 +26,7 @@ def _file_expression(path: str) -> str:
 
 
 def source_expression(site: Site, name: str) -> str:
-    """Jinja reading secret `name` like runbook.secrets: the variable if set, else the file (trimmed)."""
+    """Jinja reading secret `name` like runbook.plan.secrets: the variable if set, else the file (trimmed)."""
     source = site.secrets[name]
     from_file = (
         f"(lookup('ansible.builtin.file', {_file_expression(source.file)}, errors='ignore')"
@@ -49,7 +49,7 @@ def describe_source(site: Site, name: str) -> str:
 
 
 def how_to_provide(site: Site, name: str) -> str:
-    """What to do when it is missing, as runbook.secrets says it (Spanish)."""
+    """What to do when it is missing, as runbook.plan.secrets says it (Spanish)."""
     source = site.secrets[name]
     parts = [f"defina {source.env}"] if source.env else []
     parts += [f"cree {source.file}"] if source.file else []

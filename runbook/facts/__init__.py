@@ -7,7 +7,7 @@ in one round trip; deploy, verify, `lab.status` and the failover drill all
 read the node through these objects, so each question is defined once.
 """
 
-from .base import CommandFailed, Fact, FactsError, Probe, read
+from .base import Fact, FactCommandError, FactError, Probe, read
 from .runner import gather
 
-__all__ = ["CommandFailed", "Fact", "FactsError", "Probe", "gather", "read"]
+__all__ = ["FactCommandError", "Fact", "FactError", "Probe", "gather", "read"]

@@ -11,11 +11,11 @@ from ..errors import RunbookError
 T = TypeVar("T")
 
 
-class FactsError(RunbookError):
+class FactError(RunbookError):
     """A fact could not be gathered or read; the message is Spanish."""
 
 
-class CommandFailed(FactsError):
+class FactCommandError(FactError):
     """The fact's command itself failed on the node (as opposed to unreadable output)."""
 
 
@@ -50,7 +50,7 @@ class Fact(Generic[T]):
         raise NotImplementedError
 
     def parse(self, probe: Probe) -> T:
-        """The typed value; raises FactsError (Spanish) when the answer cannot be read."""
+        """The typed value; raises FactError (Spanish) when the answer cannot be read."""
         raise NotImplementedError
 
 
@@ -58,5 +58,5 @@ def read(probes: Mapping[str, Probe], fact: Fact[T]) -> T:
     """The value of `fact` from a round trip's raw answers."""
     probe = probes.get(fact.key)
     if probe is None:
-        raise FactsError(f"no se obtuvo el dato «{fact.key}» del nodo")
+        raise FactError(f"no se obtuvo el dato «{fact.key}» del nodo")
     return fact.parse(probe)

@@ -6,8 +6,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from ..copies import copy_paths
-from .base import Fact, FactsError, Probe
+from ..plan.copies import copy_paths
+from .base import Fact, FactError, Probe
 
 # The file is read by sha256sum, never printed. Its kind comes first
 # (sha256sum's `HASH  -` for a regular file, else `other` or `absent`), then
@@ -59,7 +59,7 @@ class FileState(Fact[FileFact]):
             fact, rest = _file_lines(lines, self.path)
             copies = tuple(_stat_line(line) for line in rest)
         except ValueError:
-            raise FactsError(
+            raise FactError(
                 f"respuesta no válida sobre {self.path} (código {probe.exit_code}): {probe.output[:200]!r}"
             ) from None
         return FileFact(**{**fact.__dict__, "copies": copies})

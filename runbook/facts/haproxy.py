@@ -7,7 +7,7 @@ import io
 import shlex
 from dataclasses import dataclass
 
-from .base import CommandFailed, Fact, FactsError, Probe
+from .base import Fact, FactCommandError, FactError, Probe
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ class HaproxyStat(Fact[list[ServerStat]]):
 
     def parse(self, probe: Probe) -> list[ServerStat]:
         if probe.exit_code != 0:
-            raise CommandFailed(
+            raise FactCommandError(
                 f"no se pudo leer el socket de HAProxy {self.socket}: {probe.output.strip()[:200]}"
             )
         try:
             return show_stat(probe.output)
         except ValueError as exc:
-            raise FactsError(str(exc)) from None
+            raise FactError(str(exc)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .base import CommandFailed, Fact, Probe
+from .base import Fact, FactCommandError, Probe
 
 # keepalived writes its state to /tmp/keepalived.data when sent its DATA
 # signal (SIGUSR1, what `keepalived --signum=DATA` answers; asking it costs an
@@ -126,7 +126,7 @@ class KeepalivedState(Fact[KeepalivedData]):
 
     def parse(self, probe: Probe) -> KeepalivedData:
         if probe.exit_code != 0:
-            raise CommandFailed(
+            raise FactCommandError(
                 probe.output.strip() or f"no se obtuvo el volcado de keepalived (código {probe.exit_code})"
             )
         return keepalived_data(probe.output)

@@ -10,7 +10,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 
-from .base import CommandFailed, Fact, Probe
+from .base import Fact, FactCommandError, Probe
 
 
 def ipv4_addresses(text: str) -> dict[str, list[str]]:
@@ -57,7 +57,7 @@ class Ipv4Addresses(Fact[dict[str, list[str]]]):
 
     def parse(self, probe: Probe) -> dict[str, list[str]]:
         if probe.exit_code != 0:
-            raise CommandFailed(f"no se pudieron leer las direcciones (código {probe.exit_code}): "
+            raise FactCommandError(f"no se pudieron leer las direcciones (código {probe.exit_code}): "
                                 f"{probe.output.strip()[:200]}")
         return ipv4_addresses(probe.output)
 

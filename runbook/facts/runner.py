@@ -22,7 +22,7 @@ import secrets
 import shlex
 from collections.abc import Iterable, Sequence
 
-from .base import Fact, FactsError, Probe
+from .base import Fact, FactError, Probe
 
 # One timeout policy for every gathering: every fact gets FACT_TIMEOUT from the
 # start of the script (a fact with a subshell of its own is then ended and answers
@@ -125,7 +125,7 @@ def gather(ctx, facts: Iterable[Fact]) -> dict[str, Probe]:
     """Ask the node every fact in one `ctx.run`: fact key -> raw answer.
 
     A fact without an answer is simply absent (reading it says so); a round
-    trip that brought back nothing at all raises FactsError.
+    trip that brought back nothing at all raises FactError.
     """
     facts = unique(facts)
     command, token = framed(facts)
@@ -133,5 +133,5 @@ def gather(ctx, facts: Iterable[Fact]) -> dict[str, Probe]:
     sections = parse_sections(result.stdout, len(facts), token)
     if facts and not sections:
         why = (result.stderr.strip() or result.stdout.strip())[:200]
-        raise FactsError(f"el nodo no devolvió datos (código {result.exited}): {why}")
+        raise FactError(f"el nodo no devolvió datos (código {result.exited}): {why}")
     return {facts[i].key: probe for i, probe in sections.items()}

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..facts.net import Ipv4Addresses, addresses_only, vip_held
-from ..sshmux import close_masters
+from ..remote.sshmux import close_masters
 from . import backends, network, nodes, ssh
 from .base import ensure_base
 from .errors import LabError, PrerequisiteError

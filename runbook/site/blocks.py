@@ -20,8 +20,8 @@ from pygments import lex
 from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 
-from .. import expected_output
-from ..plan import SECRET_MARKER, SECRET_MARKER_RE, Check, FileAction, RunAction
+from ..plan import expected_output
+from ..plan.steps import SECRET_MARKER, SECRET_MARKER_RE, Check, FileAction, RunAction
 from .manual import placeholder
 
 # Lexers by file name: only where Pygments really knows the syntax; the rest

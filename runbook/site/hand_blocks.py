@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from ..plan import Action, Check, FileAction, Observation
+from ..plan.steps import Action, Check, FileAction, Observation
 from .blocks import attrs, code_block, file_language, inline_markdown, output_block
 from .manual import HandCommand, hand_commands
 

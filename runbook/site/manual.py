@@ -20,7 +20,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Literal
 
-from ..plan import SECRET_MARKER_RE, Action, FileAction
+from ..plan.steps import SECRET_MARKER_RE, Action, FileAction
 
 # What a new file gets from `cat > FILE` as root with Debian's umask (022).
 NEW_FILE_MODE = "0644"

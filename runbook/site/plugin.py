@@ -33,14 +33,14 @@ from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 
-from ..load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
+from ..data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
 from ..names import template_dir
-from ..plan import Plan
-from ..planning import PlanError, build_plan
+from ..plan.build import PlanError, build_plan
+from ..plan.steps import Plan
 from ..wording import number_word, spanish_list, spanish_number
 from .blocks import BlockStash
+from .config_values import ConfigValueError, config_facts
 from .directives import DIRECTIVE_RE, Directive, Place, directive_table, find, parse, source_line, where
-from .facts import FactError, config_facts
 from .results import ResultsError, load_results, measured, results_markdown
 from .search import add_unaccented_fields
 from .steps import node_label, observation_markdown, step_markdown
@@ -69,7 +69,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             self._facts = config_facts(self.plan)
         except (DataError, PlanError) as exc:
             raise PluginError(f"runbook: {exc}") from None
-        except FactError as exc:
+        except ConfigValueError as exc:
             raise PluginError(f"runbook: las páginas citan un valor que ya no está: {exc}") from None
         # Our templates (the Spanish 404 page) before the theme's own.
         config.theme.dirs.insert(0, str(THEME_DIR))

@@ -12,11 +12,11 @@ import html
 import json
 from pathlib import Path
 
-from ..errors import BadInput
+from ..errors import BadInputError
 from .blocks import BlockStash
 
 
-class ResultsError(BadInput, ValueError):
+class ResultsError(BadInputError, ValueError):
     """The results file is missing or malformed (Spanish message)."""
 
 

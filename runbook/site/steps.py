@@ -10,7 +10,7 @@ HTML. Per-node content tabs appear only where the nodes really differ.
 
 from __future__ import annotations
 
-from ..plan import FileAction, Observation, Plan, PlannedStep
+from ..plan.steps import FileAction, Observation, Plan, PlannedStep
 from ..wording import spanish_list
 from .blocks import BlockStash, criteria_block, file_block, run_block
 from .hand_blocks import check_block, manual_block, observation_block

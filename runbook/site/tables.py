@@ -11,8 +11,8 @@ import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..plan import Plan
-from ..records import Site
+from ..data.records import Site
+from ..plan.steps import Plan
 from ..vocabulary import Scope
 from .steps import node_label
 

@@ -2,7 +2,7 @@
 
 Standard library only, with runbook.errors.
 `verify` calls `probe(request)` in a thread of its own process that joined
-the lab client's namespace (runbook/netns.py): every connection starts from
+the lab client's namespace (runbook/remote/netns.py): every connection starts from
 the lab client's own addresses and can only reach the lab (the namespace
 has no route out).
 
@@ -40,7 +40,7 @@ MAX_BODY = 65536  # body bytes read and thrown away; past this the connection is
 CUT = "el servidor cortó la respuesta a medias"
 
 
-class BadAnswer(RunbookError):
+class BadAnswerError(RunbookError):
     """An answer that is not HTTP/1.x as this probe reads it, or a request it will not send.
 
     Its Spanish message is shown as the request's error; any other exception
@@ -87,7 +87,7 @@ class Response:
         if not values:
             return None
         if len(values) > 1 or not all(v.isdigit() for v in values):
-            raise BadAnswer(f"Content-Length no válido: {', '.join(sorted(values))}")
+            raise BadAnswerError(f"Content-Length no válido: {', '.join(sorted(values))}")
         return int(values.pop())
 
     @property
@@ -106,7 +106,7 @@ class Response:
 def read_line(reader, what: str) -> bytes:
     line = reader.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
-        raise BadAnswer(f"{what} demasiado larga")
+        raise BadAnswerError(f"{what} demasiado larga")
     return line
 
 
@@ -115,12 +115,12 @@ def read_head(reader) -> Response:
     while True:
         line = read_line(reader, "línea de estado")
         if not line:
-            raise BadAnswer("el servidor cerró la conexión sin responder")
+            raise BadAnswerError("el servidor cerró la conexión sin responder")
         text = line.decode("iso-8859-1").rstrip("\r\n")
         parts = text.split(None, 2)
         if (len(parts) < 2 or parts[0] not in ("HTTP/1.0", "HTTP/1.1")
                 or len(parts[1]) != 3 or not parts[1].isdigit() or parts[1][0] == "0"):
-            raise BadAnswer(f"respuesta HTTP mal formada: {text[:80]!r}")
+            raise BadAnswerError(f"respuesta HTTP mal formada: {text[:80]!r}")
         headers = read_headers(reader)
         response = Response(parts[0], int(parts[1]), headers)
         # 101 switches protocols: it is final (and will_close drops the connection).
@@ -132,7 +132,7 @@ def read_headers(reader) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
     while (line := read_line(reader, "cabecera")) not in (b"\r\n", b"\n", b""):
         if len(headers) >= MAX_HEADERS:
-            raise BadAnswer(f"más de {MAX_HEADERS} cabeceras")
+            raise BadAnswerError(f"más de {MAX_HEADERS} cabeceras")
         text = line.decode("iso-8859-1").rstrip("\r\n")
         if text[:1] in (" ", "\t") and headers:  # obsolete line folding: continues the value
             name, value = headers.pop()
@@ -140,7 +140,7 @@ def read_headers(reader) -> list[tuple[str, str]]:
             continue
         name, colon, value = text.partition(":")
         if not colon or not name or name != name.strip():
-            raise BadAnswer(f"cabecera mal formada: {text[:80]!r}")
+            raise BadAnswerError(f"cabecera mal formada: {text[:80]!r}")
         headers.append((name.lower(), value.strip()))
     return headers
 
@@ -148,7 +148,7 @@ def read_headers(reader) -> list[tuple[str, str]]:
 def read_exactly(reader, amount: int) -> bytes:
     data = reader.read(amount)
     if len(data) < amount:
-        raise BadAnswer(CUT)
+        raise BadAnswerError(CUT)
     return data
 
 
@@ -168,7 +168,7 @@ def drain_body(reader, response: Response) -> bool:
             read_exactly(reader, size + 2)  # the data and its CRLF
         while (line := read_line(reader, "cabecera final")) not in (b"\r\n", b"\n"):  # trailers
             if not line:
-                raise BadAnswer(CUT)
+                raise BadAnswerError(CUT)
         return True
     length = response.length
     if length is None:
@@ -182,10 +182,10 @@ def drain_body(reader, response: Response) -> bool:
 
 def chunk_size(line: bytes) -> int:
     if not line:
-        raise BadAnswer(CUT)
+        raise BadAnswerError(CUT)
     size = line.split(b";", 1)[0].strip()
     if not size or any(c not in b"0123456789abcdefABCDEF" for c in size):
-        raise BadAnswer(f"bloque chunked mal formado: {line[:40]!r}")
+        raise BadAnswerError(f"bloque chunked mal formado: {line[:40]!r}")
     return int(size, 16)
 
 
@@ -206,11 +206,11 @@ class Connection:
 
     def send(self, path: str, headers: dict[str, str]) -> None:
         if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
-            raise BadAnswer(f"ruta no válida: {path!r}")
+            raise BadAnswerError(f"ruta no válida: {path!r}")
         lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}", "Accept-Encoding: identity"]
         for name, value in headers.items():
             if "\r" in value or "\n" in value:
-                raise BadAnswer(f"valor no válido en la cabecera {name}: {value!r}")
+                raise BadAnswerError(f"valor no válido en la cabecera {name}: {value!r}")
             lines.append(f"{name}: {value}")
         if self.sock is None:
             self.sock = socket.create_connection(self.address, self.timeout, (self.source, 0))
@@ -308,7 +308,7 @@ def http_request(cfg: dict, service: dict, source: str) -> dict:
         if len(backends) > 1:
             answer["error"] = "la redirección la atendió otro servidor: " + " → ".join(
                 b or "?" for b in served_by)
-    except (OSError, BadAnswer) as exc:
+    except (OSError, BadAnswerError) as exc:
         answer.update(ok=False, error=describe(exc))
     finally:
         conn.close()
@@ -373,7 +373,7 @@ def probe_stats(cfg: dict, target: dict) -> dict:
         # Only the status matters: the page itself is never read.
         conn.send(target["uri"], {"Connection": "close"})
         return {"status": read_head(conn.reader).status}
-    except (OSError, BadAnswer) as exc:
+    except (OSError, BadAnswerError) as exc:
         return {"status": None, "error": describe(exc)}
     finally:
         conn.close()
@@ -384,7 +384,7 @@ def probe(cfg: dict) -> dict:
 
     The pools are made here, on each call, so their threads are started by
     the calling thread: inside the client namespace when verify runs this in
-    a thread that joined it (runbook/netns.py), never a host thread reused.
+    a thread that joined it (runbook/remote/netns.py), never a host thread reused.
     """
     # Two pools: a service task waits on its per-address requests, so they must
     # not compete for the same workers (that could deadlock).

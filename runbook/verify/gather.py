@@ -4,20 +4,20 @@ Every fact a node's checks need is asked in one round trip by the fact
 runner (runbook/facts/runner.py), over the OpenSSH client with a
 ControlMaster (sshmux.py: no paramiko, the master is reused by the next
 command for a minute); the lab client's requests are made by this process,
-from a thread that joined the client's network namespace (runbook/netns.py),
+from a thread that joined the client's network namespace (runbook/remote/netns.py),
 so they need no second Python.
 """
 
 from __future__ import annotations
 
 from ..checks.base import ClientFacts, NodeFacts
-from ..facts.base import Fact, FactsError
+from ..data.records import DEFAULT_HEALTH_CHECK, LAB_RANGES, Site, status_ranges
+from ..facts.base import Fact, FactError
 from ..facts.runner import gather
 from ..lab.layout import BACKEND_KEY, layout
-from ..netns import NetnsError, NetnsTimeout, run_in_netns
-from ..records import DEFAULT_HEALTH_CHECK, LAB_RANGES, Site, status_ranges
-from ..ssh_target import NodeUnreachable
-from ..sshmux import connect
+from ..remote.netns import NetnsError, NetnsTimeoutError, run_in_netns
+from ..remote.sshmux import connect
+from ..remote.target import NodeUnreachableError
 from . import client_probe
 
 CLIENT_TIMEOUT = 2.0  # seconds per request from the lab client
@@ -28,13 +28,13 @@ def gather_node(site: Site, node_name: str, facts: list[Fact]) -> NodeFacts:
     """Connect, ask every fact in one round trip, close. Never raises for the node's sake."""
     try:
         conn = connect(site, site.node(node_name))
-    except NodeUnreachable as exc:
+    except NodeUnreachableError as exc:
         return NodeFacts(node_name, unreachable=str(exc))
     try:
         return NodeFacts(node_name, probes=gather(conn, facts))
-    except NodeUnreachable as exc:
+    except NodeUnreachableError as exc:
         return NodeFacts(node_name, unreachable=str(exc))
-    except FactsError as exc:
+    except FactError as exc:
         return NodeFacts(node_name, unreachable=f"{node_name}: {exc}")
     except Exception as exc:  # noqa: BLE001 - any transport failure means "could not check this node"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -113,7 +113,7 @@ def probe_client(netns: str, request: dict) -> ClientFacts:
     """
     try:
         data = run_in_netns(netns, client_probe.probe, request, timeout=CLIENT_DEADLINE)
-    except NetnsTimeout as exc:
+    except NetnsTimeoutError as exc:
         return ClientFacts(available=False, reason=f"el cliente del laboratorio no respondió ({exc})")
     except NetnsError as exc:
         return ClientFacts(available=False, reason=f"el cliente del laboratorio no está disponible: {exc}")

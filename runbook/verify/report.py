@@ -7,9 +7,9 @@ import json
 from typing import TYPE_CHECKING
 
 from ..names import VERIFY_FORMATS
-from ..plain_table import Styled, StyledTable
-from ..terminal import Terminal, as_rich
-from ..verbatim import emit
+from ..output.table import Styled, StyledTable
+from ..output.terminal import Terminal, as_rich
+from ..output.verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
 from .run import Report, Result
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from ..checks import ClientFacts, ClusterFacts, Kind, NodeFacts, Outcome, Scope, Status, build_registry
 from ..checks.base import Check, ClusterCheck, NodeCheck
-from ..plan import Plan
-from ..secrets import SecretError, read_secrets
+from ..plan.secrets import SecretError, read_secrets
+from ..plan.steps import Plan
 from .gather import gather_client, gather_node
 
 # Where a failure's step is explained: the installation page of the built site

@@ -21,7 +21,7 @@ import pytest
 from support.lab_fixtures import recreate
 
 from runbook import lab as lab_api
-from runbook.deploy_lock import deploy_lock
+from runbook.deploy.lock import deploy_lock
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]

@@ -17,12 +17,12 @@ import pytest
 import yaml
 from support.lab_fixtures import converge
 
+from runbook.data.load import load_site
 from runbook.drill.load import REQUEST_TIMEOUT_S
 from runbook.drill.runner import wait_healthy
 from runbook.drill.scenarios import HEALTH_CHECK_WINDOW_S
 from runbook.lab.layout import layout
-from runbook.load import load_site
-from runbook.planning import load_plan
+from runbook.plan.build import load_plan
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]

@@ -21,12 +21,12 @@ import paramiko
 import pytest
 
 from runbook import lab as lab_api
-from runbook import sshmux
 from runbook.facts.net import Ipv4Addresses
 from runbook.lab import backends
 from runbook.lab.layout import BACKEND_KEY, layout
 from runbook.lab.sysutil import alive, netns_list, netns_pids
-from runbook.ssh_target import NodeUnreachable
+from runbook.remote import sshmux
+from runbook.remote.target import NodeUnreachableError
 from runbook.verify.gather import gather_node
 
 pytestmark = pytest.mark.lab
@@ -113,7 +113,7 @@ def test_fabric_connection_with_strict_host_keys(lab, tmp_path):
 
 def _strict_copy(lab, tmp_path: Path, known_hosts_text: str) -> object:
     """The lab site with its ssh_config pointing at another known_hosts (its own masters, then)."""
-    from runbook.model import Ssh
+    from runbook.data.model import Ssh
 
     known = tmp_path / "known_hosts"
     known.write_text(known_hosts_text)
@@ -123,7 +123,7 @@ def _strict_copy(lab, tmp_path: Path, known_hosts_text: str) -> object:
 
 
 def test_the_openssh_transport_checks_host_keys_strictly(lab, tmp_path):
-    # What verify and deploy use (runbook/sshmux.py): ssh with a ControlMaster.
+    # What verify and deploy use (runbook/remote/sshmux.py): ssh with a ControlMaster.
     for node in lab.site.nodes:
         conn = sshmux.connect(lab.site, node)
         assert conn.run("hostname", timeout=30).stdout.strip() == node.name
@@ -133,10 +133,10 @@ def test_the_openssh_transport_checks_host_keys_strictly(lab, tmp_path):
                                    f"{first.name},{first.management_address}") + "\n"
                       for line in lines if line.startswith(f"{second.name},"))
     (tmp_path / "swapped").mkdir()
-    with pytest.raises(NodeUnreachable, match="NO coincide con known_hosts"):
+    with pytest.raises(NodeUnreachableError, match="NO coincide con known_hosts"):
         sshmux.connect(_strict_copy(lab, tmp_path / "swapped", swapped), first)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(NodeUnreachable, match="no está en known_hosts; no se acepta una clave desconocida"):
+    with pytest.raises(NodeUnreachableError, match="no está en known_hosts; no se acepta una clave desconocida"):
         sshmux.connect(_strict_copy(lab, tmp_path / "empty", ""), first)
 
 
@@ -578,13 +578,13 @@ def test_ssh_masters_end_with_the_lab_and_a_reborn_node_is_checked_against_its_n
     facts = gather_node(lab.site, node.name, [Ipv4Addresses()])  # verify's own round trip
     assert facts.unreachable is None and facts.probes
     # The new key is what is checked: with the old one the node is refused, master or not.
-    with pytest.raises(NodeUnreachable, match="NO coincide con known_hosts"):
+    with pytest.raises(NodeUnreachableError, match="NO coincide con known_hosts"):
         sshmux.connect(_strict_copy(lab, tmp_path, old_keys), node)
 
 
 def test_up_recovers_after_a_killed_half_up(lab):
     lab_api.down(lab.site)
-    code = "from runbook.load import load_site; from runbook import lab; lab.up(load_site('lab'))"
+    code = "from runbook.data.load import load_site; from runbook import lab; lab.up(load_site('lab'))"
     victim = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
     state_file = lab.paths["state_dir"] / "state.json"
     deadline = time.monotonic() + 30

@@ -20,7 +20,7 @@ import pytest
 from support.lab_sizes import write_sized_lab
 
 from runbook import lab as lab_api
-from runbook.load import load_site
+from runbook.data.load import load_site
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]

@@ -20,10 +20,10 @@ from support.lab_fixtures import recreate
 from test_verify_lab import deploy
 
 from runbook import lab as lab_api
-from runbook.expected_output import mismatch
-from runbook.load import REPO_ROOT
-from runbook.plan import FileAction, Observation
-from runbook.planning import load_plan
+from runbook.data.load import REPO_ROOT
+from runbook.plan.build import load_plan
+from runbook.plan.expected_output import mismatch
+from runbook.plan.steps import FileAction, Observation
 
 pytestmark = pytest.mark.lab
 DIRECTIVE_RE = re.compile(r"<!--\s*runbook:(paso|orden)\s+(\S+)\s*-->")

@@ -30,8 +30,8 @@ from support.lab_fixtures import deploy_lab, failing_checks
 
 from runbook import lab as lab_api
 from runbook.checks.managed import file_check_id
+from runbook.data.load import load_site
 from runbook.lab.layout import layout
-from runbook.load import load_site
 from runbook.verify import run_verify
 from runbook.vocabulary import Status
 

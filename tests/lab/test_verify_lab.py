@@ -20,7 +20,7 @@ import pytest
 from runbook import lab as lab_api
 from runbook.checks import Status
 from runbook.lab.layout import layout
-from runbook.planning import load_plan
+from runbook.plan.build import load_plan
 from runbook.verify import run_verify
 
 pytestmark = pytest.mark.lab

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -31,8 +31,8 @@ from bs4 import BeautifulSoup
 from support.export_reader import FIELDS, load, plan_view, read_export
 
 from runbook.checks import catalog
-from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
-from runbook.planning import load_plan
+from runbook.data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
+from runbook.plan.build import load_plan
 
 TOOL_FIELDS = {
     "run": ("command", "unless", "note"),

@@ -7,8 +7,8 @@ import shutil
 import pytest
 from support.site_fixtures import mkdocs_build
 
-from runbook.expected_output import check_markers, example, mismatch, parts
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
+from runbook.plan.expected_output import check_markers, example, mismatch, parts
 
 
 def test_parts_and_example():

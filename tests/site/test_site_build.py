@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from runbook.load import PUBLISHED_SITE
-from runbook.planning import load_plan
+from runbook.data.load import PUBLISHED_SITE
+from runbook.plan.build import load_plan
 
 LAB_SECRET = Path("/var/lib/runbook/lab/secrets/stats_password")
 

@@ -14,7 +14,7 @@ import pytest
 from mkdocs.exceptions import PluginError
 from support.site_fixtures import mkdocs_build
 
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
 from runbook.site import plugin
 from runbook.site.directives import find, parse
 

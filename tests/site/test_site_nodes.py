@@ -14,7 +14,7 @@ import yaml
 from bs4 import BeautifulSoup
 from support.site_fixtures import mkdocs_build
 
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
 
 THIRD = {"name": "atenea", "lan_address": "192.168.1.112", "management_address": "192.168.100.14",
          "priority": 90}

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from support.site_fixtures import mkdocs_build
 
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
 from runbook.site.blocks import BlockStash
 from runbook.site.results import ResultsError, load_results, measured, plot_svg, results_markdown, seconds
 

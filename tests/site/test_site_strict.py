@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.site_fixtures import mkdocs_build
 
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
 
 DATA = REPO_ROOT / "site_data"
 
@@ -106,7 +106,7 @@ TEMPLATE_BREAKS = [
 @pytest.mark.parametrize(("template", "old", "new", "phrases"), TEMPLATE_BREAKS)
 def test_broken_file_template_fails_the_build(tmp_path, template, old, new, phrases):
     templates = tmp_path / "templates"
-    shutil.copytree(REPO_ROOT / "runbook" / "templates", templates)
+    shutil.copytree(REPO_ROOT / "runbook" / "plan" / "templates", templates)
     _edit(templates / template, old, new)
     result = mkdocs_build(REPO_ROOT / "mkdocs.yml", tmp_path / "out", {"RUNBOOK_TEMPLATE_DIR": str(templates)})
     _fails(result, *phrases)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook.load import load_site
-from runbook.model import Ssh
+from runbook.data.load import load_site
+from runbook.data.model import Ssh
 
 FAKE_SSH = """#!/usr/bin/env python3
 import json, os, subprocess, sys

@@ -98,7 +98,7 @@ def failing_checks(report) -> set[tuple[str, str]]:
 def deploy_lab(plan, **options):
     """One in-process deploy of the lab (what `./rb deploy --json` prints is its `to_json()`)."""
     from runbook.deploy import DeployOptions, deploy
-    from runbook.secrets import read_secrets
+    from runbook.plan.secrets import read_secrets
 
     return deploy(plan, read_secrets(plan.site), DeployOptions(**options))
 
@@ -106,7 +106,7 @@ def deploy_lab(plan, **options):
 def converge(lab: LabSession, trusted: bool = False) -> LabSession:
     """The lab as the plan says: nothing to do when verify is green (or `trusted`),
     else one deploy and a wait until verify is green."""
-    from runbook.planning import load_plan
+    from runbook.plan.build import load_plan
     from runbook.verify import run_verify
 
     ensure_running(lab)
@@ -128,7 +128,7 @@ def converge(lab: LabSession, trusted: bool = False) -> LabSession:
 def lab():
     _require_root()
     from runbook import lab as lab_api
-    from runbook.load import load_site
+    from runbook.data.load import load_site
 
     site = load_site(LAB_SITE)
     session = LabSession(site=site, status={}, paths=lab_api.lab_paths(site))

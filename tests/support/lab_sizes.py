@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
 
 NAMES = ("atenea", "apolo", "artemisa", "hermes", "demeter", "dioniso")
 

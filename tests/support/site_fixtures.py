@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runbook.load import REPO_ROOT
+from runbook.data.load import REPO_ROOT
 
 MKDOCS = str(Path(sys.executable).parent / "mkdocs")
 

@@ -19,8 +19,8 @@ LONG = "haproxy -c -f /etc/haproxy/haproxy.cfg && " + "x" * 150
 def lab_report() -> Report:
     import test_verify_unit as unit
 
-    from runbook.load import LAB_SITE
-    from runbook.planning import load_plan
+    from runbook.data.load import LAB_SITE
+    from runbook.plan.build import load_plan
     from runbook.verify import run
 
     plan = load_plan(LAB_SITE)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from runbook.checks import Kind, Scope, Status, build_registry, catalog
+from runbook.data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
 from runbook.facts.units import UnitState
-from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
-from runbook.planning import build_plan, load_plan
+from runbook.plan.build import build_plan, load_plan
 from runbook.site.tables import verify_checks
 from runbook.vocabulary import ACTION_STATUSES, CHECK_STATUSES
 

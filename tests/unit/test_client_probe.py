@@ -317,7 +317,7 @@ def test_a_broken_answer_is_a_clear_error_not_a_traceback(serve, reply, error):
 
 
 def test_a_bug_in_the_probe_is_not_shown_as_the_servers_answer(serve, monkeypatch):
-    # Only a BadAnswer (or a socket error) is the server's doing; a bug must surface as itself,
+    # Only a BadAnswerError (or a socket error) is the server's doing; a bug must surface as itself,
     # so that verify reports the client probe as failing (gather.probe_client) instead.
     server = serve({"/horizon": answer("200 OK")})
 

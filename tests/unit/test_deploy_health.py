@@ -17,7 +17,7 @@ from test_verify_unit import HAPROXY_STAT, IPV4, KEEPALIVED, KEEPALIVED_BACKUP, 
 from runbook.checks import Kind, NodeFacts, Probe, Status
 from runbook.deploy import DeployOptions, deploy
 from runbook.deploy.health import Health, Problem
-from runbook.planning import load_plan
+from runbook.plan.build import load_plan
 from runbook.verify import Report, Result, render
 
 
@@ -177,7 +177,7 @@ def test_verify_report_says_deploy_cannot_fix_a_backend():
 def test_every_guard_and_managed_file_has_a_tampering_case_on_the_lab(plan):
     from test_tampering_lab import CASES
 
-    from runbook.plan import FileAction
+    from runbook.plan.steps import FileAction
 
     healed = {step for case in CASES for _node, step in case.heals}
     # arranque-lento only applies where /etc/init/failsafe.conf exists (Ubuntu 14.04): no lab node has it.

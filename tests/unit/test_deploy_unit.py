@@ -19,19 +19,19 @@ from pathlib import Path
 import invoke
 import pytest
 
-from runbook import sshmux, transport
-from runbook.deploy import DeployOptions, LockBusy, deploy
+from runbook.data.load import load_site
+from runbook.data.model import Node
+from runbook.deploy import DeployOptions, LockBusyError, deploy
 from runbook.deploy.diff import predict_action, predict_step
 from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verdict
-from runbook.deploy.facts import Facts, FactsError, FactsQuery, FileFact, gather
-from runbook.deploy.outcome import ActionFailed
+from runbook.deploy.facts import FactError, Facts, FactsQuery, FileFact, gather
+from runbook.deploy.lock import deploy_lock
+from runbook.deploy.outcome import ActionError
 from runbook.deploy.rolling import rolling_order
 from runbook.deploy.transcript import Transcript
-from runbook.deploy_lock import deploy_lock
-from runbook.load import load_site
-from runbook.masking import SecretMask
-from runbook.model import Node
-from runbook.plan import FileAction, Plan, PlannedStep, RunAction
+from runbook.plan.masking import SecretMask
+from runbook.plan.steps import FileAction, Plan, PlannedStep, RunAction
+from runbook.remote import sshmux, transport
 from runbook.vocabulary import Status
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def test_facts_a_fact_without_an_answer_is_named():
             return invoke.Result(stdout="Welcome!\n" + kept, exited=0)
 
     query = FactsQuery.build(files=["/a"], guards=["true"], vip="198.51.100.150")
-    with pytest.raises(FactsError, match="no se obtuvo el dato «orden:true» del nodo"):
+    with pytest.raises(FactError, match="no se obtuvo el dato «orden:true» del nodo"):
         gather(CutShort(), query)
 
 
@@ -243,7 +243,7 @@ def test_failed_validation_keeps_old_file_and_does_not_activate(tmp_path):
     action = file_action(target, content="bad\n", validate="grep -q good %s || { echo 'line 1: bad stuff' >&2; exit 1; }",
                          on_change=f"echo x >> {runs}")
     sh = shell(tmp_path)
-    with pytest.raises(ActionFailed) as err:
+    with pytest.raises(ActionError) as err:
         apply_file(sh, action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
     assert "la validación falló" in str(err.value) and "line 1: bad stuff" in str(err.value)
     assert target.read_text() == "old and good\n"
@@ -254,7 +254,7 @@ def test_failed_validation_keeps_old_file_and_does_not_activate(tmp_path):
 def test_validator_warning_with_exit_zero_is_a_failure(tmp_path):
     target = tmp_path / "app.conf"
     action = file_action(target, validate="echo '[WARNING] something odd'; echo 'Configuration file is valid'; true # %s")
-    with pytest.raises(ActionFailed, match="something odd"):
+    with pytest.raises(ActionError, match="something odd"):
         apply_file(shell(tmp_path), action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
     assert not target.exists()
 
@@ -266,7 +266,7 @@ def test_failed_activation_restores_old_file_and_reapplies_it(tmp_path):
     # The "service" refuses the new content but accepts the old one.
     reload = f"echo run >> {runs}; grep -q old {target} || {{ echo 'reload failed: new config rejected'; exit 1; }}"
     action = file_action(target, content="new\n", on_change=reload)
-    with pytest.raises(ActionFailed) as err:
+    with pytest.raises(ActionError) as err:
         apply_file(shell(tmp_path), action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
     message = str(err.value)
     assert "reload failed: new config rejected" in message and "se restauró el fichero anterior" in message
@@ -278,7 +278,7 @@ def test_failed_activation_restores_old_file_and_reapplies_it(tmp_path):
 def test_failed_activation_without_old_file_removes_the_new_one(tmp_path):
     target = tmp_path / "app.conf"
     action = file_action(target, content="new\n", on_change="exit 4")
-    with pytest.raises(ActionFailed, match="código 4"):
+    with pytest.raises(ActionError, match="código 4"):
         apply_file(shell(tmp_path), action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
     assert not target.exists()
 
@@ -334,14 +334,14 @@ def test_failed_reapply_names_the_command(tmp_path):
                          unless="false")
     sh = shell(tmp_path)
     p = predict_action(action, gather(sh, FactsQuery.build(files=[str(target)], guards=["false"])), SECRETS)
-    with pytest.raises(ActionFailed, match="código 255.*permission denied"):
+    with pytest.raises(ActionError, match="código 255.*permission denied"):
         apply_file(sh, action, p)
     assert target.read_text() == "good\n"
 
 
 def test_failing_command_message_has_exit_code_and_output(tmp_path):
     action = RunAction("hera", "s", "echo 'E: Unable to locate package haproxy' >&2; exit 100")
-    with pytest.raises(ActionFailed) as err:
+    with pytest.raises(ActionError) as err:
         apply_run(shell(tmp_path), action)
     assert "código 100" in str(err.value) and "Unable to locate package" in str(err.value)
 
@@ -380,7 +380,7 @@ def local_plan(tmp_path: Path, *, haproxy_validate: str = "grep -q good %s") -> 
 def local_connect(unreachable: set[str] = frozenset()):
     def connect(site, node):
         if node.name in unreachable:
-            raise transport.NodeUnreachable(node.name, f"no se puede conectar con {node.management_address}:22 (prueba)")
+            raise transport.NodeUnreachableError(node.name, f"no se puede conectar con {node.management_address}:22 (prueba)")
         return RecordingContext()
 
     return connect
@@ -465,7 +465,7 @@ def test_rolling_step_stops_after_a_validation_failure(tmp_path):
 def test_second_deploy_refuses_while_the_lock_is_held(tmp_path):
     plan = local_plan(tmp_path)
     with deploy_lock("lab"):
-        with pytest.raises(LockBusy, match=rf"ya hay un despliegue en curso para el sitio lab \(pid {os.getpid()}\)"):
+        with pytest.raises(LockBusyError, match=rf"ya hay un despliegue en curso para el sitio lab \(pid {os.getpid()}\)"):
             deploy(plan, SECRETS, health=None, connect=local_connect(), runs_directory=tmp_path / "runs")
     # --check changes nothing, so it does not need the lock.
     with deploy_lock("lab"):
@@ -533,7 +533,7 @@ def test_cli_lock_busy_exit_2(tmp_path):
     code = (
         "import os, sys, time\n"
         "os.environ['RUNBOOK_LOCK_DIR'] = sys.argv[1]\n"
-        "from runbook.deploy_lock import deploy_lock\n"
+        "from runbook.deploy.lock import deploy_lock\n"
         "with deploy_lock('lab'):\n"
         "    print('held', flush=True); time.sleep(30)\n"
     )
@@ -551,7 +551,7 @@ def test_cli_lock_busy_exit_2(tmp_path):
 def test_lab_node_without_proxycommand_is_never_dialled(tmp_path, monkeypatch):
     # Without the lab's ProxyCommand the host would send 192.0.2.x out of its
     # default route: refuse before opening anything.
-    from runbook.model import Ssh
+    from runbook.data.model import Ssh
 
     config = tmp_path / "ssh_config"
     config.write_text("Host *\n    User root\n")
@@ -562,5 +562,5 @@ def test_lab_node_without_proxycommand_is_never_dialled(tmp_path, monkeypatch):
         raise AssertionError("a connection was opened")
 
     monkeypatch.setattr("fabric.Connection.open", no_open)
-    with pytest.raises(transport.NodeUnreachable, match="no tiene ProxyCommand"):
+    with pytest.raises(transport.NodeUnreachableError, match="no tiene ProxyCommand"):
         transport.connect(site, site.node("hera"))

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from runbook.data.load import load_site
 from runbook.drill import analysis
 from runbook.drill.load import LOAD_CLIENT, LoadSpec, client_config
 from runbook.drill.report import KEYS, print_table, to_json
 from runbook.drill.sampler import Sample
-from runbook.load import load_site
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ import pytest
 import runbook
 from runbook.cli import plan_tasks
 from runbook.cli.program import RunbookProgram
-from runbook.errors import BAD_INPUT, FAILED, BadInput, RunbookError
+from runbook.errors import BAD_INPUT, FAILED, BadInputError, RunbookError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,38 +48,38 @@ def test_every_exception_class_of_the_package_derives_from_runbook_error():
     classes = exception_classes()
     names = {cls.__name__ for cls in classes}
     # Known ones from every corner of the package: the walk really sees them.
-    assert {"DataError", "YamlError", "PlanError", "NodeUnreachable", "LabError", "DrillError",
-            "ExportError", "LockBusy", "SecretError", "FieldError"} <= names
+    assert {"DataError", "YamlError", "PlanError", "NodeUnreachableError", "LabError", "DrillError",
+            "ExportError", "LockBusyError", "SecretError", "FieldError"} <= names
     outside = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in classes if not issubclass(cls, RunbookError))
     assert outside == []
 
 
 def test_exit_codes_follow_the_readme():
-    from runbook.deploy.outcome import ActionFailed
-    from runbook.deploy_lock import LockBusy
+    from runbook.data.fields import FieldError
+    from runbook.data.load import DataError
+    from runbook.deploy.lock import LockBusyError
+    from runbook.deploy.outcome import ActionError
     from runbook.drill.scenarios import DrillError
-    from runbook.fields import FieldError
     from runbook.lab.errors import LabError, PrerequisiteError
-    from runbook.load import DataError
-    from runbook.secrets import SecretError
-    from runbook.transport import NodeUnreachable
+    from runbook.plan.secrets import SecretError
+    from runbook.remote.transport import NodeUnreachableError
 
     # 2: bad input, a node that cannot be reached, a held lock, a missing prerequisite.
-    for cls in (DataError, SecretError, LockBusy, PrerequisiteError):
+    for cls in (DataError, SecretError, LockBusyError, PrerequisiteError):
         assert cls("x").code == BAD_INPUT, cls
-    assert NodeUnreachable("hera", "x").code == BAD_INPUT
+    assert NodeUnreachableError("hera", "x").code == BAD_INPUT
     assert FieldError(("vip",), "x").code == BAD_INPUT
     # 1: a real failure.
-    for cls in (ActionFailed, DrillError, LabError):
+    for cls in (ActionError, DrillError, LabError):
         assert cls("x").code == FAILED, cls
     assert LabError("x", code=BAD_INPUT).code == BAD_INPUT  # one instance may say otherwise
     assert RunbookError("x", code=BAD_INPUT).code == BAD_INPUT
 
 
 def test_validators_errors_stay_value_errors_for_pydantic():
-    from runbook.fields import FieldError
+    from runbook.data.fields import FieldError
 
-    assert issubclass(FieldError, ValueError) and issubclass(FieldError, BadInput)
+    assert issubclass(FieldError, ValueError) and issubclass(FieldError, BadInputError)
 
 
 def task_names(collection, prefix: str = "") -> list[tuple[str, object]]:
@@ -111,7 +111,7 @@ def run_program(monkeypatch, capsys, error: BaseException) -> tuple[int, str]:
 
 
 def test_a_runbook_error_is_one_spanish_line_with_its_code(monkeypatch, capsys):
-    from runbook.load import DataError
+    from runbook.data.load import DataError
 
     code, err = run_program(monkeypatch, capsys, DataError("site_data/lab.yaml, línea 3: campo 'vip': mal"))
     assert (code, err) == (2, "error: site_data/lab.yaml, línea 3: campo 'vip': mal\n")

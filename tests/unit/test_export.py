@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runbook.data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
 from runbook.deploy.executor import validator_verdict
 from runbook.export import MARKER, build, export_ansible
 from runbook.export.validation import ansible_validate, plan_validator
 from runbook.export.yaml_text import unsafe_loader
-from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
-from runbook.planning import build_plan, load_plan
-from runbook.secrets import materialize
+from runbook.plan.build import build_plan, load_plan
+from runbook.plan.secrets import materialize
 
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 INVOKE = str(Path(sys.executable).parent / "invoke")

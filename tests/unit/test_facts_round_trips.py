@@ -15,7 +15,7 @@ from test_verify_unit import good_client
 
 from runbook.deploy import DeployOptions, deploy
 from runbook.deploy.health import Health
-from runbook.planning import load_plan
+from runbook.plan.build import load_plan
 from runbook.verify.run import run_verify
 from runbook.vocabulary import Status
 

@@ -19,8 +19,7 @@ import invoke
 import pytest
 from test_deploy_unit import RecordingContext
 
-from runbook.copies import backup_path, temp_path
-from runbook.facts import CommandFailed, FactsError, Probe, gather, read, runner
+from runbook.facts import FactCommandError, FactError, Probe, gather, read, runner
 from runbook.facts.command import Command
 from runbook.facts.files import FileContent, FileFact, FileState, PathExists
 from runbook.facts.haproxy import HaproxyStat
@@ -28,6 +27,7 @@ from runbook.facts.keepalived import KeepalivedState
 from runbook.facts.net import Ipv4Addresses, addresses_only, vip_condition, vip_held
 from runbook.facts.sysctl import PersistedSysctl
 from runbook.facts.units import UnitState
+from runbook.plan.copies import backup_path, temp_path
 
 
 class ScriptedContext:
@@ -127,7 +127,7 @@ def test_a_quick_fact_that_hangs_has_no_answer_and_the_others_still_answer(monke
     got = gather(invoke.Context(), [before, hangs, exists, apart])
     assert read(got, before) == Probe(0, "antes\n") and read(got, apart) == Probe(0, "aparte\n")
     for unanswered in (hangs, exists):  # the hanging one and the quick one queued behind it
-        with pytest.raises(FactsError, match="no se obtuvo el dato"):
+        with pytest.raises(FactError, match="no se obtuvo el dato"):
             read(got, unanswered)
 
 
@@ -177,16 +177,16 @@ def test_a_fact_failing_alone_leaves_the_others_readable(tmp_path):
     socket = HaproxyStat(str(tmp_path / "no-socket"))
     facts = [socket, FileContent(str(present)), KeepalivedState(), PathExists(str(present))]
     got = gather(invoke.Context(), facts)
-    with pytest.raises(CommandFailed, match="no se pudo leer el socket de HAProxy"):
+    with pytest.raises(FactCommandError, match="no se pudo leer el socket de HAProxy"):
         read(got, socket)
     assert read(got, FileContent(str(present))) == "hola\n"
     assert read(got, PathExists(str(present))) is True
-    with pytest.raises(FactsError, match="no se obtuvo el dato «unidad:haproxy» del nodo"):
+    with pytest.raises(FactError, match="no se obtuvo el dato «unidad:haproxy» del nodo"):
         read(got, UnitState("haproxy"))  # never asked
 
 
 def test_a_node_that_answers_nothing_is_one_clear_error():
-    with pytest.raises(FactsError, match=r"el nodo no devolvió datos \(código 255\): "):
+    with pytest.raises(FactError, match=r"el nodo no devolvió datos \(código 255\): "):
         gather(ScriptedContext(lambda token: "Permission denied\n", exited=255), [Command("true")])
 
 
@@ -196,7 +196,7 @@ def test_unreadable_answer_is_an_error_of_that_fact_only():
 
     state, ok = FileState("/etc/x"), Command("true")
     got = gather(ScriptedContext(answer), [state, ok])
-    with pytest.raises(FactsError, match="respuesta no válida sobre /etc/x"):
+    with pytest.raises(FactError, match="respuesta no válida sobre /etc/x"):
         read(got, state)
     assert read(got, ok).exit_code == 0
 
@@ -264,9 +264,9 @@ def test_persisted_sysctl_reads_what_wins_at_boot(tmp_path):
 
 
 def test_keepalived_state_failure_says_why():
-    with pytest.raises(CommandFailed, match="keepalived no está en marcha"):
+    with pytest.raises(FactCommandError, match="keepalived no está en marcha"):
         KeepalivedState().parse(Probe(3, "keepalived no está en marcha\n"))
-    with pytest.raises(CommandFailed, match=r"código 4"):
+    with pytest.raises(FactCommandError, match=r"código 4"):
         KeepalivedState().parse(Probe(4, ""))
 
 
@@ -278,7 +278,7 @@ def test_addresses_and_the_vip_held_one_definition():
     assert addresses["eth1"] == ["198.51.100.110/24", "198.51.100.150/32"]
     assert addresses_only(addresses) == ["127.0.0.1", "198.51.100.110", "198.51.100.150"]
     assert vip_held(addresses, "198.51.100.150") and not vip_held(addresses, "198.51.100.15")
-    with pytest.raises(CommandFailed):
+    with pytest.raises(FactCommandError):
         Ipv4Addresses().parse(Probe(1, "Cannot find device"))
     assert Ipv4Addresses("eth1").argv("rb-lab-hera") == [
         "ip", "-n", "rb-lab-hera", "-4", "-o", "addr", "show", "dev", "eth1"]

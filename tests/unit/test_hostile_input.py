@@ -22,9 +22,9 @@ import pytest
 from pydantic_core.core_schema import ErrorType
 from support.hostile_cases import CORPUS, REPO, Case, materialize, run_cli
 
-from runbook.load import DataError, load_procedure, load_site
-from runbook.planning import PlanError, build_plan
-from runbook.validation_messages import MESSAGES, spanish
+from runbook.data.load import DataError, load_procedure, load_site
+from runbook.data.messages import MESSAGES, spanish
+from runbook.plan.build import PlanError, build_plan
 
 # The bounds per case, whole command included: safety bounds, not a benchmark
 # (benchmarks/bench_hostile.py measures). Time is CPU time (user + system): other work on

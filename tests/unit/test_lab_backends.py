@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from runbook.data.load import load_site
 from runbook.lab import backend_config, backends
 from runbook.lab.layout import BACKEND_KEY, layout
-from runbook.load import load_site
 
 
 @pytest.fixture

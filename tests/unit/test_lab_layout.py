@@ -6,10 +6,10 @@ from ipaddress import IPv4Network
 
 import pytest
 
+from runbook.data.load import load_site
 from runbook.lab import base, lifecycle
 from runbook.lab.errors import LabError, PrerequisiteError
 from runbook.lab.layout import layout
-from runbook.load import load_site
 
 DOC_RANGES = (IPv4Network("192.0.2.0/24"), IPv4Network("198.51.100.0/24"))
 

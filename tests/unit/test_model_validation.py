@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runbook.load import REPO_ROOT, DataError, load_procedure, load_site
+from runbook.data.load import REPO_ROOT, DataError, load_procedure, load_site
 
 LAB = yaml.safe_load((REPO_ROOT / "site_data" / "lab.yaml").read_text(encoding="utf-8"))
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from runbook import netns
-from runbook.netns import NetnsError, NetnsTimeout, run_in_netns
+from runbook.remote import netns
+from runbook.remote.netns import NetnsError, NetnsTimeoutError, run_in_netns
 from runbook.verify import gather
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
@@ -171,7 +171,7 @@ def test_the_result_and_the_exception_of_fn_reach_the_caller(scratch_netns):
 def test_a_slow_fn_is_a_clear_timeout(scratch_netns):
     release = threading.Event()
     begun = time.monotonic()
-    with pytest.raises(NetnsTimeout) as info:
+    with pytest.raises(NetnsTimeoutError) as info:
         run_in_netns(scratch_netns, release.wait, 10, timeout=0.2)
     release.set()
     assert time.monotonic() - begun < 5

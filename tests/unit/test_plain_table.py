@@ -1,6 +1,6 @@
 """Tables printed as plain text (verify's report, deploy's recap) are the text rich's Table prints, byte for byte.
 
-runbook/plain_table.py lays the table out without rich's per-cell
+runbook/output/table.py lays the table out without rich's per-cell
 machinery when no colour is printed; here both draw the same reports (random
 words, long words, blank and multi-line cells, accents and symbols, narrow
 and wide consoles) and must agree character for character. A console that
@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from runbook.checks import Kind, Status
-from runbook.plain_table import plain_table, simple
+from runbook.output.table import plain_table, simple
 from runbook.verify.report import HEADERS, TITLE, print_table
 from runbook.verify.run import Report, Result
 
@@ -75,8 +75,8 @@ def test_random_tables_are_the_same_text_at_any_width(seed, colour):
 def test_the_lab_report_of_a_healthy_cluster_is_the_same_text():
     import test_verify_unit as unit
 
-    from runbook.load import LAB_SITE
-    from runbook.planning import load_plan
+    from runbook.data.load import LAB_SITE
+    from runbook.plan.build import load_plan
     from runbook.verify import run
 
     plan = load_plan(LAB_SITE)

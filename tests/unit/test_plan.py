@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from runbook.load import PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
-from runbook.planning import PlanError, build_plan, load_plan
+from runbook.data.load import PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
+from runbook.plan.build import PlanError, build_plan, load_plan
 
 
 def test_plan_json_shape():

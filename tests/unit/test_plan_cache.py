@@ -1,4 +1,4 @@
-"""The plan cache (runbook/plan_cache.py): the same plan as building it, never a stale one.
+"""The plan cache (runbook/plan/cache.py): the same plan as building it, never a stale one.
 
 Every test works on a copy of site_data/ (RUNBOOK_DATA_DIR) and its own
 cache folder (RUNBOOK_CACHE_DIR), and counts how often the plan is really
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from runbook import plan_cache
 from runbook.cli.common import plan_or_exit
-from runbook.load import DataError, load_procedure, load_site
-from runbook.planning import build_plan
+from runbook.data.load import DataError, load_procedure, load_site
+from runbook.plan import cache as plan_cache
+from runbook.plan.build import build_plan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,7 +89,7 @@ def test_editing_the_procedure_gives_the_new_plan(data):
 
 def test_editing_a_template_gives_the_new_plan(data, tmp_path, monkeypatch):
     templates = tmp_path / "templates"
-    shutil.copytree(REPO / "runbook" / "templates", templates)
+    shutil.copytree(REPO / "runbook" / "plan" / "templates", templates)
     monkeypatch.setenv("RUNBOOK_TEMPLATE_DIR", str(templates))
     builds = Builds("lab")
     plan_cache.cached_plan("lab", builds)

@@ -14,10 +14,10 @@ from ipaddress import IPv4Address
 import pytest
 from pydantic import BaseModel
 
-from runbook import model, records
-from runbook.load import load_procedure, load_site
-from runbook.planning import build_plan
-from runbook.records import DEFAULT_HEALTH_CHECK, RECORDS, Record, from_model
+from runbook.data import model, records
+from runbook.data.load import load_procedure, load_site
+from runbook.data.records import DEFAULT_HEALTH_CHECK, RECORDS, Record, from_model
+from runbook.plan.build import build_plan
 
 SITES = ["lab", "olimpo"]
 
@@ -41,7 +41,7 @@ def models_reachable_from(root: type[BaseModel]) -> set[type[BaseModel]]:
 
 def behaviour(cls: type) -> set[type]:
     """The mixins a class takes its methods from (neither pydantic's nor the record's own base)."""
-    return {base for base in cls.__mro__ if base.__module__ == "runbook.records"
+    return {base for base in cls.__mro__ if base.__module__ == "runbook.data.records"
             and base.__name__.endswith("Methods")}
 
 

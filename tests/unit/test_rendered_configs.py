@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from runbook.load import load_procedure, load_site, site_names
-from runbook.model import HealthCheck
-from runbook.plan import FileAction
-from runbook.planning import build_plan, load_plan
-from runbook.secrets import materialize
+from runbook.data.load import load_procedure, load_site, site_names
+from runbook.data.model import HealthCheck
+from runbook.plan.build import build_plan, load_plan
+from runbook.plan.secrets import materialize
+from runbook.plan.steps import FileAction
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("RUNBOOK_UPDATE_GOLDEN") == "1"

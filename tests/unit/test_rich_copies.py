@@ -1,4 +1,4 @@
-"""The pieces of rich that plain_table.py copies (runbook/rich_copies.py) are rich's, piece by piece.
+"""The pieces of rich that plain_table.py copies (runbook/output/rich_copies.py) are rich's, piece by piece.
 
 The tables are compared whole with rich's in test_plain_table.py and
 test_terminal.py; here each copy meets its original on more inputs than
@@ -15,7 +15,7 @@ from rich import box
 from rich._wrap import divide_line as rich_divide_line
 from rich.cells import get_character_cell_size
 
-from runbook.rich_copies import _NARROW, _ONE_CELL, HEAVY_HEAD, Frame, divide_line, simple
+from runbook.output.rich_copies import _NARROW, _ONE_CELL, HEAVY_HEAD, Frame, divide_line, simple
 
 
 def test_the_box_is_rich_s_heavy_head_and_draws_its_rules():

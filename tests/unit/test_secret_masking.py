@@ -21,15 +21,15 @@ import pytest
 from test_verify_unit import file_state
 
 from runbook.checks import Kind, NodeFacts, Probe, Status, build_registry
-from runbook.copies import backup_path, temp_path, too_open
 from runbook.deploy.diff import predict_action
 from runbook.deploy.executor import Shell, apply_file
 from runbook.deploy.facts import FactsQuery, gather
 from runbook.deploy.transcript import Transcript
 from runbook.facts.files import FileContent, FileState
-from runbook.masking import SecretMask
-from runbook.plan import FileAction
-from runbook.planning import load_plan
+from runbook.plan.build import load_plan
+from runbook.plan.copies import backup_path, temp_path, too_open
+from runbook.plan.masking import SecretMask
+from runbook.plan.steps import FileAction
 from runbook.verify import render
 from runbook.verify.run import Report, Result
 

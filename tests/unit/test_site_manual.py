@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from runbook.load import PUBLISHED_SITE
-from runbook.plan import FileAction, RunAction
-from runbook.planning import load_plan
+from runbook.data.load import PUBLISHED_SITE
+from runbook.plan.build import load_plan
+from runbook.plan.steps import FileAction, RunAction
 from runbook.site.manual import (
     CANDIDATE_SUFFIX,
     candidate_path,

@@ -1,4 +1,4 @@
-"""The OpenSSH transport (runbook/sshmux.py) without a lab: what it asks ssh to do, and how it reads ssh.
+"""The OpenSSH transport (runbook/remote/sshmux.py) without a lab: what it asks ssh to do, and how it reads ssh.
 
 A stand-in `ssh` on PATH records its arguments and standard input, then
 runs the remote part with the local bash (as sshd would run it on the
@@ -21,10 +21,10 @@ import pytest
 from invoke.exceptions import CommandTimedOut
 from support.fake_ssh import real_site
 
-from runbook import sshmux
-from runbook.load import load_site
-from runbook.model import Ssh
-from runbook.ssh_target import NodeUnreachable, target
+from runbook.data.load import load_site
+from runbook.data.model import Ssh
+from runbook.remote import sshmux
+from runbook.remote.target import NodeUnreachableError, target
 
 # What OpenSSH 9.2 (Debian 12) prints, exit status 255, copied from real runs on the lab.
 CHANGED_KEY = """\
@@ -90,7 +90,7 @@ def test_ssh_refusing_the_host_key_when_making_the_master_is_the_spanish_message
     (tmp_path / "stderr").write_text(CHANGED_KEY)
     monkeypatch.setenv("FAKE_SSH_MODE", "changed-key")
     monkeypatch.setenv("FAKE_SSH_STDERR", str(tmp_path / "stderr"))
-    with pytest.raises(NodeUnreachable, match=r"^hera: la clave de host de \S+ NO coincide con known_hosts"):
+    with pytest.raises(NodeUnreachableError, match=r"^hera: la clave de host de \S+ NO coincide con known_hosts"):
         sshmux.connect(site, site.node("hera"))
     (call,) = fake_ssh()
     assert "-M" in call["argv"] and f"ControlPersist={sshmux.PERSIST_S}" in call["argv"]
@@ -144,7 +144,7 @@ def test_ssh_failing_during_a_command_is_a_lost_session_not_a_result(fake_ssh, t
     conn = sshmux.for_node(site, site.nodes[0])
     conn.made_master = True  # a fresh master: nothing stale to retry
     command = f"printf '%s' {json.dumps(AUTH)} >&2; exit 255"
-    with pytest.raises(sshmux.SessionLost, match="autenticación rechazada"):
+    with pytest.raises(sshmux.SessionLostError, match="autenticación rechazada"):
         conn.run(command, timeout=10)
     # A remote command's own exit 255 (no ssh message) is its result.
     assert conn.run("echo mine >&2; exit 255", timeout=10).exited == 255
@@ -231,7 +231,7 @@ def test_a_lab_node_without_the_labs_proxycommand_is_never_dialled(tmp_path, mon
         config = tmp_path / "ssh_config"
         config.write_text(text)
         lab_site = site.model_copy(update={"ssh": Ssh(config=str(config))})
-        with pytest.raises(NodeUnreachable, match="no tiene ProxyCommand"):
+        with pytest.raises(NodeUnreachableError, match="no tiene ProxyCommand"):
             sshmux.connect(lab_site, lab_site.node("hera"))
     assert len(seen) == 3
 
@@ -240,7 +240,7 @@ def test_a_missing_ssh_config_is_refused_before_anything_runs(tmp_path, monkeypa
     monkeypatch.setattr(sshmux.subprocess, "run", lambda *a, **k: pytest.fail("ssh ran"))
     site = load_site("lab")
     site = site.model_copy(update={"ssh": Ssh(config=str(tmp_path / "no-such-config"))})
-    with pytest.raises(NodeUnreachable, match="no existe el ssh_config"):
+    with pytest.raises(NodeUnreachableError, match="no existe el ssh_config"):
         sshmux.connect(site, site.node("hera"))
 
 
@@ -258,6 +258,6 @@ def test_a_socket_folder_owned_by_someone_else_is_refused(fake_ssh, tmp_path, ma
     masters.mkdir(mode=0o700)
     os.chown(masters, 65534, 65534)  # nobody's: their sockets could be ours, or ours theirs
     site = real_site(tmp_path)
-    with pytest.raises(NodeUnreachable, match="no se puede usar la carpeta de sockets SSH"):
+    with pytest.raises(NodeUnreachableError, match="no se puede usar la carpeta de sockets SSH"):
         sshmux.connect(site, site.node("hera"))
     assert fake_ssh() == []

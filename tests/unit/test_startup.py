@@ -80,7 +80,7 @@ def test_the_cli_still_parses_an_invoke_yaml_given_with_f(tmp_path):
 def test_listing_the_tasks_imports_nothing_a_task_imports_when_it_runs():
     modules = imported_by("--list")
     assert "runbook.cli.docs_tasks" in modules
-    heavy = {"pydantic", "jinja2", "rich", "fabric", "paramiko", "runbook.model", "runbook.plan", "runbook.planning",
+    heavy = {"pydantic", "jinja2", "rich", "fabric", "paramiko", "runbook.data.model", "runbook.plan.steps", "runbook.plan.build",
              "ctypes", "tempfile", "shutil", "difflib"}
     assert modules & heavy == set()
 
@@ -91,17 +91,17 @@ def test_a_cached_plan_is_used_without_the_loader_yaml_jinja_or_pydantic(tmp_pat
         from runbook.cli.common import plan_or_exit
         plan = plan_or_exit("lab")
         assert plan.site.name == "lab" and plan.steps and plan.site.vip_owner.name == "hera"
-        print(sorted(m for m in ("jinja2", "runbook.load", "runbook.templating", "runbook.yaml_strict")
+        print(sorted(m for m in ("jinja2", "runbook.data.load", "runbook.plan.templating", "runbook.data.yaml_strict")
                      if m in sys.modules))
-        print(sorted(m for m in ("pydantic", "pydantic_core", "runbook.model", "runbook.planning")
+        print(sorted(m for m in ("pydantic", "pydantic_core", "runbook.data.model", "runbook.plan.build")
                      if m in sys.modules))
     """
     env = {"RUNBOOK_CACHE_DIR": str(tmp_path / "cache"), "RUNBOOK_PLAN_CACHE": "1"}
     first = python(script, env=env)
     second = python(script, env=env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    assert first.stdout == ("['jinja2', 'runbook.load', 'runbook.templating', 'runbook.yaml_strict']\n"
-                            "['pydantic', 'pydantic_core', 'runbook.model', 'runbook.planning']\n")
+    assert first.stdout == ("['jinja2', 'runbook.data.load', 'runbook.data.yaml_strict', 'runbook.plan.templating']\n"
+                            "['pydantic', 'pydantic_core', 'runbook.data.model', 'runbook.plan.build']\n")
     assert second.stdout == "[]\n[]\n"
 
 
@@ -179,7 +179,7 @@ def test_a_plan_built_by_the_cli_scans_no_pydantic_plugins(tmp_path):
                           env={**os.environ, "RUNBOOK_PLAN_CACHE": "0"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     modules = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert "runbook.load" in modules and "pydantic.plugin._schema_validator" in modules  # it validated
+    assert "runbook.data.load" in modules and "pydantic.plugin._schema_validator" in modules  # it validated
     assert "importlib.metadata" not in modules
 
 
@@ -190,8 +190,8 @@ def test_models_validate_the_same_without_the_plugin_loader_and_a_users_switch_i
             del os.environ["PYDANTIC_DISABLE_PLUGINS"]
         from runbook.cli.lean_pydantic import no_plugin_scan
         no_plugin_scan()
-        from runbook.load import load_site
-        from runbook.model import Site
+        from runbook.data.load import load_site
+        from runbook.data.model import Site
         site = load_site("lab")
         assert isinstance(site, Site) and site.name == "lab"
         try:

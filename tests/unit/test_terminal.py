@@ -1,4 +1,4 @@
-"""runbook/terminal.py decides what rich's Console decides and writes the bytes it writes.
+"""runbook/output/terminal.py decides what rich's Console decides and writes the bytes it writes.
 
 verify's table and deploy's lines and recap are printed through a Terminal
 so that those commands never import rich.console. Here every decision
@@ -27,9 +27,9 @@ from sample_reports import deploy_result, failing_report, lab_report
 
 from runbook.checks import Kind, Status
 from runbook.deploy.report import ConsoleReporter, print_recap
-from runbook.plain_table import StyledTable
-from runbook.terminal import Terminal
-from runbook.verbatim import Line, emit
+from runbook.output.table import StyledTable
+from runbook.output.terminal import Terminal
+from runbook.output.verbatim import Line, emit
 from runbook.verify.report import print_table
 from runbook.verify.run import Report, Result
 
@@ -230,7 +230,7 @@ from pathlib import Path
 from runbook.cli import verify_tasks, deploy_tasks  # the tasks, as ./rb loads them
 from runbook.verify import print_table, render, table_console
 from runbook.deploy.report import ConsoleReporter, deploy_console, print_recap
-from runbook.verbatim import emit
+from runbook.output.verbatim import emit
 from sample_reports import deploy_result, failing_report, lab_report
 
 what = sys.argv[1]

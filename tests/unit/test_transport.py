@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from runbook import transport
+from runbook.remote import transport
 
 
 class FakeConnection:

@@ -27,6 +27,7 @@ from runbook.checks import (
     build_registry,
     catalog,
 )
+from runbook.data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
 from runbook.facts import haproxy, keepalived, sysctl
 from runbook.facts.files import FileContent, FileState, PathExists
 from runbook.facts.haproxy import HaproxyStat
@@ -34,9 +35,8 @@ from runbook.facts.keepalived import KeepalivedState
 from runbook.facts.net import Ipv4Addresses
 from runbook.facts.sysctl import PersistedSysctl
 from runbook.facts.units import UnitState
-from runbook.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
-from runbook.planning import load_plan
-from runbook.secrets import materialize
+from runbook.plan.build import load_plan
+from runbook.plan.secrets import materialize
 from runbook.verify import render
 from runbook.verify.gather import gather_client
 from runbook.verify.run import Report, Result, run_verify
@@ -537,7 +537,7 @@ def test_failure_links_land_on_the_step_section_of_the_built_site(built_site, pl
 
 
 def test_a_fact_read_by_several_checks_is_parsed_once_per_probe(monkeypatch):
-    from runbook.facts.base import FactsError
+    from runbook.facts.base import FactError
 
     parsed = []
     real_parse = KeepalivedState.parse
@@ -556,6 +556,6 @@ def test_a_fact_read_by_several_checks_is_parsed_once_per_probe(monkeypatch):
     # An unreadable or missing answer raises every time (nothing is kept).
     del facts.probes[KEEPALIVED]
     for _ in range(2):
-        with pytest.raises(FactsError):
+        with pytest.raises(FactError):
             facts.value(KeepalivedState())
     assert facts == NodeFacts("hera", {})  # the kept values are no part of the facts' equality

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from test_rendered_configs import _keepalived_check, needs_keepalived
 
-from runbook.load import REPO_ROOT, DataError, load_procedure, load_site
-from runbook.plan import FileAction
-from runbook.planning import build_plan
+from runbook.data.load import REPO_ROOT, DataError, load_procedure, load_site
+from runbook.plan.build import build_plan
+from runbook.plan.steps import FileAction
 
 LAB_TEXT = (REPO_ROOT / "site_data" / "lab.yaml").read_text(encoding="utf-8")
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .plan import SECRET_MARKER, SECRET_MARKER_RE, FileAction, Plan
+from .steps import SECRET_MARKER, SECRET_MARKER_RE, FileAction, Plan
 
 _COMMENT = r"(?:#+|;+|//|!)?"
 

@@ -16,12 +16,12 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..errors import BadInputError
+from ..names import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, data_dir  # noqa: F401 - imported from here by many
 from . import yaml_strict
-from .errors import BadInput
 from .fields import NAME_RE, FieldError
+from .messages import pick, spanish, unknown_key
 from .model import Procedure, Site
-from .names import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, data_dir  # noqa: F401 - imported from here by many
-from .validation_messages import pick, spanish, unknown_key
 from .yaml_strict import Document, YamlError, shown
 
 M = TypeVar("M", bound=BaseModel)
@@ -37,7 +37,7 @@ _OS_ERRORS = {
 }
 
 
-class DataError(BadInput):
+class DataError(BadInputError):
     """Invalid site data: the message is complete and meant for the user."""
 
 

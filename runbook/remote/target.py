@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import BadInput
+from ..errors import BadInputError
 
 if TYPE_CHECKING:
-    from .records import Node, Site
+    from ..data.records import Node, Site
 
 CONNECT_TIMEOUT = 5  # seconds; a lab node answers in ~0.2 s
 # What the lab writes (runbook/lab/ssh.py), once %h %p are filled in.
 LAB_PROXY = re.compile(r"ip netns exec ([A-Za-z0-9_.-]+) nc (\S+) (\d+)")
 
 
-class NodeUnreachable(BadInput):
+class NodeUnreachableError(BadInputError):
     """The node could not be reached or refused us; the message is Spanish (exit code 2, as bad input)."""
 
     def __init__(self, node: str, message: str) -> None:
@@ -61,42 +61,44 @@ def target(site: Site, node: Node) -> SshTarget:
 def require_config(t: SshTarget) -> None:
     """The site's ssh_config must exist (the lab writes it when it comes up)."""
     if t.config is not None and not t.config.is_file():
-        raise NodeUnreachable(t.node, f"no existe el ssh_config {t.config} (¿está levantado el laboratorio?)")
+        raise NodeUnreachableError(
+            t.node, f"no existe el ssh_config {t.config} (¿está levantado el laboratorio?)")
 
 
 # The messages a user sees when a node cannot be used, whichever transport failed.
 
 
-def no_lab_proxy(t: SshTarget) -> NodeUnreachable:
+def no_lab_proxy(t: SshTarget) -> NodeUnreachableError:
     # Lab addresses exist only inside the lab's namespaces: without the
     # ProxyCommand the host would send them out of its default route.
-    return NodeUnreachable(
+    return NodeUnreachableError(
         t.node,
         f"{t.host} no tiene ProxyCommand en {t.config}: un nodo del laboratorio solo se alcanza "
         "a través de su espacio de red (no se abre ninguna conexión)",
     )
 
 
-def changed_host_key(t: SshTarget) -> NodeUnreachable:
-    return NodeUnreachable(
+def changed_host_key(t: SshTarget) -> NodeUnreachableError:
+    return NodeUnreachableError(
         t.node, f"la clave de host de {t.host} NO coincide con known_hosts (posible suplantación)"
     )
 
 
-def unknown_host_key(t: SshTarget) -> NodeUnreachable:
-    return NodeUnreachable(t.node, f"{t.host} no está en known_hosts; no se acepta una clave desconocida")
+def unknown_host_key(t: SshTarget) -> NodeUnreachableError:
+    return NodeUnreachableError(
+        t.node, f"{t.host} no está en known_hosts; no se acepta una clave desconocida")
 
 
-def auth_refused(t: SshTarget) -> NodeUnreachable:
-    return NodeUnreachable(t.node, f"autenticación rechazada como {t.user}@{t.host}")
+def auth_refused(t: SshTarget) -> NodeUnreachableError:
+    return NodeUnreachableError(t.node, f"autenticación rechazada como {t.user}@{t.host}")
 
 
-def cannot_connect(t: SshTarget, reason: str) -> NodeUnreachable:
-    return NodeUnreachable(t.node, f"no se puede conectar con {t.host}:{t.port} ({reason})")
+def cannot_connect(t: SshTarget, reason: str) -> NodeUnreachableError:
+    return NodeUnreachableError(t.node, f"no se puede conectar con {t.host}:{t.port} ({reason})")
 
 
-def ssh_failed(t: SshTarget, text: str) -> NodeUnreachable:
-    return NodeUnreachable(t.node, f"SSH falló con {t.host}: {text}")
+def ssh_failed(t: SshTarget, text: str) -> NodeUnreachableError:
+    return NodeUnreachableError(t.node, f"SSH falló con {t.host}: {text}")
 
 
 def close_all(connections: dict) -> None:

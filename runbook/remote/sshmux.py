@@ -24,8 +24,8 @@ Same rules as the Fabric transport:
 - a lab node is dialled only through the lab's own ProxyCommand
   (`ip netns exec <ns> nc %h %p`, checked with `ssh -G` before the master
   is made): its socket lives in the lab's namespace, which has no route
-  out; without it nothing is opened (NodeUnreachable);
-- ssh's failures (exit 255) become the same Spanish NodeUnreachable
+  out; without it nothing is opened (NodeUnreachableError);
+- ssh's failures (exit 255) become the same Spanish NodeUnreachableError
   messages as paramiko's (ssh_target.py).
 
 Masters live in a private runtime folder (mode 0700: root's
@@ -53,11 +53,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import RunbookError
-from .ssh_target import (
+from ..errors import RunbookError
+from .target import (
     CONNECT_TIMEOUT,
     LAB_PROXY,
-    NodeUnreachable,
+    NodeUnreachableError,
     SshTarget,
     auth_refused,
     cannot_connect,
@@ -70,7 +70,7 @@ from .ssh_target import (
 )
 
 if TYPE_CHECKING:
-    from .records import Node, Site
+    from ..data.records import Node, Site
 
 PERSIST_S = 60  # an idle master closes itself after this long
 ALIVE_INTERVAL_S, ALIVE_COUNT = 2, 3  # a silent node: its master ends after ~6 s (ConnectTimeout is 5)
@@ -184,7 +184,7 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not LOCALE_VARS.match(k)}
 
 
-def failure(t: SshTarget, stderr: str) -> NodeUnreachable:
+def failure(t: SshTarget, stderr: str) -> NodeUnreachableError:
     """ssh's own complaint (exit 255) as the Spanish message the Fabric path gives."""
     text = stderr.replace("\r", "")
     lines = [line.strip() for line in text.splitlines() if line.strip() and not set(line.strip()) <= {"@"}]
@@ -210,7 +210,7 @@ def failure(t: SshTarget, stderr: str) -> NodeUnreachable:
     return ssh_failed(t, lines[-1] if lines else "sin mensaje de ssh (código 255)")
 
 
-class SessionLost(RunbookError, OSError):
+class SessionLostError(RunbookError, OSError):
     """ssh itself failed while running a command (Spanish message).
 
     An OSError too, like a broken paramiko socket: deploy's Shell reports it
@@ -249,15 +249,16 @@ class MuxConnection:
             sock.close()
 
     def open(self) -> MuxConnection:
-        """Make sure a master is up (made here if none); raises NodeUnreachable, in Spanish."""
+        """Make sure a master is up (made here if none); raises NodeUnreachableError, in Spanish."""
         t = self.target
         require_config(t)
         try:
             _private(self.control.parent.parent)
             _private(self.control.parent)
         except OSError as exc:
-            raise NodeUnreachable(t.node, f"no se puede usar la carpeta de sockets SSH {self.control.parent} "
-                                  f"({getattr(exc, 'strerror', None) or exc})") from None
+            why = getattr(exc, "strerror", None) or exc
+            raise NodeUnreachableError(
+                t.node, f"no se puede usar la carpeta de sockets SSH {self.control.parent} ({why})") from None
         if self.master_alive():
             return self
         # One maker per socket: two commands at once must not both start a
@@ -319,7 +320,7 @@ class MuxConnection:
 
     def run(self, command: str, hide=True, warn=True, in_stream=False, timeout: float | None = None,
             **_ignored):
-        """Run `command` (bash) on the node; invoke's Result. Raises SessionLost if ssh itself failed."""
+        """Run `command` (bash) on the node; invoke's Result. Raises SessionLostError if ssh itself failed."""
         result = self._run(command, timeout)
         if result.exited != 0 and not warn:
             from invoke.exceptions import UnexpectedExit
@@ -328,7 +329,8 @@ class MuxConnection:
         return result
 
     def _run(self, command: str, timeout: float | None):
-        """Run `command` now (again on a new master if the one found was dead); SessionLost if ssh failed."""
+        """Run `command` now (again on a new master if the one found was dead); SessionLostError if ssh
+        itself failed."""
         result = self._run_once(command, timeout)
         if result.exited == 255 and not result.stdout and not self.made_master \
                 and STALE_MASTER.search(result.stderr):
@@ -338,7 +340,7 @@ class MuxConnection:
             result = self._run_once(command, timeout)
         if result.exited == 255 and not result.stdout and _is_ssh_failure(result.stderr):
             reason = str(failure(self.target, result.stderr)).removeprefix(f"{self.target.node}: ")
-            raise SessionLost(reason)
+            raise SessionLostError(reason)
         return result
 
     def _run_once(self, command: str, timeout: float | None):
@@ -393,7 +395,7 @@ def for_node(site: Site, node: Node) -> MuxConnection:
 
 
 def connect(site: Site, node: Node) -> MuxConnection:
-    """A node's connection with its master up; raises NodeUnreachable (Spanish) if it cannot be made."""
+    """A node's connection with its master up; raises NodeUnreachableError (Spanish) if it cannot be made."""
     return for_node(site, node).open()
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from ..data.records import LAB_RANGES, HealthCheckMethods, SiteMethods, status_ranges
 from .fields import (
     NAME_RE,
     FieldError,
@@ -29,7 +30,6 @@ from .fields import (
     host_problem,
     path_problem,
 )
-from .records import LAB_RANGES, HealthCheckMethods, SiteMethods, status_ranges
 
 
 def _status_codes(value: object) -> str:
@@ -369,7 +369,7 @@ KNOWN_SECRETS = ("stats_password",)
 
 
 # The procedure's models live in their own module; they are part of "the model" too.
-from .procedure_model import (  # noqa: E402
+from .procedure import (  # noqa: E402
     ActionSpec,
     Admonition,
     CheckSpec,

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 import fabric
 import paramiko
 
-from . import ssh_target as refusal
+from . import target as refusal
 from .netns import setns
-from .ssh_target import CONNECT_TIMEOUT, LAB_PROXY, NodeUnreachable, SshTarget, close_all, target
+from .target import CONNECT_TIMEOUT, LAB_PROXY, NodeUnreachableError, SshTarget, close_all, target
 
 if TYPE_CHECKING:
-    from .records import Node, Site
+    from ..data.records import Node, Site
 
-__all__ = ["CONNECT_TIMEOUT", "LAB_PROXY", "NodeUnreachable", "SshTarget", "close_all", "connect",
+__all__ = ["CONNECT_TIMEOUT", "LAB_PROXY", "NodeUnreachableError", "SshTarget", "close_all", "connect",
            "namespace_socket", "target"]
 
 

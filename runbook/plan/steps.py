@@ -15,10 +15,10 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from .names import SECRET_MARKER, SECRET_MARKER_RE
+from ..names import SECRET_MARKER, SECRET_MARKER_RE
 
 if TYPE_CHECKING:
-    from .records import Admonition, Site
+    from ..data.records import Admonition, Site
 
 __all__ = ["SECRET_MARKER", "SECRET_MARKER_RE"]
 

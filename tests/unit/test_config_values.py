@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from runbook.load import PUBLISHED_SITE
-from runbook.plan import FileAction
-from runbook.planning import load_plan
-from runbook.site.facts import FactError, config_facts
+from runbook.data.load import PUBLISHED_SITE
+from runbook.plan.build import load_plan
+from runbook.plan.steps import FileAction
+from runbook.site.config_values import ConfigValueError, config_facts
 
 
 def test_facts_are_read_from_the_rendered_files():
@@ -45,5 +45,5 @@ def _without(plan, path_end: str, old: str, new: str):
 ])
 def test_a_template_without_the_value_is_an_error(path_end, old, message):
     plan = _without(load_plan(PUBLISHED_SITE), path_end, old, "    # quitado ")
-    with pytest.raises(FactError, match=message):
+    with pytest.raises(ConfigValueError, match=message):
         config_facts(plan)

@@ -1,7 +1,7 @@
 """Pydantic models of the procedure: the ordered steps, their actions and checks.
 
 Commands, paths and texts here are Jinja2 templates rendered per node by
-the planner (runbook/planning.py), which checks rendered paths and commands
+the planner (runbook/plan/build.py), which checks rendered paths and commands
 again; these models check what can be checked before rendering.
 """
 
@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from .expected_output import check_markers
+from ..plan.expected_output import check_markers
 from .fields import (
     STEP_ID_RE,
     AbsPath,

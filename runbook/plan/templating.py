@@ -3,7 +3,7 @@
 The templates are data (procedure.yaml, templates/*.j2), so a mistake in
 them must end as one Spanish sentence, never a traceback: any exception a
 template raises (an undefined variable, a syntax error, a TypeError, a
-division by zero...) becomes a TemplateFailure. The environment is
+division by zero...) becomes a TemplateError. The environment is
 sandboxed (no `__class__` tricks) and bounded, so a template cannot take
 the machine down either: ranges are capped by the sandbox, big powers,
 repetitions and numeric arguments are refused, output is counted while it
@@ -25,8 +25,8 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from .errors import BadInput
-from .names import SECRET_MARKER, TEMPLATE_DIR
+from ..errors import BadInputError
+from ..names import SECRET_MARKER, TEMPLATE_DIR
 
 MAX_OUTPUT = 1024 * 1024  # characters one template may produce (haproxy.cfg is ~2 KB)
 MAX_INT_ARGUMENT = 100_000  # the sandbox's own cap for range()
@@ -34,11 +34,11 @@ MAX_INT_BITS = 4096
 
 
 
-class TemplateFailure(BadInput):
+class TemplateError(BadInputError):
     """A template could not be rendered; the message is Spanish."""
 
 
-class BudgetExceeded(BadInput):
+class TemplateBudgetError(BadInputError):
     """The plan took longer than its time budget (raised from a timer signal)."""
 
 
@@ -118,7 +118,7 @@ def render_string(directory: Path, source: str, ctx: dict) -> str:
     try:
         template = _compiled(directory, source)
     except Exception as exc:  # noqa: BLE001 - a syntax error, or anything else: one sentence
-        raise TemplateFailure(describe(exc)) from None
+        raise TemplateError(describe(exc)) from None
     return _render(template, ctx)
 
 
@@ -132,13 +132,13 @@ def render_file(directory: Path, name: str, ctx: dict) -> str:
     try:
         template = environment(directory).get_template(name)
     except jinja2.TemplateNotFound:
-        raise TemplateFailure(f"no existe la plantilla {name!r} en {directory}") from None
+        raise TemplateError(f"no existe la plantilla {name!r} en {directory}") from None
     except Exception as exc:  # noqa: BLE001
-        raise TemplateFailure(f"plantilla {name}{_at_line(exc)}: {describe(exc)}") from None
+        raise TemplateError(f"plantilla {name}{_at_line(exc)}: {describe(exc)}") from None
     try:
         return _render(template, ctx)
-    except TemplateFailure as exc:
-        raise TemplateFailure(f"plantilla {name}: {exc}") from None
+    except TemplateError as exc:
+        raise TemplateError(f"plantilla {name}: {exc}") from None
 
 
 def _render(template: jinja2.Template, ctx: dict) -> str:
@@ -148,14 +148,14 @@ def _render(template: jinja2.Template, ctx: dict) -> str:
         for chunk in template.generate(ctx):
             size += len(chunk)
             if size > MAX_OUTPUT:
-                raise TemplateFailure(f"el resultado pasa de {MAX_OUTPUT // 1024} KiB")
+                raise TemplateError(f"el resultado pasa de {MAX_OUTPUT // 1024} KiB")
             parts.append(chunk)
-    except TemplateFailure:
+    except TemplateError:
         raise
-    except BudgetExceeded:
-        raise TemplateFailure("tarda demasiado en generarse (¿un bucle enorme?)") from None
+    except TemplateBudgetError:
+        raise TemplateError("tarda demasiado en generarse (¿un bucle enorme?)") from None
     except Exception as exc:  # noqa: BLE001 - any exception from a template is the template's fault
-        raise TemplateFailure(describe(exc) + _at_line(exc)) from None
+        raise TemplateError(describe(exc) + _at_line(exc)) from None
     return "".join(parts)
 
 
@@ -237,7 +237,7 @@ def _first_match(table: list[tuple[str, str]], message: str) -> str | None:
 
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
-    """Raise BudgetExceeded in the main thread if the block uses more than `seconds` of CPU.
+    """Raise TemplateBudgetError in the main thread if the block uses more than `seconds` of CPU.
 
     CPU time, not wall time (ITIMER_PROF): a template that loops for ever
     burns CPU and is stopped all the same, while a valid plan on a machine
@@ -257,7 +257,7 @@ def time_budget(seconds: float) -> Iterator[None]:
         return
 
     def expired(signum, frame):
-        raise BudgetExceeded()
+        raise TemplateBudgetError()
 
     previous = signal.signal(signal.SIGPROF, expired)
     signal.setitimer(signal.ITIMER_PROF, seconds)

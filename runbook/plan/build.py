@@ -14,9 +14,7 @@ import re
 import shlex
 from collections.abc import Callable
 
-from .errors import BadInput
-from .expected_output import check_markers
-from .model import (
+from ..data.model import (
     CheckSpec,
     FileSpec,
     Node,
@@ -27,8 +25,11 @@ from .model import (
     StepSpec,
     path_problem,
 )
-from .names import template_dir
-from .plan import (
+from ..data.records import Admonition, from_model
+from ..errors import BadInputError
+from ..names import template_dir
+from .expected_output import check_markers
+from .steps import (
     MAINTENANCE_FILE,
     Action,
     Check,
@@ -39,13 +40,12 @@ from .plan import (
     RunAction,
     secret_names,
 )
-from .records import Admonition, from_model
 
 # templating (Jinja2) is imported where a plan is built, not here.
 PLAN_BUDGET_S = 2.0  # the shipped plan takes ~50 ms; a template that loops for ever is stopped
 
 
-class PlanError(BadInput):
+class PlanError(BadInputError):
     """A template or value could not be rendered: names step and field, in Spanish."""
 
 
@@ -72,7 +72,7 @@ def _locator(procedure: Procedure) -> Where:
     def where(path: tuple) -> str:
         if source is not None:
             return source.where(path)
-        from .load import field_path
+        from ..data.load import field_path
 
         return f"procedure.yaml: campo '{field_path(path)}'"
 
@@ -80,25 +80,25 @@ def _locator(procedure: Procedure) -> Where:
 
 
 def render_text(source: str, ctx: dict, where: str) -> str:
-    from .templating import TemplateFailure, render_string
+    from .templating import TemplateError, render_string
 
     try:
         return render_string(template_dir(), source, ctx)
-    except TemplateFailure as exc:
+    except TemplateError as exc:
         raise PlanError(f"{where}: no se puede generar: {exc}") from None
 
 
 def render_template(name: str, ctx: dict, where: str) -> str:
-    from .templating import TemplateFailure, render_file
+    from .templating import TemplateError, render_file
 
     try:
         return render_file(template_dir(), name, ctx)
-    except TemplateFailure as exc:
+    except TemplateError as exc:
         raise PlanError(f"{where}: {exc}") from None
 
 
 def build_plan(site: Site, procedure: Procedure) -> Plan:
-    from .templating import BudgetExceeded, time_budget
+    from .templating import TemplateBudgetError, time_budget
 
     where = _locator(procedure)
     try:
@@ -107,7 +107,7 @@ def build_plan(site: Site, procedure: Procedure) -> Plan:
             observations = tuple(
                 _observation(site, spec, i, where) for i, spec in enumerate(procedure.observations)
             )
-    except BudgetExceeded:
+    except TemplateBudgetError:
         raise PlanError(f"{where(('steps',))}: el plan tarda más de {PLAN_BUDGET_S:.0f} s en generarse "
                         "(¿una plantilla con un bucle enorme?)") from None
     plan = Plan(site=from_model(site), steps=steps, node_names=tuple(n.name for n in site.nodes),
@@ -286,6 +286,6 @@ def _check_plan(plan: Plan, procedure: Procedure, where: Where) -> None:
 
 def load_plan(site_name: str | None = None) -> Plan:
     """Convenience for callers: load the data and build the plan."""
-    from .load import PUBLISHED_SITE, load_procedure, load_site
+    from ..data.load import PUBLISHED_SITE, load_procedure, load_site
 
     return build_plan(load_site(PUBLISHED_SITE if site_name is None else site_name), load_procedure())

@@ -15,9 +15,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from .errors import BadInput
-from .names import NAME_RE
-from .wording import shown
+from ..errors import BadInputError
+from ..names import NAME_RE
+from ..wording import shown
 
 # Names end up in file names, shell commands, HAProxy section names and
 # keepalived identifiers: keep them to a set that is safe in all of them.
@@ -48,7 +48,7 @@ def duplicate_index(values: list) -> int | None:
     return None
 
 
-class FieldError(BadInput, ValueError):
+class FieldError(BadInputError, ValueError):
     """A Spanish validation error that knows which field (relative path) it is about.
 
     Pydantic keeps the exception in the error's context, so the loader can
@@ -115,7 +115,7 @@ def _one_line(value: str) -> str:
 
 
 def _type_word(value: object) -> str:
-    from .validation_messages import yaml_kind
+    from .messages import yaml_kind
 
     return yaml_kind(value)
 

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 
 from ..errors import RunbookError
-from ..plan import FileAction, Plan
+from ..plan.steps import FileAction, Plan
 
 
-class FactError(RunbookError, ValueError):
+class ConfigValueError(RunbookError, ValueError):
     """A value the pages quote is missing from the rendered configuration."""
 
 
@@ -46,13 +46,13 @@ def _file(plan: Plan, name: str) -> str:
     for action in plan.actions(node):
         if isinstance(action, FileAction) and action.path.rsplit("/", 1)[-1] == name:
             return action.content
-    raise FactError(f"el plan no escribe ningún {name}")
+    raise ConfigValueError(f"el plan no escribe ningún {name}")
 
 
 def _number(pattern: str, text: str, what: str) -> str:
     match = re.search(pattern, text, re.MULTILINE)
     if match is None:
-        raise FactError(f"no encuentro {what} en la configuración generada")
+        raise ConfigValueError(f"no encuentro {what} en la configuración generada")
     return match.group(1)
 
 
@@ -60,7 +60,7 @@ def _seconds(value: str) -> float:
     """HAProxy time: `2s`, `2000` (ms by default), `500ms`."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", value)
     if match is None:
-        raise FactError(f"tiempo de HAProxy no reconocido: {value!r}")
+        raise ConfigValueError(f"tiempo de HAProxy no reconocido: {value!r}")
     number, unit = float(match.group(1)), match.group(2) or "ms"
     return number * {"ms": 0.001, "s": 1, "m": 60}[unit]
 
@@ -69,7 +69,7 @@ def config_facts(plan: Plan) -> ConfigFacts:
     keepalived = _file(plan, "keepalived.conf")
     script = re.search(r"^vrrp_script\s+(\S+)\s*\{(.*?)^\}", keepalived, re.MULTILINE | re.DOTALL)
     if script is None:
-        raise FactError("no encuentro el bloque vrrp_script en keepalived.conf")
+        raise ConfigValueError("no encuentro el bloque vrrp_script en keepalived.conf")
     body = script.group(2)
     track = TrackScript(
         name=script.group(1),

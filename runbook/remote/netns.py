@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import RunbookError
+from ..errors import RunbookError
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ class NetnsError(RunbookError, OSError):
     """The named network namespace could not be entered (Spanish message); fn did not run."""
 
 
-class NetnsTimeout(NetnsError, TimeoutError):
+class NetnsTimeoutError(NetnsError, TimeoutError):
     """fn did not finish in time inside the namespace (its daemon thread is left behind)."""
 
 
@@ -91,7 +91,7 @@ def run_in_netns(name: str, fn: Callable[..., T], *args: Any, timeout: float) ->
     """fn(*args) in a new thread that joined network namespace `name`; its result or exception.
 
     Raises NetnsError (fn not called) when the namespace cannot be entered,
-    NetnsTimeout when fn has not returned after `timeout` seconds.
+    NetnsTimeoutError when fn has not returned after `timeout` seconds.
     """
     path = netns_path(name)
     try:
@@ -125,7 +125,8 @@ def run_in_netns(name: str, fn: Callable[..., T], *args: Any, timeout: float) ->
         raise
     if not done.wait(timeout):
         abandoned.set()
-        raise NetnsTimeout(f'sin respuesta en {timeout:g} s dentro del espacio de nombres de red "{name}"')
+        raise NetnsTimeoutError(
+            f'sin respuesta en {timeout:g} s dentro del espacio de nombres de red "{name}"')
     thread.join()
     if "error" in outcome:
         raise outcome["error"]

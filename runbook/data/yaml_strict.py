@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from .errors import BadInput
-from .wording import shown
+from ..errors import BadInputError
+from ..wording import shown
 from .yaml_errors import guess_field, syntax_message
 
 MAX_BYTES = 256 * 1024  # the shipped files are ~10 KiB; a data file has no reason to be larger
@@ -52,7 +52,7 @@ _BAD_VALUE_CHAR_RE = re.compile(_BAD_CHAR_RE.pattern.replace("\x0b\x0c\x0e-\x1f"
 _DECIMAL_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 
 
-class YamlError(BadInput):
+class YamlError(BadInputError):
     """The file is not acceptable data; `line` is 1-based, `path` the field (may be empty)."""
 
     def __init__(self, line: int, path: Path_, message: str) -> None:

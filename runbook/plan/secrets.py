@@ -12,17 +12,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import BadInput
-from .names import REPO_ROOT, SECRET_MARKER_RE
+from ..errors import BadInputError
+from ..names import REPO_ROOT, SECRET_MARKER_RE
 
 if TYPE_CHECKING:
-    from .records import Site
+    from ..data.records import Site
 
 # Characters that are safe unquoted in haproxy.cfg (`stats auth user:pass`).
 SAFE_SECRET_RE = re.compile(r"^[A-Za-z0-9._~!%^*+=-]{8,128}$")
 
 
-class SecretError(BadInput):
+class SecretError(BadInputError):
     """A secret is missing or unusable; the message never contains its value."""
 
 

@@ -37,10 +37,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .names import NAME_RE, PUBLISHED_SITE, data_dir, template_dir
+from ..names import NAME_RE, PUBLISHED_SITE, data_dir, template_dir
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .steps import Plan
 
 FORMAT = b"runbook-plan-cache 4\n"
 MAX_FILES = 32

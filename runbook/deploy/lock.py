@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import BadInput
+from ..errors import BadInputError
 
 
-class LockBusy(BadInput):
+class LockBusyError(BadInputError):
     """Another deploy holds the site's lock; the message is Spanish."""
 
 
@@ -47,7 +47,8 @@ def deploy_lock(site: str) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "desconocido"
-            raise LockBusy(f"ya hay un despliegue en curso para el sitio {site} (pid {holder})") from None
+            raise LockBusyError(f"ya hay un despliegue en curso para el sitio {site} (pid {holder})"
+                                ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:

@@ -1,0 +1,1 @@
+"""Printing for people: the terminal's decisions, tables, data shown verbatim."""

@@ -1,0 +1,1 @@
+"""Reaching a node: OpenSSH with a ControlMaster, Fabric uploads, network namespaces."""
