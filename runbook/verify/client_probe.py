@@ -1,10 +1,10 @@
 """Requests a LAN client makes through the VIP; run inside the lab's client namespace.
 
-Standard library only, with runbook.errors.
-`verify` calls `probe(request)` in a thread of its own process that joined
-the lab client's namespace (runbook/remote/netns.py): every connection starts from
-the lab client's own addresses and can only reach the lab (the namespace
-has no route out).
+Standard library only (http.client for HTTP, a socket for memcached), with
+runbook.errors. `verify` calls `probe(request)` in a thread of its own
+process that joined the lab client's namespace (runbook/remote/netns.py):
+every connection starts from the lab client's own addresses and can only
+reach the lab (the namespace has no route out).
 
 HTTP requests behave like a browser: redirects on the same address and port
 are followed (a real Horizon sends an anonymous visitor to its login page),
@@ -16,15 +16,11 @@ answered comes from the sticky cookie HAProxy inserts or from the backend's
 Input: {"vip", "timeout", "backend_key", "sources": [addr...], "services": [{"name",
 "mode", "port", "path", "expect": [[low, high]...], "cookie", "balance",
 "backends": [names]}], "stats": [{"node", "address", "port", "uri"}]}
-
-HTTP is spoken here over a plain socket (HTTP/1.1, as http.client speaks
-it) rather than through http.client, whose import alone (email, ssl) cost
-verify more CPU than all its requests: the probe only ever talks plain HTTP
-to the lab.
 """
 
 from __future__ import annotations
 
+import http.client
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
@@ -34,203 +30,35 @@ from ..errors import RunbookError
 REPEAT = 2  # requests per source address under `balance source` (same backend twice?)
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
-MAX_LINE = 65536  # longest status or header line read (http.client's limit)
-MAX_HEADERS = 100  # most header lines in one answer (http.client's limit)
-MAX_BODY = 65536  # body bytes read and thrown away; past this the connection is not reused
-CUT = "el servidor cortó la respuesta a medias"
 
 
 class BadAnswerError(RunbookError):
-    """An answer that is not HTTP/1.x as this probe reads it, or a request it will not send.
+    """An answer http.client reads but the probe refuses, or a redirect to a path that cannot be sent.
 
-    Its Spanish message is shown as the request's error; any other exception
-    is a bug of the probe and is not dressed up as an answer.
+    Its Spanish message is shown as the request's error, as are http.client's
+    own exceptions (see describe); any other exception is a bug of the probe
+    and is not dressed up as an answer.
     """
 
 
-class Response:
-    """Status and headers of one answer (names lower-cased, every value kept in order)."""
-
-    def __init__(self, version: str, status: int, headers: list[tuple[str, str]]) -> None:
-        self.version, self.status, self.headers = version, status, headers
-
-    def get_all(self, name: str) -> list[str]:
-        return [value for key, value in self.headers if key == name.lower()]
-
-    def getheader(self, name: str) -> str | None:
-        """Every value of the header joined by ", " (http.client's getheader), or None."""
-        return ", ".join(values) if (values := self.get_all(name)) else None
-
-    def first(self, name: str) -> str | None:
-        values = self.get_all(name)
-        return values[0] if values else None
-
-    @property
-    def bodiless(self) -> bool:
-        """1xx, 204 and 304 never have a body, whatever their headers say."""
-        return self.status in (204, 304) or 100 <= self.status < 200
-
-    @property
-    def chunked(self) -> bool:
-        codings = self.getheader("Transfer-Encoding")
-        return (not self.bodiless and codings is not None
-                and codings.rsplit(",", 1)[-1].strip().lower() == "chunked")
-
-    @property
-    def length(self) -> int | None:
-        """Body length in bytes, None when it is chunked or runs until the server closes."""
-        if self.bodiless:
-            return 0
-        if self.first("Transfer-Encoding") is not None:
-            return None  # chunked, or (any other coding last) delimited by the close
-        values = {v.strip() for v in self.get_all("Content-Length")}
-        if not values:
-            return None
-        if len(values) > 1 or not all(v.isdigit() for v in values):
-            raise BadAnswerError(f"Content-Length no válido: {', '.join(sorted(values))}")
-        return int(values.pop())
-
-    @property
-    def will_close(self) -> bool:
-        """http.client's rule: the server ends the connection after this answer."""
-        connection = (self.first("Connection") or "").lower()
-        if self.version == "HTTP/1.1":
-            closes = "close" in connection
-        else:  # HTTP/1.0 keeps the connection only when it says so
-            closes = not (self.first("Keep-Alive") or "keep-alive" in connection
-                          or "keep-alive" in (self.first("Proxy-Connection") or "").lower())
-        # After 101 the connection speaks another protocol: never reused here.
-        return closes or self.status == 101 or (not self.chunked and self.length is None)
+def send(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> None:
+    """GET `path`; a path from a Location that http.client will not send is a BadAnswerError."""
+    try:
+        conn.request("GET", path, headers=headers)
+    except (http.client.InvalidURL, UnicodeEncodeError):  # a space or a control character; not ASCII
+        raise BadAnswerError(f"ruta no válida: {path!r}") from None
 
 
-def read_line(reader, what: str) -> bytes:
-    line = reader.readline(MAX_LINE + 1)
-    if len(line) > MAX_LINE:
-        raise BadAnswerError(f"{what} demasiado larga")
-    return line
-
-
-def read_head(reader) -> Response:
-    """The status line and headers of the final answer (1xx interim answers are skipped)."""
-    while True:
-        line = read_line(reader, "línea de estado")
-        if not line:
-            raise BadAnswerError("el servidor cerró la conexión sin responder")
-        text = line.decode("iso-8859-1").rstrip("\r\n")
-        parts = text.split(None, 2)
-        if (len(parts) < 2 or parts[0] not in ("HTTP/1.0", "HTTP/1.1")
-                or len(parts[1]) != 3 or not parts[1].isdigit() or parts[1][0] == "0"):
-            raise BadAnswerError(f"respuesta HTTP mal formada: {text[:80]!r}")
-        headers = read_headers(reader)
-        response = Response(parts[0], int(parts[1]), headers)
-        # 101 switches protocols: it is final (and will_close drops the connection).
-        if not 100 <= response.status < 200 or response.status == 101:
-            return response
-
-
-def read_headers(reader) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
-    while (line := read_line(reader, "cabecera")) not in (b"\r\n", b"\n", b""):
-        if len(headers) >= MAX_HEADERS:
-            raise BadAnswerError(f"más de {MAX_HEADERS} cabeceras")
-        text = line.decode("iso-8859-1").rstrip("\r\n")
-        if text[:1] in (" ", "\t") and headers:  # obsolete line folding: continues the value
-            name, value = headers.pop()
-            headers.append((name, f"{value} {text.strip()}"))
-            continue
-        name, colon, value = text.partition(":")
-        if not colon or not name or name != name.strip():
-            raise BadAnswerError(f"cabecera mal formada: {text[:80]!r}")
-        headers.append((name.lower(), value.strip()))
-    return headers
-
-
-def read_exactly(reader, amount: int) -> bytes:
-    data = reader.read(amount)
-    if len(data) < amount:
-        raise BadAnswerError(CUT)
-    return data
-
-
-def drain_body(reader, response: Response) -> bool:
-    """Read the body and throw it away, at most MAX_BODY bytes of it.
-
-    True when the whole body was read (the connection can carry the next
-    request); False when it is longer than MAX_BODY or runs until the server
-    closes, and the connection must be dropped.
-    """
-    if response.chunked:
-        read = 0
-        while (size := chunk_size(read_line(reader, "línea de bloque"))) > 0:
-            read += size
-            if read > MAX_BODY:
-                return False
-            read_exactly(reader, size + 2)  # the data and its CRLF
-        while (line := read_line(reader, "cabecera final")) not in (b"\r\n", b"\n"):  # trailers
-            if not line:
-                raise BadAnswerError(CUT)
-        return True
-    length = response.length
-    if length is None:
-        reader.read(MAX_BODY)  # until the server closes (or enough of it)
-        return False
-    if length > MAX_BODY:
-        return False
-    read_exactly(reader, length)
-    return True
-
-
-def chunk_size(line: bytes) -> int:
-    if not line:
-        raise BadAnswerError(CUT)
-    size = line.split(b";", 1)[0].strip()
-    if not size or any(c not in b"0123456789abcdefABCDEF" for c in size):
-        raise BadAnswerError(f"bloque chunked mal formado: {line[:40]!r}")
-    return int(size, 16)
-
-
-class Connection:
-    """One HTTP/1.1 client connection from a source address, opened again when the server ends it.
-
-    Requests are written as http.client writes them: the request line, Host
-    (`host`, or `host:port` off port 80), Accept-Encoding: identity, then the
-    caller's headers.
-    """
-
-    def __init__(self, host: str, port: int, timeout: float, source: str) -> None:
-        self.address, self.timeout, self.source = (host, port), timeout, source
-        shown = f"[{host}]" if ":" in host else host
-        self.host = shown if port == 80 else f"{shown}:{port}"
-        self.sock: socket.socket | None = None
-        self.reader = None
-
-    def send(self, path: str, headers: dict[str, str]) -> None:
-        if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
-            raise BadAnswerError(f"ruta no válida: {path!r}")
-        lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}", "Accept-Encoding: identity"]
-        for name, value in headers.items():
-            if "\r" in value or "\n" in value:
-                raise BadAnswerError(f"valor no válido en la cabecera {name}: {value!r}")
-            lines.append(f"{name}: {value}")
-        if self.sock is None:
-            self.sock = socket.create_connection(self.address, self.timeout, (self.source, 0))
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.reader = self.sock.makefile("rb")
-        self.sock.sendall("\r\n".join(lines + ["", ""]).encode("iso-8859-1"))
-
-    def get(self, path: str, headers: dict[str, str]) -> Response:
-        """Send a GET and read its whole answer; the connection stays open only if reusable."""
-        self.send(path, headers)
-        response = read_head(self.reader)
-        if not drain_body(self.reader, response) or response.will_close:
-            self.close()
-        return response
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.reader.close()
-            self.sock.close()
-            self.sock = self.reader = None
+def fetch(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    """Send a GET and read its whole answer, so that the connection can carry the next one."""
+    send(conn, path, headers)
+    response = conn.getresponse()
+    if response.msg.defects:
+        # A line that is not a header: http.client drops it and every header after it.
+        line = (str(response.msg.get_payload()).splitlines() or [""])[0]
+        raise BadAnswerError(f"cabecera mal formada: {line[:80]!r}")
+    response.read()
+    return response
 
 
 def accepted(status: int, expect: list) -> bool:
@@ -280,13 +108,15 @@ def http_request(cfg: dict, service: dict, source: str) -> dict:
     answer = {"source": source}
     origin = f"http://{cfg['vip']}:{service['port']}"
     path, jar, statuses, served_by = service["path"], {}, [], []
-    conn = Connection(cfg["vip"], service["port"], cfg["timeout"], source)
+    # Kept alive across the redirects; http.client opens it again (from `source`) when the server ends it.
+    conn = http.client.HTTPConnection(cfg["vip"], service["port"], timeout=cfg["timeout"],
+                                      source_address=(source, 0))
     try:
         for _ in range(MAX_REDIRECTS + 1):
             headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
-            response = conn.get(path, headers)
+            response = fetch(conn, path, headers)
             statuses.append(response.status)
-            set_cookies = cookies_from(response.get_all("Set-Cookie"))
+            set_cookies = cookies_from(response.msg.get_all("Set-Cookie") or [])
             jar.update(set_cookies)
             served_by.append(who_answered(set_cookies, response.getheader("X-Backend"), service))
             location = response.getheader("Location")
@@ -308,7 +138,7 @@ def http_request(cfg: dict, service: dict, source: str) -> dict:
         if len(backends) > 1:
             answer["error"] = "la redirección la atendió otro servidor: " + " → ".join(
                 b or "?" for b in served_by)
-    except (OSError, BadAnswerError) as exc:
+    except (OSError, http.client.HTTPException, BadAnswerError) as exc:
         answer.update(ok=False, error=describe(exc))
     finally:
         conn.close()
@@ -347,8 +177,21 @@ def memcached_request(cfg: dict, service: dict, source: str) -> dict:
 
 
 def describe(exc: BaseException) -> str:
-    if isinstance(exc, socket.timeout | TimeoutError):
+    """The Spanish text of a request's failure: the socket's, http.client's or ours."""
+    if isinstance(exc, TimeoutError):
         return "sin respuesta (tiempo agotado)"
+    if isinstance(exc, http.client.RemoteDisconnected):  # a BadStatusLine and an OSError: named first
+        return "el servidor cerró la conexión sin responder"
+    if isinstance(exc, http.client.BadStatusLine):
+        return f"respuesta HTTP mal formada: {exc.line.strip()[:80]!r}"
+    if isinstance(exc, http.client.UnknownProtocol):
+        return f"respuesta HTTP mal formada: {exc.version[:80]!r}"
+    if isinstance(exc, http.client.IncompleteRead):  # a body cut short, or a chunk size that is not one
+        return "el servidor cortó la respuesta a medias"
+    if isinstance(exc, http.client.LineTooLong):
+        return "línea demasiado larga en la respuesta"
+    if isinstance(exc, http.client.HTTPException):  # "got more than 100 headers", as http.client says it
+        return f"respuesta HTTP no válida: {exc}"
     if isinstance(exc, ConnectionRefusedError):
         return "conexión rechazada"
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
@@ -368,12 +211,13 @@ def probe_service(cfg: dict, service: dict, pool: ThreadPoolExecutor) -> list:
 
 
 def probe_stats(cfg: dict, target: dict) -> dict:
-    conn = Connection(target["address"], target["port"], cfg["timeout"], cfg["sources"][0])
+    conn = http.client.HTTPConnection(target["address"], target["port"], timeout=cfg["timeout"],
+                                      source_address=(cfg["sources"][0], 0))
     try:
         # Only the status matters: the page itself is never read.
-        conn.send(target["uri"], {"Connection": "close"})
-        return {"status": read_head(conn.reader).status}
-    except (OSError, BadAnswerError) as exc:
+        conn.request("GET", target["uri"], headers={"Connection": "close"})
+        return {"status": conn.getresponse().status}
+    except (OSError, http.client.HTTPException) as exc:
         return {"status": None, "error": describe(exc)}
     finally:
         conn.close()
