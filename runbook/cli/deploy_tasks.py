@@ -32,7 +32,8 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
     """Aplica en los nodos el plan que muestra el sitio (por SSH)."""
     from ..deploy import DeployOptions
     from ..deploy import deploy as run_deploy
-    from ..deploy.report import ConsoleReporter, deploy_console, print_recap
+    from ..deploy.report import ConsoleReporter, print_recap
+    from ..output.terminal import choose_console
     from ..output.verbatim import emit
     from ..plan.secrets import read_secrets
 
@@ -44,7 +45,7 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
         raise fail(f"el plan no tiene el paso {step!r} (pasos: {', '.join(step_ids)})")
     secrets = read_secrets(the_plan.site)  # a missing secret (exit 2) stops us before any connection
     options = DeployOptions(node=node, step=step, check=check)
-    console = deploy_console(stderr=json_)
+    console = choose_console(stderr=json_)
     nodes = [n for n in the_plan.node_names if node in (None, n)]
     try:
         if json_:

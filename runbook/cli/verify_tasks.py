@@ -26,7 +26,9 @@ def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=No
         raise fail(f"formato desconocido {format!r}; use uno de: {', '.join(VERIFY_FORMATS)}", BAD_INPUT)
     if output is not None and not Path(output).parent.is_dir():
         raise fail(f"no existe la carpeta de {output}", BAD_INPUT)
-    from ..verify import print_table, render, run_verify, table_console
+    from ..output.terminal import choose_console
+    from ..output.verbatim import emit
+    from ..verify import print_table, render, run_verify
 
     plan = plan_or_exit(site)
     check_node(plan, node)
@@ -34,12 +36,10 @@ def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=No
     if output is not None:
         Path(output).write_text(render(report, format), encoding="utf-8")
     if output is not None or format == "table":
-        print_table(report, table_console())
+        print_table(report, choose_console())
     else:
         out(render(report, format))
     if output is not None:
-        from rich.console import Console  # rich highlights the path and the format on a terminal
-
-        Console(stderr=True).print(f"informe {format} escrito en {output}")
+        emit(choose_console(stderr=True), f"informe {format} escrito en ", output)  # the path verbatim
     if report.exit_code:
         raise Exit(code=report.exit_code)

@@ -2,9 +2,10 @@
 
 On a terminal a rich Live table shows each node's current step while the
 action lines scroll above it; elsewhere (CI, pipes) only the lines are
-printed. `--json` prints nothing until the final machine-readable document.
+printed, and the recap is our plain table (output/table.py) without rich.
+`--json` prints nothing until the final machine-readable document.
 Targets (commands, paths), messages and diffs are data: they are printed
-verbatim and whole, never through markup, never cut (cli/verbatim.py).
+verbatim and whole, never through markup, never cut (output/verbatim.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..output.table import plain_table
-from ..output.terminal import Terminal, as_rich
+from ..output.terminal import Plain
 from ..output.verbatim import Line, emit, show
 from ..vocabulary import ACTION_STATUSES, Status
 from .outcome import ActionResult
@@ -28,16 +29,8 @@ if TYPE_CHECKING:
 STYLE = {Status.OK: "green", Status.CHANGED: "yellow", Status.FAILED: "bold red", Status.SKIPPED: "cyan"}
 
 
-def deploy_console(stderr: bool) -> Console | Terminal:
-    """Where deploy prints: rich's Console(stderr=...) on a terminal, where its Live display runs;
-    elsewhere a Terminal that writes the lines and the recap as that Console would, without
-    importing rich.console."""
-    terminal = Terminal(stderr=stderr)
-    return terminal.rich() if terminal.is_terminal else terminal
-
-
 class ConsoleReporter(Reporter):
-    def __init__(self, console: Console | Terminal, nodes: list[str], check: bool):
+    def __init__(self, console: Console | Plain, nodes: list[str], check: bool):
         self.console = console
         self.check = check
         self.nodes = nodes
@@ -50,7 +43,7 @@ class ConsoleReporter(Reporter):
         if self.console.is_terminal:
             from rich.live import Live  # only on a terminal
 
-            self._live = Live(self._table(), console=as_rich(self.console), refresh_per_second=8,
+            self._live = Live(self._table(), console=self.console, refresh_per_second=8,
                               transient=True)
             self._live.start()
         return self
@@ -138,27 +131,25 @@ def _recap_state(result: DeployResult, node: str) -> str:
     return "complete"
 
 
-def print_recap(console: Console | Terminal, result: DeployResult) -> None:
+def print_recap(console: Console | Plain, result: DeployResult) -> None:
     title = "Resumen por nodo" + (" (--check: no se ha cambiado nada)" if result.check else "")
     labels = [status.action_word(dry_run=result.check) for status in ACTION_STATUSES]
     recap = result.recap()
     rows = [[node, *(str(recap[node][s.value]) for s in ACTION_STATUSES),
              RECAP_STATES[_recap_state(result, node)][0]] for node in result.nodes]
-    plain = plain_table(console, title, ["nodo", *labels, "estado"], rows,
-                        justify=["left", *["right"] * len(labels), "left"])
-    if plain is not None:  # no colour to print: the same text without rich's layout cost
-        emit(console, plain)
-    else:
+    if console.is_terminal:
         from rich.table import Table
 
-        table = Table(title=title)
+        table = Table(title=_text(title, "table.title"))
         table.add_column("nodo", overflow="fold")  # narrow terminals fold cells; nothing is cut
         for status, label in zip(ACTION_STATUSES, labels, strict=True):
             table.add_column(label, justify="right", style=STYLE[status], overflow="fold")
         table.add_column("estado", overflow="fold")
         for node, row in zip(result.nodes, rows, strict=True):
-            table.add_row(node, *row[1:-1], _text(*RECAP_STATES[_recap_state(result, node)]))
-        as_rich(console).print(table)
+            table.add_row(_text(node), *row[1:-1], _text(*RECAP_STATES[_recap_state(result, node)]))
+        console.print(table)
+    else:
+        emit(console, plain_table(title, ["nodo", *labels, "estado"], rows, right=range(1, len(labels) + 1)))
     for message in result.errors:
         emit(console, ("✗", "bold red"), " ", message)
     changed = sum(r[Status.CHANGED.value] for r in recap.values())

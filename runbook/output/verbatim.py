@@ -5,15 +5,15 @@ long lines at the terminal width; any of those would make a printed command
 differ from the one deploy runs. A `Line` is a renderable made of segments
 written as they are: labels may carry a style (colour only wraps around
 text, never changes it), data is never interpreted, and printed with
-`soft_wrap=True` nothing is wrapped or cut, whatever the width. On a
-`Terminal` (terminal.py) the same bytes are written without rich.
+`soft_wrap=True` nothing is wrapped or cut, whatever the width. On `Plain`
+output (not a terminal: terminal.py) the line's text is written without rich.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .terminal import Terminal, as_rich, write_runs
+from .terminal import Plain
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -27,9 +27,10 @@ class Line:
     def __init__(self, *parts: Part) -> None:
         self.parts = parts
 
-    def runs(self) -> list[tuple[str, str | None]]:
-        """The line as (text, style) runs, without its end: what a Terminal writes."""
-        return [part if isinstance(part, tuple) else (part, None) for part in self.parts]
+    @property
+    def text(self) -> str:
+        """The line without styles and without its end: what Plain output writes."""
+        return "".join(part[0] if isinstance(part, tuple) else part for part in self.parts)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         from rich.segment import Segment
@@ -44,16 +45,14 @@ class Line:
         yield Segment.line()
 
 
-def show(console: Console | Terminal, line: Line) -> None:
-    """Print a Line: no markup, no highlighting, no wrapping, no cropping.
-
-    A Terminal writes it itself (the bytes rich would write); a rich Console, or a Terminal that
-    leaves it to rich, prints it with rich.
-    """
-    if not write_runs(console, [line.runs()]):
-        as_rich(console).print(line, soft_wrap=True)
+def show(console: Console | Plain, line: Line) -> None:
+    """Print a Line: no markup, no highlighting, no wrapping, no cropping."""
+    if isinstance(console, Plain):
+        console.write(line.text + "\n")
+    else:
+        console.print(line, soft_wrap=True)
 
 
-def emit(console: Console | Terminal, *parts: Part) -> None:
+def emit(console: Console | Plain, *parts: Part) -> None:
     """Print one Line made of these parts."""
     show(console, Line(*parts))

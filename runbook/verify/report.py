@@ -7,8 +7,8 @@ import json
 from typing import TYPE_CHECKING
 
 from ..names import VERIFY_FORMATS
-from ..output.table import Styled, StyledTable
-from ..output.terminal import Terminal, as_rich
+from ..output.table import plain_table
+from ..output.terminal import Plain
 from ..output.verbatim import emit
 from ..vocabulary import CHECK_STATUSES, Status
 from .run import Report, Result
@@ -36,23 +36,13 @@ TITLE = "Verificación del sitio {site}"
 HEADERS = ["Comprobación", "Nodo", "Resultado", "Detalle"]
 
 
-def table_console() -> Terminal:
-    """Where `./rb verify` prints its table: rich's Console(width=max(Console().width, 140)), decided
-    without importing rich.console (terminal.py)."""
-    return Terminal(width=max(Terminal().width, 140))
-
-
-def print_table(report: Report, console: Console | Terminal) -> None:
-    rows = [[Styled(((r.title, None), (f"\n{r.check}", "dim"))), r.where,
-             Styled(((r.status.check_word(), None),), _STYLE[r.status]), r.detail] for r in report.results]
-    table = StyledTable.table(console, TITLE.format(site=report.site), HEADERS, rows)
-    # The same text and styles as rich's Table, without its layout cost; rich draws what it cannot.
-    if table is None:
-        as_rich(console).print(_table(report))
-    elif console.color_system is None:
-        emit(console, table.text())  # nothing styled: the text in one piece
+def print_table(report: Report, console: Console | Plain) -> None:
+    """The table (rich's on a terminal, our plain one elsewhere), each failure's lines, the summary."""
+    if console.is_terminal:
+        console.print(_table(report))
     else:
-        table.print(console)
+        rows = [[f"{r.title}\n  {r.check}", r.where, r.status.check_word(), r.detail] for r in report.results]
+        emit(console, plain_table(TITLE.format(site=report.site), HEADERS, rows))
     failures = report.failures()
     # Below the table, data is printed whole and verbatim: details, links and diffs.
     if failures:
@@ -75,11 +65,12 @@ def print_table(report: Report, console: Console | Terminal) -> None:
 
 
 def _table(report: Report):
-    """rich's Table, for a console that prints colour (only then imported)."""
+    """rich's Table, for a terminal (only then imported): cells fold to its width, never cut."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=TITLE.format(site=report.site), show_lines=False, expand=False)
+    title = Text(TITLE.format(site=report.site), style="table.title")  # text, not markup
+    table = Table(title=title, show_lines=False, expand=False)
     for header in HEADERS:
         table.add_column(header, overflow="fold")
     for r in report.results:
@@ -172,5 +163,5 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "junit":
         return to_junit(report)
     buffer = io.StringIO()
-    print_table(report, Terminal(file=buffer, width=140, force_terminal=False, color_system=None))
+    print_table(report, Plain(buffer))
     return buffer.getvalue()

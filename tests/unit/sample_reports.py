@@ -1,7 +1,7 @@
 """Verify reports and deploy results built without the lab, shared by tests that print them.
 
-Imports nothing of rich: tests/unit/test_terminal.py runs them in a fresh
-interpreter that must end without rich.console loaded.
+Imports nothing of rich: tests/unit/test_startup.py prints them in a fresh
+interpreter that must end without rich loaded.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -214,3 +216,53 @@ def test_models_validate_the_same_without_the_plugin_loader_and_a_users_switch_i
     # The user wants plugins (or only some off): the real loader, as without runbook.
     assert run("") == "'' True True\n"
     assert run("logfire") == "'logfire' True True\n"
+
+
+PRINT_REPORTS = """
+import sys
+sys.path.insert(0, "tests/unit")
+from runbook.cli import verify_tasks, deploy_tasks  # the tasks, as ./rb loads them
+from runbook.deploy.report import ConsoleReporter, print_recap
+from runbook.output.terminal import choose_console
+from runbook.output.verbatim import emit
+from runbook.verify import print_table, render
+from sample_reports import deploy_result, failing_report, lab_report
+
+if sys.argv[1] == "verify":
+    for report in (lab_report(), failing_report()):
+        print_table(report, choose_console())
+        render(report, "json"), render(report, "junit")
+else:
+    outcomes, result = deploy_result(False)
+    console = choose_console()
+    emit(console, ("Desplegando el sitio lab", "bold"), " (Laboratorio)")
+    with ConsoleReporter(console, result.nodes, False) as reporter:
+        for outcome in outcomes:
+            reporter.outcome(outcome)
+    print_recap(console, result)
+sys.stdout.flush()
+print(",".join(sorted(m for m in sys.modules if m.split(".")[0] == "rich")) or "-", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(("what", "env"), [("verify", {}), ("verify", {"NO_COLOR": "1"}),
+                                           ("deploy", {}), ("deploy", {"NO_COLOR": "1"})])
+def test_verify_and_deploy_print_to_a_pipe_without_importing_rich(what, env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE")}
+    run = subprocess.run([sys.executable, "-c", PRINT_REPORTS, what], cwd=REPO, capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, env={**clean, **env}, timeout=120, check=True)
+    assert run.stderr.strip().splitlines()[-1] == "-"  # no module of rich at all
+    assert "\x1b" not in run.stdout
+    if what == "verify":
+        assert run.stdout.startswith("Verificación del sitio lab\n\nComprobación  ")
+        assert "verify lab: 1 correctas, 2 fallan, 1 con error, 1 omitidas (1.50 s)\n" in run.stdout
+    else:
+        assert "\nResumen por nodo\n\nnodo      ok  cambiado  fallido  omitido  estado\n" in run.stdout
+
+
+def test_on_a_forced_terminal_rich_prints_in_colour():
+    run = subprocess.run([sys.executable, "-c", PRINT_REPORTS, "verify"], cwd=REPO, capture_output=True,
+                         text=True, stdin=subprocess.DEVNULL, env={**os.environ, "FORCE_COLOR": "1"},
+                         timeout=120, check=True)
+    assert "rich.table" in run.stderr.strip().splitlines()[-1].split(",")
+    assert "\x1b[" in run.stdout and "┏" in run.stdout
