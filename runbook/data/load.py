@@ -10,6 +10,7 @@ its error locations are looked up in those lines.
 from __future__ import annotations
 
 import errno
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -22,6 +23,7 @@ from . import yaml_strict
 from .fields import NAME_RE, FieldError
 from .messages import pick, spanish, unknown_key
 from .model import Procedure, Site
+from .renamed import BothNamesError, rename_old_keys
 from .yaml_strict import Document, YamlError, shown
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,12 +73,41 @@ def load_site(name: str = PUBLISHED_SITE, directory: Path | None = None) -> Site
     path = directory / f"{name}.yaml"
     if not path.exists() and not path.is_symlink():  # anything else there is load_file's to judge
         raise DataError(f"no existe el sitio {name!r} en {directory} (sitios: {known})")
-    site, source = load_file(path, Site)
+    display = _display(path)
+    document = _read(path, display)
+    for notice in _rename_old_keys(document, display):
+        print(notice, file=sys.stderr)
+    return _site(name, Source(display, document))
+
+
+def site_from_text(name: str, text: str, display: str) -> Site:
+    """The site a text would be once written to `display` (its file): the very checks of `load_site`.
+
+    `./rb new` validates what it is about to write with this, so a wrong
+    answer gets exactly the message the file would get, and nothing is written.
+    """
+    try:
+        document = yaml_strict.parse(text.encode())
+    except YamlError as exc:
+        raise DataError(f"{located(display, exc.line, exc.path)}: {exc.message}") from None
+    _rename_old_keys(document, display)
+    return _site(name, Source(display, document))
+
+
+def _site(name: str, source: Source) -> Site:
+    site = _validate(source, Site)
     if site.name != name:
         raise DataError(
             f"{source.where(('name',))}: vale {site.name!r} pero el fichero se llama {name}.yaml"
         )
     return site
+
+
+def _rename_old_keys(document: Document, display: str) -> list[str]:
+    try:
+        return rename_old_keys(document, display)
+    except BothNamesError as exc:
+        raise DataError(f"{located(display, exc.line, (exc.old,))}: {exc}") from None
 
 
 def load_procedure(directory: Path | None = None) -> Procedure:
@@ -87,20 +118,27 @@ def load_procedure(directory: Path | None = None) -> Procedure:
 
 def load_file(path: Path, model: type[M]) -> tuple[M, Source]:
     display = _display(path)
+    source = Source(display, _read(path, display))
+    return _validate(source, model), source
+
+
+def _read(path: Path, display: str) -> Document:
     try:
-        document = yaml_strict.read(path)
+        return yaml_strict.read(path)
     except YamlError as exc:
         raise DataError(f"{located(display, exc.line, exc.path)}: {exc.message}") from None
     except OSError as exc:
         problem = _OS_ERRORS.get(exc.errno, f"error de lectura, errno {exc.errno}")
         raise DataError(f"{located(display, 1, ())}: no se puede leer ({problem})") from None
-    source = Source(display, document)
+
+
+def _validate(source: Source, model: type[M]) -> M:
     try:
-        return model.model_validate(document.data), source
+        return model.model_validate(source.document.data)
     except ValidationError as exc:
         raise DataError(_describe(source, model, exc)) from None
     except RecursionError:  # cannot happen within yaml_strict.MAX_DEPTH; never a traceback anyway
-        raise DataError(f"{located(display, 1, ())}: estructura demasiado profunda") from None
+        raise DataError(f"{located(source.display, 1, ())}: estructura demasiado profunda") from None
 
 
 def _describe(source: Source, model: type[BaseModel], exc: ValidationError) -> str:

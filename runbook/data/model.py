@@ -158,7 +158,7 @@ class Node(Strict):
     priority: Annotated[int, Field(ge=1, le=254)]
 
 
-class Controller(Strict):
+class Server(Strict):
     name: SafeName
     lan_address: IPv4
     management_address: IPv4 | None = None
@@ -232,7 +232,7 @@ class Site(SiteMethods, Strict):
     name: SafeName
     title: Title
     description: str = ""
-    os: Literal["debian12", "ubuntu2204", "ubuntu2404"] = "debian12"
+    os: Literal["debian12"] = "debian12"
     network: Network
     vip: IPv4
     vrrp: Vrrp
@@ -241,7 +241,7 @@ class Site(SiteMethods, Strict):
     stats: Stats = Field(default_factory=Stats)
     haproxy: Haproxy = Field(default_factory=Haproxy)
     nodes: Annotated[list[Node], Field(min_length=2, max_length=64)]
-    controllers: Annotated[list[Controller], Field(max_length=64)] = []
+    servers: Annotated[list[Server], Field(max_length=64)] = []
     services: Annotated[list[Service], Field(min_length=1, max_length=64)]
     lab: LabLayout | None = None
 
@@ -321,9 +321,9 @@ class Site(SiteMethods, Strict):
                 ("network", "lan", "gateway"), "coincide con la dirección de un nodo o con la IP virtual"
             )
         balancers = {n.lan_address for n in self.nodes} | {self.vip}
-        for i, c in enumerate(self.controllers):
-            if c.lan_address in balancers:
-                raise FieldError(("controllers", i, "lan_address"),
+        for i, s in enumerate(self.servers):
+            if s.lan_address in balancers:
+                raise FieldError(("servers", i, "lan_address"),
                                  "coincide con la IP virtual o con la dirección de un balanceador")
 
     def _backend_semantics(self) -> None:

@@ -79,7 +79,7 @@ class SiteMethods:
     vip: IPv4Address
     network: Any
     nodes: list
-    controllers: list
+    servers: list
     services: list
     lab: Any
 
@@ -93,10 +93,10 @@ class SiteMethods:
         for i, n in enumerate(self.nodes):
             places += [(("nodes", i, "lan_address"), n.lan_address)]
             places += [(("nodes", i, "management_address"), n.management_address)]
-        for i, c in enumerate(self.controllers):
-            places.append((("controllers", i, "lan_address"), c.lan_address))
-            if c.management_address is not None:
-                places.append((("controllers", i, "management_address"), c.management_address))
+        for i, s in enumerate(self.servers):
+            places.append((("servers", i, "lan_address"), s.lan_address))
+            if s.management_address is not None:
+                places.append((("servers", i, "management_address"), s.management_address))
         for i, s in enumerate(self.services):
             for j, b in enumerate(s.backends):
                 places.append((("services", i, "backends", j, "address"), b.address))
@@ -174,7 +174,7 @@ class SecretSource(Record): ...
 class Stats(Record): ...
 class Haproxy(Record): ...
 class Node(Record): ...
-class Controller(Record): ...
+class Server(Record): ...
 class HealthCheck(HealthCheckMethods, Record): ...
 class Backend(Record): ...
 class Service(Record): ...

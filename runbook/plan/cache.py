@@ -37,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..data.renamed import uses_old_keys
 from ..names import NAME_RE, PUBLISHED_SITE, data_dir, template_dir
 
 if TYPE_CHECKING:
@@ -91,7 +92,10 @@ def _key(name: str) -> tuple[str, bytes] | None:
     digest.update(f"{sys.version}\0{sys.implementation.cache_tag}\0".encode())
     try:
         for path in (data / f"{name}.yaml", data / "procedure.yaml"):
-            digest.update(_data_file(path) + b"\0")
+            raw = _data_file(path)
+            if uses_old_keys(raw):
+                return None  # loaded every time, so that its notice is printed every time
+            digest.update(raw + b"\0")
         _tree(digest, templates)
         _tree(digest, PACKAGE_DIR)
     except (OSError, ValueError):

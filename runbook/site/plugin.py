@@ -192,7 +192,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "backup": site.nodes_by_priority[1],
             "backups": site.nodes_by_priority[1:],
             "balancers": site.nodes_by_priority,
-            "controllers": site.controllers,
+            "servers": site.servers,
             "services": site.services,
             "lab_site": self._lab_site,
             # Values the prose quotes from the rendered configuration files.

@@ -37,9 +37,9 @@ def node_table(site: Site) -> str:
             f"| {node.lan_address}/{lan.subnet.prefixlen} | {node.management_address} "
             f"| {node.priority}, {_role(site, node.name)} |"
         )
-    for ctl in site.controllers:
-        internal = str(ctl.management_address) if ctl.management_address else "—"
-        rows.append(f"| {node_label(ctl.name)} | controlador | {ctl.lan_address} | {internal} | — |")
+    for srv in site.servers:
+        internal = str(srv.management_address) if srv.management_address else "—"
+        rows.append(f"| {node_label(srv.name)} | servidor | {srv.lan_address} | {internal} | — |")
     rows.append(
         f"| *IP virtual* | recurso del clúster | **{site.vip}** | — "
         f"| id {site.vrrp.router_id}, en el MASTER |"
@@ -51,15 +51,15 @@ def node_table(site: Site) -> str:
         facts.append("DNS " + ", ".join(str(d) for d in lan.dns))
     return (
         "\n".join(rows)
-        + "\n\nLos balanceadores llevan HAProxy y Keepalived; los controladores son los servidores "
+        + "\n\nLos balanceadores llevan HAProxy y Keepalived; los servidores son los equipos "
         f"que hay detrás. Red LAN {lan.subnet}: " + ", ".join(facts) + ".\n"
     )
 
 
 def _backend_label(site: Site, address) -> str:
-    for ctl in site.controllers:
-        if ctl.lan_address == address:
-            return f"{node_label(ctl.name)}<br/>{address}"
+    for srv in site.servers:
+        if srv.lan_address == address:
+            return f"{node_label(srv.name)}<br/>{address}"
     return str(address)
 
 

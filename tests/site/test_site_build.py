@@ -99,8 +99,8 @@ def test_node_table_and_topology_come_from_the_data(built_site, plan):
     for node in plan.site.nodes:
         assert node.name.capitalize() in table and str(node.lan_address) in table
         assert str(node.priority) in table
-    for ctl in plan.site.controllers:
-        assert str(ctl.lan_address) in table
+    for srv in plan.site.servers:
+        assert str(srv.lan_address) in table
     diagram = soup.select_one("pre.mermaid").get_text()
     assert diagram.lstrip().startswith("flowchart")
     assert str(plan.site.vip) in diagram and "Hera" in diagram and "Zeus" in diagram

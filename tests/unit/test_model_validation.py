@@ -93,6 +93,8 @@ BAD_SITES = [
     ("missing-stats-secret", _set("secrets", {}), "secrets"),
     ("ssh-port-string", _set("ssh.port", "veintidós"), "ssh.port"),
     ("os-unknown", _set("os", "windows"), "os"),
+    # The procedure is Debian's (ifupdown, its package names): nothing else is accepted.
+    ("os-ubuntu", _set("os", "ubuntu2204"), "os"),
     ("name-mismatch", _set("name", "otro"), "name"),
 ]
 
