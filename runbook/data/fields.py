@@ -13,7 +13,7 @@ import re
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ..errors import BadInputError
 from ..names import NAME_RE
@@ -160,14 +160,36 @@ def _ipv4_network(value: object) -> IPv4Network:
     raise FieldError((), f"{value} tiene bits de dirección de equipo: la red es {network}")
 
 
-SafeName = Annotated[str, AfterValidator(_safe_name)]
-InterfaceName = Annotated[str, AfterValidator(_interface)]
+# What each type accepts, for the JSON Schema editors use and the reference page
+# (runbook/data/schema.py, runbook/site/reference.py): the standard keywords an
+# editor checks as you type, and RULE, the same in Spanish words for a reader.
+# Validation never reads these: the validators above decide.
+RULE = "x-rule"
+SafeName = Annotated[str, AfterValidator(_safe_name), WithJsonSchema({
+    "type": "string", "pattern": NAME_RE.pattern,
+    RULE: "minúsculas, cifras y guiones, empezando por una letra; 32 caracteres como mucho",
+})]
+InterfaceName = Annotated[str, AfterValidator(_interface), WithJsonSchema({
+    "type": "string", "pattern": INTERFACE_RE.pattern, "maxLength": 15,
+    RULE: "nombre de interfaz de Linux: letras, cifras, «.», «_» y «-», sin empezar por «-»; 15 bytes "
+          "como mucho",
+})]
 AbsPath = Annotated[str, AfterValidator(_abs_path)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-NonBlank = Annotated[str, AfterValidator(_not_blank)]  # commands and other text that must say something
-Title = Annotated[str, AfterValidator(_one_line)]  # headings: one line
-IPv4 = Annotated[IPv4Address, BeforeValidator(_ipv4)]
-Subnet = Annotated[IPv4Network, BeforeValidator(_ipv4_network)]
+NonBlank = Annotated[str, AfterValidator(_not_blank), WithJsonSchema({
+    "type": "string", "minLength": 1, RULE: "no vacío",
+})]  # commands and other text that must say something
+Title = Annotated[str, AfterValidator(_one_line), WithJsonSchema({
+    "type": "string", "minLength": 1, RULE: "una sola línea, no vacía",
+})]  # headings: one line
+IPv4 = Annotated[IPv4Address, BeforeValidator(_ipv4), WithJsonSchema({
+    "type": "string", "format": "ipv4", RULE: "dirección IPv4 escrita como texto; no la de red ni la de "
+    "difusión de su subred, ni de bucle local, multidifusión o reservada",
+})]
+Subnet = Annotated[IPv4Network, BeforeValidator(_ipv4_network), WithJsonSchema({
+    "type": "string", "format": "ipv4network", "pattern": r"^[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}$",
+    RULE: "red IPv4 con su prefijo (CIDR), sin bits de equipo; prefijo entre /8 y /30",
+})]
 
 # Addresses that cannot be a host on a LAN.
 _NOT_HOSTS = (

@@ -10,13 +10,14 @@ site that cannot work.
 # No `from __future__ import annotations`: pydantic would compile every annotation
 # string when the classes are made, a third of the time of importing the models.
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from ..data.records import LAB_RANGES, HealthCheckMethods, SiteMethods, status_ranges
 from .fields import (
     NAME_RE,
+    RULE,
     FieldError,
     InterfaceName,
     IPv4,
@@ -48,16 +49,34 @@ def _status_codes(value: object) -> str:
     return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
 
 
-StatusCodes = Annotated[str, BeforeValidator(_status_codes)]
+_STATUS_ITEM = r"[1-5][0-9]{2}(-[1-5][0-9]{2})?"
+StatusCodes = Annotated[str, BeforeValidator(_status_codes), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 100, "maximum": 599},
+              {"type": "string", "pattern": rf"^{_STATUS_ITEM}(,{_STATUS_ITEM})*$"}],
+    RULE: "un código (302), un rango (200-399) o una lista separada por comas (200,302), entre 100 y 599",
+})]
+
+
+def doc(description: str, *examples: object, default: object = ..., **kwargs: object) -> Any:
+    """A field with its Spanish description and examples (the reference page and the JSON Schema show
+    them; `./rb new` writes the description as the field's comment). No default: the field is required."""
+    return Field(default, description=description, examples=list(examples), **kwargs)
 
 # --------------------------------------------------------------------------- site
 
 
 class Lan(Strict):
-    interface: InterfaceName
-    subnet: Subnet
-    gateway: IPv4 | None = None
-    dns: Annotated[list[IPv4], Field(max_length=3)] = []  # the resolver reads at most three
+    interface: InterfaceName = doc(
+        "Interfaz de los balanceadores en la LAN: donde escuchan los servicios y donde vive la IP virtual.",
+        "ens18", "eth1")
+    subnet: Subnet = doc("Subred de la LAN: la IP virtual, los balanceadores y los servidores están en ella.",
+                         "10.20.0.0/24")
+    gateway: IPv4 | None = doc("Puerta de enlace de la LAN en los balanceadores (dentro de la subred); "
+                               "vacío: sin ruta por defecto en esa interfaz.", "10.20.0.1", default=None)
+    # The resolver reads at most three.
+    dns: Annotated[list[IPv4], Field(max_length=3)] = doc(
+        "Servidores DNS que usan los balanceadores (como mucho tres, los que lee el resolvedor).",
+        ["10.20.0.1"], default=[])
 
     @model_validator(mode="after")
     def _gateway_in_subnet(self) -> Self:
@@ -69,13 +88,17 @@ class Lan(Strict):
 
 
 class Management(Strict):
-    interface: InterfaceName
-    subnet: Subnet
+    interface: InterfaceName = doc(
+        "Interfaz de la red de gestión, por la que entra SSH; distinta de la de la LAN.", "ens19", "eth0")
+    subnet: Subnet = doc("Subred de gestión: las direcciones por las que SSH llega a cada balanceador. "
+                         "No puede solaparse con la LAN.", "10.30.0.0/24")
 
 
 class Network(Strict):
-    lan: Lan
-    management: Management
+    lan: Lan = doc("La red de los clientes y de los servidores, donde se publica la IP virtual.",
+                   {"interface": "ens18", "subnet": "10.20.0.0/24"})
+    management: Management = doc("La red de administración por la que se llega a los balanceadores.",
+                                 {"interface": "ens19", "subnet": "10.30.0.0/24"})
 
     @model_validator(mode="after")
     def _distinct(self) -> Self:
@@ -89,11 +112,17 @@ class Network(Strict):
 
 
 class Vrrp(Strict):
-    router_id: Annotated[int, Field(ge=1, le=255)]
+    router_id: Annotated[int, Field(ge=1, le=255)] = doc(
+        "Identificador del router virtual (virtual_router_id): el mismo en todos los balanceadores y "
+        "distinto del de cualquier otro grupo VRRP de la LAN.", 51)
     # VRRPv2 (RFC 3768) counts advert_int in whole seconds; VRRPv3 (RFC 5798)
     # in hundredths up to 40.95 s, which allows a sub-second failover.
-    version: Literal[2, 3] = 2
-    advert_int: Annotated[int | float, Field(gt=0, le=255)] = 1
+    version: Literal[2, 3] = doc("Versión de VRRP: 2 cuenta advert_int en segundos enteros; 3, en "
+                                 "centésimas (hasta 40.95), para conmutar en menos de un segundo.", 2,
+                                 default=2)
+    advert_int: Annotated[int | float, Field(gt=0, le=255)] = doc(
+        "Segundos entre anuncios VRRP del nodo que tiene la IP virtual: entero con la versión 2, de 0.01 "
+        "a 40.95 con la 3. El que espera la toma tras unos tres anuncios perdidos.", 1, default=1)
 
     @field_validator("advert_int", mode="before")
     @classmethod
@@ -122,15 +151,24 @@ class Vrrp(Strict):
 
 
 class Ssh(Strict):
-    user: SafeName = "root"
-    port: Port = 22
-    config: str | None = None
-    identity: str | None = None
+    user: SafeName = doc("Usuario con el que ./rb entra por SSH en los balanceadores (necesita poder "
+                         "escribir en /etc y reiniciar servicios: root, o un usuario con sudo sin "
+                         "contraseña).", "root", default="root")
+    port: Port = doc("Puerto de SSH de los balanceadores.", 22, default=22)
+    config: str | None = doc("Fichero ssh_config que usar (ssh -F), en la máquina desde la que ejecutas "
+                             "./rb; vacío: la configuración normal de ssh.", "~/.ssh/config", default=None)
+    identity: str | None = doc("Clave privada con la que entrar (ssh -i), en la máquina desde la que "
+                               "ejecutas ./rb; vacío: las claves de ssh por defecto o las del agente.",
+                               "~/.ssh/id_ed25519", default=None)
 
 
 class SecretSource(Strict):
-    env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = None
-    file: NonBlank | None = None
+    env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = doc(
+        "Variable de entorno de la que se lee el secreto al desplegar (se mira primero).",
+        "RUNBOOK_STATS_PASSWORD", default=None)
+    file: NonBlank | None = doc(
+        "Fichero del que se lee el secreto si la variable no está: fuera del repositorio, con permisos "
+        "0600 (~ es tu carpeta personal).", "~/.config/runbook/mi-sitio/stats_password", default=None)
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -140,28 +178,39 @@ class SecretSource(Strict):
 
 
 class Stats(Strict):
-    port: Port = 8404
-    uri: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")] = "/stats"
-    user: SafeName = "admin"
+    port: Port = doc("Puerto de la página de estadísticas de HAProxy, en la dirección propia de cada "
+                     "balanceador (no en la IP virtual).", 8404, default=8404)
+    uri: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")] = doc(
+        "Ruta de la página de estadísticas.", "/stats", default="/stats")
+    user: SafeName = doc("Usuario de la página de estadísticas (su contraseña es el secreto "
+                         "stats_password).", "admin", default="admin")
 
 
 class Haproxy(Strict):
     # `global maxconn`: connections the whole process accepts at once, every
     # service together; a service's own maxconn can only be lower.
-    maxconn: Annotated[int, Field(ge=1)] = 4000
+    maxconn: Annotated[int, Field(ge=1)] = doc(
+        "Conexiones que HAProxy acepta a la vez en total, todos los servicios juntos (maxconn de "
+        "global); el maxconn de un servicio no puede superarlo.", 4000, default=4000)
 
 
 class Node(Strict):
-    name: SafeName
-    lan_address: IPv4
-    management_address: IPv4
-    priority: Annotated[int, Field(ge=1, le=254)]
+    name: SafeName = doc("Nombre del balanceador (el de la máquina, en minúsculas).", "lb1")
+    lan_address: IPv4 = doc("Dirección propia del balanceador en la LAN (no la IP virtual).",
+                            "10.20.0.11")
+    management_address: IPv4 = doc("Dirección del balanceador en la red de gestión: la que usa SSH.",
+                                   "10.30.0.11")
+    priority: Annotated[int, Field(ge=1, le=254)] = doc(
+        "Prioridad VRRP, distinta en cada balanceador: el de mayor prioridad tiene la IP virtual "
+        "mientras funciona.", 110, 100)
 
 
 class Server(Strict):
-    name: SafeName
-    lan_address: IPv4
-    management_address: IPv4 | None = None
+    name: SafeName = doc("Nombre del servidor que hay detrás de la IP virtual (solo para las tablas y "
+                         "los diagramas de la web).", "web1")
+    lan_address: IPv4 = doc("Dirección del servidor en la LAN, la que usan sus backends.", "10.20.0.21")
+    management_address: IPv4 | None = doc("Dirección del servidor en la red de gestión, si tiene; solo "
+                                          "se muestra en la tabla de nodos.", "10.30.0.21", default=None)
 
 
 # A host name or IPv4 address, with an optional port: what a Host header may say.
@@ -170,34 +219,54 @@ HOST_HEADER = rf"^{_LABEL}(\.{_LABEL})*(:[0-9]{{1,5}})?$"
 
 
 class HealthCheck(HealthCheckMethods, Strict):
-    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")] = "/"
+    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")] = doc(
+        "Ruta que HAProxy pide (GET) a cada backend para saber si está sano.", "/healthz",
+        default="/")
     # The statuses that mean "healthy", in HAProxy's own syntax (codes and
     # ranges, comma-separated). The default is what `option httpchk` accepts
     # without any `http-check expect`: 2xx and 3xx. A web application that
     # sends anonymous users to its login page (Horizon: 302) is healthy.
-    expect_status: StatusCodes = "200-399"
+    expect_status: StatusCodes = doc(
+        "Códigos de estado HTTP que cuentan como sano: un código, un rango o una lista.", 200, "200-399",
+        default="200-399")
     # The Host header of the check (HTTP/1.1). None: the VIP (Site.check_host), the name clients
     # use in the tutorial. A bare HTTP/1.0 check carries no Host, and a Django
     # application such as Horizon answers 400 to a host missing from its
     # ALLOWED_HOSTS: every backend would be marked DOWN.
-    host: Annotated[str, Field(pattern=HOST_HEADER)] | None = None
+    host: Annotated[str, Field(pattern=HOST_HEADER)] | None = doc(
+        "Cabecera Host de la comprobación (HTTP/1.1); vacío: la IP virtual, la que usan los clientes.",
+        "web.example.org", default=None)
 
 
 class Backend(Strict):
-    name: SafeName
-    address: IPv4
-    port: Port
+    name: SafeName = doc("Nombre del backend en HAProxy (normalmente el del servidor), único en el "
+                         "servicio.", "web1")
+    address: IPv4 = doc("Dirección del servidor: ni la IP virtual ni la de un balanceador.", "10.20.0.21")
+    port: Port = doc("Puerto en el que el servidor atiende este servicio.", 8080)
 
 
 class Service(Strict):
-    name: SafeName
-    mode: Literal["http", "tcp"]
-    port: Port
-    balance: Literal["roundrobin", "leastconn", "source"] = "roundrobin"
-    health_check: HealthCheck | None = None
-    sticky_cookie: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")] | None = None
-    maxconn: Annotated[int, Field(ge=1)] | None = None
-    backends: Annotated[list[Backend], Field(min_length=1, max_length=64)]
+    name: SafeName = doc("Nombre del servicio (el bloque listen de HAProxy), único en el sitio.", "web")
+    mode: Literal["http", "tcp"] = doc(
+        "http: HAProxy entiende HTTP (comprobación por URL, cookies, X-Forwarded-For); tcp: reenvía "
+        "conexiones sin mirarlas.", "http")
+    port: Port = doc("Puerto del servicio en la IP virtual, distinto en cada servicio y distinto del "
+                     "de estadísticas y del de SSH.", 80)
+    balance: Literal["roundrobin", "leastconn", "source"] = doc(
+        "Reparto: roundrobin, por turnos; leastconn, al que menos conexiones tiene; source, cada "
+        "cliente siempre al mismo servidor.", "roundrobin", default="roundrobin")
+    health_check: HealthCheck | None = doc(
+        "Comprobación HTTP de cada backend (solo en modo http); vacío: HAProxy solo comprueba que el "
+        "puerto acepta conexiones.", {"path": "/healthz", "expect_status": 200}, default=None)
+    sticky_cookie: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")] | None = doc(
+        "Cookie con la que HAProxy mantiene a cada cliente en el mismo servidor (solo en modo http).",
+        "SERVERID", default=None)
+    maxconn: Annotated[int, Field(ge=1)] | None = doc(
+        "Conexiones simultáneas que admite este servicio, dentro de haproxy.maxconn; vacío: sin "
+        "límite propio.", 2000, default=None)
+    backends: Annotated[list[Backend], Field(min_length=1, max_length=64)] = doc(
+        "Los servidores entre los que se reparte el servicio.",
+        [{"name": "web1", "address": "10.20.0.21", "port": 8080}])
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -218,32 +287,60 @@ class Service(Strict):
 
 
 class LabClient(Strict):
-    name: SafeName
-    addresses: Annotated[list[IPv4], Field(min_length=1, max_length=64)]
+    name: SafeName = doc("Nombre del cliente de prueba del laboratorio.", "cliente")
+    addresses: Annotated[list[IPv4], Field(min_length=1, max_length=64)] = doc(
+        "Direcciones LAN del cliente de prueba (de rangos de documentación, libres).", ["198.51.100.200"])
 
 
 class LabLayout(Strict):
-    namespace: SafeName
-    management_gateway: IPv4
-    client: LabClient
+    namespace: SafeName = doc("Espacio de red del laboratorio en esta máquina.", "rb-lab")
+    management_gateway: IPv4 = doc("Dirección de esta máquina en la red de gestión del laboratorio.",
+                                   "192.0.2.1")
+    client: LabClient = doc("El cliente de prueba que genera carga desde la LAN del laboratorio.",
+                            {"name": "cliente", "addresses": ["198.51.100.200"]})
 
 
 class Site(SiteMethods, Strict):
-    name: SafeName
-    title: Title
-    description: str = ""
-    os: Literal["debian12"] = "debian12"
-    network: Network
-    vip: IPv4
-    vrrp: Vrrp
-    ssh: Ssh = Field(default_factory=Ssh)
-    secrets: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], SecretSource] = {}
-    stats: Stats = Field(default_factory=Stats)
-    haproxy: Haproxy = Field(default_factory=Haproxy)
-    nodes: Annotated[list[Node], Field(min_length=2, max_length=64)]
-    servers: Annotated[list[Server], Field(max_length=64)] = []
-    services: Annotated[list[Service], Field(min_length=1, max_length=64)]
-    lab: LabLayout | None = None
+    name: SafeName = doc("Nombre del sitio: el del fichero (site_data/NOMBRE.yaml) y el de --site.",
+                         "mi-sitio")
+    title: Title = doc("Título del sitio, una línea: encabeza la web y el plan.", "Balanceadores de la web")
+    description: str = doc("Descripción libre del sitio, para quien lea el fichero.",
+                           "Dos balanceadores delante de los servidores web.", default="")
+    # One Literal: adding a system the procedure supports is one word here.
+    os: Literal["debian12"] = doc("Sistema de los balanceadores: el procedimiento es el de Debian "
+                                  "(ifupdown, sus paquetes).", "debian12", default="debian12")
+    network: Network = doc("Las dos redes de los balanceadores: la LAN y la de gestión.",
+                           {"lan": {"interface": "ens18", "subnet": "10.20.0.0/24"},
+                            "management": {"interface": "ens19", "subnet": "10.30.0.0/24"}})
+    vip: IPv4 = doc("IP virtual: la dirección que usan los clientes, en la subred LAN; la tiene un solo "
+                    "balanceador a la vez.", "10.20.0.100")
+    vrrp: Vrrp = doc("Keepalived (VRRP): cómo se ponen de acuerdo los balanceadores sobre la IP virtual.",
+                     {"router_id": 51})
+    ssh: Ssh = doc("Cómo entra ./rb en los balanceadores (plan no se conecta; deploy, verify y drill sí).",
+                   {"user": "root", "identity": "~/.ssh/id_ed25519"}, default_factory=Ssh)
+    secrets: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], SecretSource] = doc(
+        "De dónde sale cada secreto al desplegar (nunca el secreto mismo): stats_password, la "
+        "contraseña de la página de estadísticas, es obligatorio.",
+        {"stats_password": {"env": "RUNBOOK_STATS_PASSWORD"}}, default={})
+    stats: Stats = doc("La página de estadísticas de HAProxy.", {"port": 8404}, default_factory=Stats)
+    haproxy: Haproxy = doc("Ajustes de todo el proceso HAProxy.", {"maxconn": 4000}, default_factory=Haproxy)
+    nodes: Annotated[list[Node], Field(min_length=2, max_length=64)] = doc(
+        "Los balanceadores (al menos dos): cada uno con su nombre, sus direcciones y su prioridad, "
+        "todos distintos.",
+        [{"name": "lb1", "lan_address": "10.20.0.11", "management_address": "10.30.0.11", "priority": 110}])
+    servers: Annotated[list[Server], Field(max_length=64)] = doc(
+        "Los servidores que hay detrás de la IP virtual, para la tabla de nodos y los diagramas (los "
+        "servicios los nombran en sus backends).", [{"name": "web1", "lan_address": "10.20.0.21"}],
+        default=[])
+    services: Annotated[list[Service], Field(min_length=1, max_length=64)] = doc(
+        "Los servicios que HAProxy publica en la IP virtual.",
+        [{"name": "web", "mode": "http", "port": 80,
+          "backends": [{"name": "web1", "address": "10.20.0.21", "port": 8080}]}])
+    lab: LabLayout | None = doc("Solo para el laboratorio de este proyecto: cómo se monta en esta "
+                                "máquina. Un sitio real no lo lleva.",
+                                {"namespace": "rb-lab", "management_gateway": "192.0.2.1",
+                                 "client": {"name": "cliente", "addresses": ["198.51.100.200"]}},
+                                default=None)
 
     @field_validator("secrets")
     @classmethod

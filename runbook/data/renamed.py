@@ -28,7 +28,8 @@ class BothNamesError(ValueError):
     """The file uses an old key and its new name at once."""
 
     def __init__(self, line: int, old: str, new: str) -> None:
-        super().__init__(f"'{old}' es el nombre antiguo de '{new}' y el fichero usa los dos: deja solo '{new}'")
+        super().__init__(f"'{old}' es el nombre antiguo de '{new}' y el fichero usa los dos: "
+                         f"deja solo '{new}'")
         self.line = line
         self.old = old
 
@@ -51,9 +52,8 @@ def rename_old_keys(document: Document, display: str) -> list[str]:
         if new in data:
             raise BothNamesError(line, old, new)
         document.data = data = {(new if key == old else key): value for key, value in data.items()}
-        document.places = {
-            ((new, *path[1:]) if path[:1] == (old,) else path): place for path, place in document.places.items()
-        }
+        document.places = {((new, *path[1:]) if path[:1] == (old,) else path): place
+                           for path, place in document.places.items()}
         notices.append(f"{display}, línea {line}: aviso: la clave '{old}' está obsoleta; se lee como "
                        f"'{new}': cámbiale el nombre en el fichero")
     return notices

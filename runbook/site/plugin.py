@@ -13,6 +13,7 @@ are then replaced by generated Markdown:
     <!-- runbook:comprobaciones-pasos -->    every step's documented check, as a command
     <!-- runbook:resultados -->              the last saved drill and benchmarks (tables, plots)
     <!-- runbook:medida ESCENARIO CLAVE -->   one measured figure, e.g. node-crash vip_moved_s
+    <!-- runbook:referencia -->              every field of a site file (runbook/site/reference.py)
 
 Each directive is one entry of RunbookPlugin.DIRECTIVES (name, arguments,
 handler; the grammar is in directives.py). Every problem (bad data, a
@@ -267,6 +268,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def _results_page(self, place: Place) -> str:
         return results_markdown(self._results, place.stash)
 
+    def _reference(self, place: Place) -> str:
+        from ..data.schema import site_schema
+        from .reference import reference_markdown
+
+        return reference_markdown(site_schema())
+
     DIRECTIVES = directive_table(
         Directive("paso", ("ID",), _step),
         Directive("orden", ("ID",), _observation),
@@ -277,6 +284,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         Directive("comprobaciones-verify", (), _verify_checks),
         Directive("comprobaciones-pasos", (), _step_checks),
         Directive("resultados", (), _results_page),
+        Directive("referencia", (), _reference),
     )
 
     def _find_step(self, step_id: str) -> tuple[str, str] | None:
