@@ -1,9 +1,13 @@
 """`invoke docs`: the Spanish site, built from the plan (see runbook/site/plugin.py).
 
-The site is built into a fresh directory beside `site/` and swapped in only
-when the build succeeded: a failed build leaves the last good site in place.
-Exit codes: 2 bad data (checked before MkDocs starts, nothing is written),
-1 any other failure of the build.
+`--site SITE` builds that site's runbook (its values in every command, file
+and check); without it, the published site. mkdocs.yml reads the site from
+RUNBOOK_DOCS_SITE (`site: !ENV [RUNBOOK_DOCS_SITE, olimpo]`), which these
+tasks set for MkDocs. The site is built into a fresh directory beside the
+target (`site/`, or `site-SITE/` for another site) and swapped in only when
+the build succeeded: a failed build leaves the last good site in place.
+Exit codes: 2 bad data or an unknown site (checked before MkDocs starts,
+nothing is written), 1 any other failure of the build.
 """
 
 from __future__ import annotations
@@ -13,33 +17,50 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..names import LAB_SITE, REPO_ROOT
-from .common import FAILED, fail, plan_or_exit
+from ..names import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
+from .common import FAILED, fail, out, plan_or_exit
 from .errors import task
 
 MKDOCS = os.path.join(os.path.dirname(sys.executable), "mkdocs")
 CONFIG = REPO_ROOT / "mkdocs.yml"
 # Material prints a long banner about its future on every build; it is noise here.
 QUIET = {"NO_MKDOCS_2_WARNING": "1"}
+SITE_ENV = "RUNBOOK_DOCS_SITE"  # read by mkdocs.yml: the site the runbook is built for
 RENAME_EXCHANGE = 2  # linux/fs.h
+SITE_HELP = f"sitio cuyo runbook construir (por defecto, el publicado: {PUBLISHED_SITE})"
 
 
-def check_data() -> None:
-    """Everything the MkDocs plugin reads, checked first: bad data is exit 2, before any write."""
+def check_data(site: str | None = None) -> str:
+    """Everything the MkDocs plugin reads, checked first: bad data is exit 2, before any write.
+
+    Returns the name of the site to build."""
     from ..data.load import load_site
 
-    plan_or_exit(None)
-    load_site(LAB_SITE)  # the lab page shows the lab's own values
+    name = plan_or_exit(site).site.name
+    if name == PUBLISHED_SITE:
+        load_site(LAB_SITE)  # the lab page, only in the published site, shows the lab's own values
+    return name
 
 
-@task(default=True, help={"dest": "carpeta de salida (por defecto, site/)"})
-def build(c, dest=None):
-    """Construye la web con --strict: cualquier aviso o desajuste con el plan es un error."""
+def default_dest(site: str) -> Path:
+    """`site/` for the published site; `site-SITE/` for another, so that neither replaces the other."""
+    return REPO_ROOT / ("site" if site == PUBLISHED_SITE else f"site-{site}")
+
+
+def mkdocs_env(site: str) -> dict[str, str]:
+    return {**QUIET, SITE_ENV: site}
+
+
+@task(default=True, help={"site": SITE_HELP,
+                          "dest": "carpeta de salida (por defecto, site/; para otro sitio, site-SITIO/)"})
+def build(c, site=None, dest=None):
+    """Construye la web (el runbook de un sitio) con --strict: cualquier aviso o desajuste con el plan es
+    un error."""
     import shutil  # here, with tempfile: with ctypes they cost ~10 ms of every ./rb start
     import tempfile
 
-    check_data()
-    target = Path(dest) if dest else REPO_ROOT / "site"
+    name = check_data(site)
+    target = Path(dest) if dest else default_dest(name)
     if not target.parent.is_dir():
         raise fail(f"no existe la carpeta {target.parent}")
     if target.exists() and not target.is_dir():
@@ -49,7 +70,7 @@ def build(c, dest=None):
         result = c.run(
             f"{shlex.quote(MKDOCS)} build --strict --clean -f {shlex.quote(str(CONFIG))} "
             f"-d {shlex.quote(str(staging))}",
-            env=QUIET,
+            env=mkdocs_env(name),
             pty=False,
             warn=True,
             in_stream=False,  # MkDocs reads nothing from us
@@ -62,6 +83,7 @@ def build(c, dest=None):
         swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    out(f"Web del sitio {name} en {target}/index.html")
 
 
 def swap_in(new: Path, target: Path) -> None:
@@ -92,13 +114,14 @@ def _exchange(a: Path, b: Path) -> bool:
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), RENAME_EXCHANGE) == 0
 
 
-@task(help={"port": "puerto en 127.0.0.1 (por defecto, 8000)"})
-def serve(c, port=8000):
-    """Sirve la web en http://127.0.0.1:PUERTO y la reconstruye al editar páginas o datos."""
-    plan_or_exit(None)
+@task(help={"site": SITE_HELP, "port": "puerto en 127.0.0.1 (por defecto, 8000)"})
+def serve(c, site=None, port=8000):
+    """Sirve la web (el runbook de un sitio) en http://127.0.0.1:PUERTO y la reconstruye al editar páginas
+    o datos."""
+    name = check_data(site)
     c.run(
         f"{shlex.quote(MKDOCS)} serve --strict -f {shlex.quote(str(CONFIG))} "
         f"-a 127.0.0.1:{int(port)}",
-        env=QUIET,
+        env=mkdocs_env(name),
         pty=False,
     )

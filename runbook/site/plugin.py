@@ -52,6 +52,9 @@ THEME_DIR = Path(__file__).resolve().parent / "theme"
 
 class RunbookConfig(base.Config):
     site = c.Type(str, default=PUBLISHED_SITE)
+    # Pages about this project itself (its embedded lab): built for the published site only.
+    # Another site's runbook leaves them out, with their entries in the nav.
+    published_only = c.ListOfItems(c.Type(str), default=[])
     # Where the site YAML lives; relative to mkdocs.yml. Unset: RUNBOOK_DATA_DIR or site_data/.
     data_dir = c.Optional(c.Type(str))
     # The last saved drill and benchmark results (committed); relative to mkdocs.yml.
@@ -62,16 +65,19 @@ class RunbookConfig(base.Config):
 class RunbookPlugin(BasePlugin[RunbookConfig]):
     def on_config(self, config):
         self._data_dir = self._resolve_data_dir(config)
+        self._published = self.config.site == PUBLISHED_SITE
         try:
             site = load_site(self.config.site, self._data_dir)
             self.plan: Plan = build_plan(site, load_procedure(self._data_dir))
             # The lab page describes the embedded lab with its own values.
-            self._lab_site = load_site(LAB_SITE, self._data_dir)
+            self._lab_site = load_site(LAB_SITE, self._data_dir) if self._published else None
             self._facts = config_facts(self.plan)
         except (DataError, PlanError) as exc:
             raise PluginError(f"runbook: {exc}") from None
         except ConfigValueError as exc:
             raise PluginError(f"runbook: las páginas citan un valor que ya no está: {exc}") from None
+        if not self._published and config.nav is not None:
+            config.nav = _without_pages(config.nav, set(self.config.published_only))
         # Our templates (the Spanish 404 page) before the theme's own.
         config.theme.dirs.insert(0, str(THEME_DIR))
         self._results_path = self._resolve_results(config)
@@ -99,6 +105,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
 
     def on_files(self, files, config):
         _require_local_scripts(files, config)
+        for page in self.config.published_only:
+            file = files.get_file_from_path(page)
+            if file is None:
+                raise PluginError(f"runbook: published_only nombra una página que no existe: {page}")
+            if not self._published:
+                files.remove(file)
         # Read every page once up front: the verify page links to steps that
         # may live on pages built after it, and a missing step fails early.
         # Every directive is checked here too, so a wrong one is named at its
@@ -195,12 +207,15 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "balancers": site.nodes_by_priority,
             "servers": site.servers,
             "services": site.services,
-            "lab_site": self._lab_site,
+            # The published site's build has the pages about this project (published_only).
+            "published": self._published,
             # Values the prose quotes from the rendered configuration files.
             "track": self._facts.track,
             "checks": self._facts.checks,
             "global_maxconn": self._facts.global_maxconn,
         }
+        if self._lab_site is not None:
+            ctx["lab_site"] = self._lab_site
         try:
             return self._pages.from_string(markdown).render(ctx)
         except jinja2.TemplateSyntaxError as exc:
@@ -290,6 +305,20 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def _find_step(self, step_id: str) -> tuple[str, str] | None:
         page = self._step_pages.get(step_id)
         return None if page is None else (page, self.plan.step(step_id).title)
+
+
+def _without_pages(nav: list, pages: set[str]) -> list:
+    """The nav without the entries of `pages` (sections keep their other entries)."""
+    out = []
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        if isinstance(value, list):
+            kept = _without_pages(value, pages)
+            if kept:
+                out.append({next(iter(item)): kept})
+        elif value not in pages:
+            out.append(item)
+    return out
 
 
 def _require_local_scripts(files, config) -> None:

@@ -138,7 +138,10 @@ def test_built_pages_quote_the_committed_results(built_site):
 
 def test_broken_results_fail_the_build(tmp_path, docs_copy):
     (tmp_path / "roto.json").write_text("{}")
-    config = docs_copy.read_text().replace("      site: olimpo\n", "      site: olimpo\n      results: roto.json\n")
+    site_line = "      site: !ENV [RUNBOOK_DOCS_SITE, olimpo]\n"
+    config = docs_copy.read_text()
+    assert site_line in config
+    config = config.replace(site_line, site_line + "      results: roto.json\n")
     docs_copy.write_text(config)
     result = mkdocs_build(docs_copy, tmp_path / "out")
     assert result.returncode != 0 and "Traceback" not in result.stderr
