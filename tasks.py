@@ -9,6 +9,7 @@ from runbook.cli import (
     drill_tasks,
     export_tasks,
     lab_tasks,
+    new_tasks,
     plan_tasks,
     verify_tasks,
 )
@@ -19,6 +20,8 @@ ns.add_task(verify_tasks.verify)
 ns.add_task(deploy_tasks.deploy)
 ns.add_task(drill_tasks.drill)
 ns.add_task(export_tasks.export)
+ns.add_task(new_tasks.new)
+ns.add_task(new_tasks.schema)
 ns.add_task(dev_tasks.test)
 ns.add_task(dev_tasks.demo)
 ns.add_task(dev_tasks.lint)

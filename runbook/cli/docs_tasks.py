@@ -54,8 +54,10 @@ def mkdocs_env(site: str) -> dict[str, str]:
 @task(default=True, help={"site": SITE_HELP,
                           "dest": "carpeta de salida (por defecto, site/; para otro sitio, site-SITIO/)"})
 def build(c, site=None, dest=None):
-    """Construye la web (el runbook de un sitio) con --strict: cualquier aviso o desajuste con el plan es
-    un error."""
+    """Construye la web con --strict: cualquier aviso o desajuste con el plan es un error.
+
+    Sin --site, la del sitio publicado; con --site SITIO, el runbook de ese sitio, con sus
+    valores en cada orden, fichero y comprobación."""
     import shutil  # here, with tempfile: with ctypes they cost ~10 ms of every ./rb start
     import tempfile
 
@@ -116,8 +118,9 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @task(help={"site": SITE_HELP, "port": "puerto en 127.0.0.1 (por defecto, 8000)"})
 def serve(c, site=None, port=8000):
-    """Sirve la web (el runbook de un sitio) en http://127.0.0.1:PUERTO y la reconstruye al editar páginas
-    o datos."""
+    """Sirve la web en http://127.0.0.1:PUERTO y la reconstruye al editar páginas o datos.
+
+    Con --site SITIO, el runbook de ese sitio."""
     name = check_data(site)
     c.run(
         f"{shlex.quote(MKDOCS)} serve --strict -f {shlex.quote(str(CONFIG))} "

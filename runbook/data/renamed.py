@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..errors import BadInputError
+
 if TYPE_CHECKING:
     from .yaml_strict import Document
 
@@ -24,7 +26,7 @@ RENAMED = {"controllers": "servers"}
 _OLD_KEY_RE = re.compile(rb"^(?:" + b"|".join(re.escape(k.encode()) for k in RENAMED) + rb")\s*:", re.M)
 
 
-class BothNamesError(ValueError):
+class BothNamesError(BadInputError):
     """The file uses an old key and its new name at once."""
 
     def __init__(self, line: int, old: str, new: str) -> None:
