@@ -151,9 +151,9 @@ class Vrrp(Strict):
 
 
 class Ssh(Strict):
-    user: SafeName = doc("Usuario con el que ./rb entra por SSH en los balanceadores (necesita poder "
-                         "escribir en /etc y reiniciar servicios: root, o un usuario con sudo sin "
-                         "contraseña).", "root", default="root")
+    user: SafeName = doc("Usuario con el que ./rb entra por SSH en los balanceadores. Las órdenes se "
+                         "ejecutan tal cual, sin sudo: debe poder instalar paquetes, escribir en /etc y "
+                         "reiniciar servicios (normalmente, root).", "root", default="root")
     port: Port = doc("Puerto de SSH de los balanceadores.", 22, default=22)
     config: str | None = doc("Fichero ssh_config que usar (ssh -F), en la máquina desde la que ejecutas "
                              "./rb; vacío: la configuración normal de ssh.", "~/.ssh/config", default=None)
