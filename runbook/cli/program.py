@@ -7,6 +7,11 @@ one Spanish line, with a suggestion when a task or option name is close to
 a real one, and exit code 2. Help and task listings are Spanish too.
 What a task raises is mapped to an exit code in runbook/cli/errors.py.
 
+This leans on invoke's internals: `run()` repeats the steps of invoke 2's
+Program.run, the listing reads Program's attributes (list_format,
+scoped_collection...), and invoke's English messages are matched by text:
+pinned invoke<3 (pyproject.toml); tests/site/test_cli_misuse.py shows a change.
+
 Start-up matters (`./rb --list` within 0.25 s, benchmarks/bench_cli.py): this module
 and the task modules import only invoke at load time; each task imports what
 it needs (pydantic models, Jinja, fabric, rich) when it runs.

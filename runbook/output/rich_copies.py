@@ -3,7 +3,7 @@
 Each is rich's own rule (rich 15) restricted to text whose characters are
 one cell wide: its default box, its word division (rich._wrap.divide_line,
 folding) and which characters are one cell wide. tests/unit/test_rich_copies.py
-compares each with rich's.
+compares each with rich's. Copies of rich's private rules: pinned rich<16 (pyproject.toml).
 """
 
 from __future__ import annotations

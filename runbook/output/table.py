@@ -14,7 +14,8 @@ reduction), so that no part of rich is imported on this path. Without colour it 
 report only) each stretch of text carries the style rich would give it,
 split where rich splits its segments, so the escape codes are the same
 too. tests/unit/test_plain_table.py compares both with rich's own output
-on many tables, widths and colour systems.
+on many tables, widths and colour systems. Copies of rich's private rules
+(Table._measure_column and friends): pinned rich<16 (pyproject.toml).
 
 Only what it can lay out exactly takes this path: text made of characters
 one cell wide (no tabs, control or combining characters, nothing wider), a

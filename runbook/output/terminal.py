@@ -11,6 +11,7 @@ console.py (rich 15: TTY_COMPATIBLE, FORCE_COLOR, NO_COLOR, TERM dumb or
 unknown, COLORTERM, TERM's "-256color", COLUMNS and LINES), and writes
 styled runs as rich's Style.render writes them. tests/unit/test_terminal.py
 compares both over a matrix of environments, on a pipe and on a pty.
+Copies of rich's private rules: pinned rich<16 (pyproject.toml).
 
 What it cannot reproduce exactly goes to rich: `rich()` gives the Console
 built with the very same arguments (created once, on first use), for
