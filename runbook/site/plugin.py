@@ -71,7 +71,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             raise PluginError(f"runbook: {exc}") from None
         except ConfigValueError as exc:
             raise PluginError(f"runbook: las páginas citan un valor que ya no está: {exc}") from None
-        # Our templates (the Spanish 404 page) before the theme's own.
+        # Our templates (the Spanish 404 page) before the theme's own (Theme.dirs: pinned mkdocs<2).
         config.theme.dirs.insert(0, str(THEME_DIR))
         self._results_path = self._resolve_results(config)
         try:
