@@ -7,13 +7,19 @@ one Spanish line, with a suggestion when a task or option name is close to
 a real one, and exit code 2. Help and task listings are Spanish too.
 What a task raises is mapped to an exit code in runbook/cli/errors.py.
 
-Start-up matters (`./rb --list` should take well under 0.2 s): this module
+This leans on invoke's internals: `run()` repeats the steps of invoke 2's
+Program.run, the listing reads Program's attributes (list_format,
+scoped_collection...), and invoke's English messages are matched by text:
+pinned invoke<3 (pyproject.toml); tests/site/test_cli_misuse.py shows a change.
+
+Start-up matters (`./rb --list` within 0.25 s, benchmarks/bench_cli.py): this module
 and the task modules import only invoke at load time; each task imports what
 it needs (pydantic models, Jinja, fabric, rich) when it runs.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -244,7 +250,8 @@ def _spanish_exit(message: str) -> tuple[str, bool]:
 
 
 def main() -> None:
-    from .lean_pydantic import no_plugin_scan
-
-    no_plugin_scan()  # before any model validates: see lean_pydantic.py
+    # The first time a model validates, pydantic reads the entry points of every
+    # installed distribution, looking for plugins runbook neither has nor wants.
+    # Its documented switch skips that; a value the user set (plugins wanted) is kept.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     RunbookProgram().run()

@@ -195,7 +195,8 @@ def spanish(err: dict, source: str | None) -> str:
 
 
 def _ctx_value(value: Any) -> str:
-    return str(value).replace(" or ", " o ")  # pydantic joins alternatives with an English "or"
+    # pydantic 2 joins alternatives with an English "or" (pinned pydantic<3, pyproject.toml).
+    return str(value).replace(" or ", " o ")
 
 
 def _cut(text: str, limit: int = 40) -> str:

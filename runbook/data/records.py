@@ -1,28 +1,28 @@
 """The validated site as plain objects: what a plan holds, and deploy and verify read.
 
 pydantic (model.py) turns the YAML into a site that is known to work; the
-plan (plan.py) then keeps that site as records: objects with the very same
-fields, values and methods, made without pydantic. A plan read from the
-cache (plan_cache.py) is unpickled into these classes, so `./rb verify` and
-`./rb deploy` never import pydantic and the models: about 450 million
-instructions, a third of what verify cost on the lab (benchmarks/README.md).
+plan (plan/build.py) then keeps that site as records: frozen dataclasses with
+the very same fields, values and methods, made without pydantic. A plan read
+from the cache (plan/cache.py) is unpickled into these classes, so `./rb
+verify` and `./rb deploy` never import pydantic and the models: about 450
+million instructions, a third of what verify cost on the lab
+(benchmarks/README.md).
 
 One definition of each behaviour: the methods a validated site offers live
 in the mixins below, and model.py's classes inherit them too. A record
-class exists for every model a plan can hold, named as that model;
-`from_model` makes the record of a model, field by field, and
-tests/unit/test_records.py proves both hold the same values and answer
-the same.
+class exists for every model a plan can hold, named as that model, its
+fields declared in the model's order; `from_model` makes the record of a
+model, field by field, and tests/unit/test_records.py proves both declare
+the same fields, hold the same values and answer the same. A changed copy
+is `dataclasses.replace(record, field=value)`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
 
 # Only documentation ranges (RFC 5737) may ever be used by the lab: they are
 # routed nowhere, so a mistake cannot reach somebody's real network.
@@ -58,12 +58,15 @@ def describe_status_codes(codes: str) -> str:
 
 
 # ------------------------------------------------------------------ behaviour
-# Shared by model.py's classes and the records: no state of their own.
+# Shared by model.py's classes and the records: no state of their own. The
+# fields they read are declared for type checkers only: at run time pydantic
+# would take them as the model's first fields, ahead of its own order.
 
 
 class HealthCheckMethods:
     __slots__ = ()
-    expect_status: str
+    if TYPE_CHECKING:
+        expect_status: str
 
     def accepts(self, status: int) -> bool:
         return any(low <= status <= high for low, high in status_ranges(self.expect_status))
@@ -75,13 +78,13 @@ class HealthCheckMethods:
 
 class SiteMethods:
     __slots__ = ()
-    # The fields these methods read (declared by model.Site, copied by the record).
-    vip: IPv4Address
-    network: Any
-    nodes: list
-    servers: list
-    services: list
-    lab: Any
+    if TYPE_CHECKING:
+        vip: IPv4Address
+        network: Any
+        nodes: list
+        servers: list
+        services: list
+        lab: Any
 
     def addresses(self) -> list[tuple[tuple, IPv4Address]]:
         """Every address the site names, with the field it comes from."""
@@ -129,74 +132,162 @@ class SiteMethods:
 
 
 # -------------------------------------------------------------------- records
+# One per model a plan can hold, its fields as the model's (names, order, the
+# types of the validated values). No defaults: from_model gives every field.
+# Frozen and compared by value as the models; hashable when the values are
+# (a list is not), as a frozen model.
+
+record = dataclass(frozen=True, slots=True)
 
 
-class Record:
-    """A frozen object holding the fields of the model it was made from, in the model's order."""
-
-    def __init__(self, **fields: object) -> None:
-        self.__dict__.update(fields)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen: {name} cannot be set")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is frozen: {name} cannot be deleted")
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.__dict__ == self.__dict__
-
-    def __hash__(self) -> int:
-        # As a frozen pydantic model: hashable when its values are (a list is not).
-        return hash((type(self).__name__, *self.__dict__.values()))
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
-        return f"{type(self).__name__}({fields})"
-
-    def fields(self) -> Iterator[tuple[str, object]]:
-        return iter(self.__dict__.items())
-
-    def replace(self, **changes: object) -> Record:
-        """A copy with some fields changed (as dataclasses.replace; for tests and what-ifs)."""
-        unknown = set(changes) - set(self.__dict__)
-        if unknown:
-            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
-        return type(self)(**(self.__dict__ | changes))
+@record
+class Lan:
+    interface: str
+    subnet: IPv4Network
+    gateway: IPv4Address | None
+    dns: list[IPv4Address]
 
 
-class Lan(Record): ...
-class Management(Record): ...
-class Network(Record): ...
-class Vrrp(Record): ...
-class Ssh(Record): ...
-class SecretSource(Record): ...
-class Stats(Record): ...
-class Haproxy(Record): ...
-class Node(Record): ...
-class Server(Record): ...
-class HealthCheck(HealthCheckMethods, Record): ...
-class Backend(Record): ...
-class Service(Record): ...
-class LabClient(Record): ...
-class LabLayout(Record): ...
-class Site(SiteMethods, Record): ...
-class Admonition(Record): ...
+@record
+class Management:
+    interface: str
+    subnet: IPv4Network
+
+
+@record
+class Network:
+    lan: Lan
+    management: Management
+
+
+@record
+class Vrrp:
+    router_id: int
+    version: Literal[2, 3]
+    advert_int: int | float
+
+
+@record
+class Ssh:
+    user: str
+    port: int
+    config: str | None
+    identity: str | None
+
+
+@record
+class SecretSource:
+    env: str | None
+    file: str | None
+
+
+@record
+class Stats:
+    port: int
+    uri: str
+    user: str
+
+
+@record
+class Haproxy:
+    maxconn: int
+
+
+@record
+class Node:
+    name: str
+    lan_address: IPv4Address
+    management_address: IPv4Address
+    priority: int
+
+
+@record
+class Server:
+    name: str
+    lan_address: IPv4Address
+    management_address: IPv4Address | None
+
+
+@record
+class HealthCheck(HealthCheckMethods):
+    path: str
+    expect_status: str
+    host: str | None
+
+
+@record
+class Backend:
+    name: str
+    address: IPv4Address
+    port: int
+
+
+@record
+class Service:
+    name: str
+    mode: Literal["http", "tcp"]
+    port: int
+    balance: Literal["roundrobin", "leastconn", "source"]
+    health_check: HealthCheck | None
+    sticky_cookie: str | None
+    maxconn: int | None
+    backends: list[Backend]
+
+
+@record
+class LabClient:
+    name: str
+    addresses: list[IPv4Address]
+
+
+@record
+class LabLayout:
+    namespace: str
+    management_gateway: IPv4Address
+    client: LabClient
+
+
+@record
+class Site(SiteMethods):
+    name: str
+    title: str
+    description: str
+    os: Literal["debian12"]
+    network: Network
+    vip: IPv4Address
+    vrrp: Vrrp
+    ssh: Ssh
+    secrets: dict[str, SecretSource]
+    stats: Stats
+    haproxy: Haproxy
+    nodes: list[Node]
+    servers: list[Server]
+    services: list[Service]
+    lab: LabLayout | None
+
+
+@record
+class Admonition:
+    kind: Literal["note", "warning", "danger", "tip", "info", "failure", "success"]
+    title: str
+    text: str
 
 
 # What HAProxy checks when a service names no health_check (model.HealthCheck's
 # defaults; tests/unit/test_records.py compares the two).
 DEFAULT_HEALTH_CHECK = HealthCheck(path="/", expect_status="200-399", host=None)
 
-RECORDS = {cls.__name__: cls for cls in Record.__subclasses__()}
+RECORDS = {cls.__name__: cls for cls in (
+    Lan, Management, Network, Vrrp, Ssh, SecretSource, Stats, Haproxy, Node, Server, HealthCheck, Backend,
+    Service, LabClient, LabLayout, Site, Admonition,
+)}
 
 
 def from_model(value: object) -> object:
     """The record of a pydantic model (and of the models inside it); other values as they are."""
     fields = getattr(type(value), "model_fields", None)
     if fields is not None:
-        record = RECORDS[type(value).__name__]
-        return record(**{name: from_model(getattr(value, name)) for name in fields})
+        return RECORDS[type(value).__name__](**{name: from_model(getattr(value, name)) for name in fields})
     if isinstance(value, list):
         return [from_model(v) for v in value]
     if isinstance(value, dict):

@@ -8,7 +8,9 @@ deep nesting (RecursionError in the composer), several documents, control
 characters. This reader walks PyYAML's event stream (LibYAML when present)
 with an explicit stack, so nesting costs no recursion, and refuses each of
 those at the first event that shows it: an alias bomb is refused at its
-first anchor, in milliseconds.
+first anchor, in milliseconds. Scalars are resolved and built with PyYAML's
+own Resolver and SafeConstructor pieces (bool_values, construct_yaml_*),
+which are not its documented API: pinned pyyaml<7 (pyproject.toml).
 
 It returns plain Python data (dicts with string keys, lists, str, int,
 float, bool, None, dates) plus the line of every key and item, so that a

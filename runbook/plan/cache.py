@@ -43,7 +43,7 @@ from ..names import NAME_RE, PUBLISHED_SITE, data_dir, template_dir
 if TYPE_CHECKING:
     from .steps import Plan
 
-FORMAT = b"runbook-plan-cache 4\n"
+FORMAT = b"runbook-plan-cache 5\n"
 MAX_FILES = 32
 MAX_DATA_BYTES = 1 << 20  # yaml_strict's own limit: bigger files take the normal path (and its error)
 PACKAGE_DIR = Path(__file__).resolve().parent

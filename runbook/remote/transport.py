@@ -6,7 +6,9 @@ deploy, this one is kept for what needs paramiko: deploy's file uploads
 Fabric `Connection` is an invoke `Context`, so the executor is written
 against `.run()`/`.put()` and never cares which transport is behind it.
 Host keys are always checked: Fabric's default is to accept unknown keys,
-which we turn off.
+which we turn off. Paramiko's errors are told apart by their text, and a
+connection's gateway is replaced after Fabric made it: pinned fabric<4
+(pyproject.toml, with the paramiko it brings).
 
 A lab node is reached through its namespace: the lab's ssh_config says so
 with `ProxyCommand ip netns exec <ns> nc %h %p`. Running that command costs

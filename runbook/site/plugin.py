@@ -78,7 +78,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             raise PluginError(f"runbook: las páginas citan un valor que ya no está: {exc}") from None
         if not self._published and config.nav is not None:
             config.nav = _without_pages(config.nav, set(self.config.published_only))
-        # Our templates (the Spanish 404 page) before the theme's own.
+        # Our templates (the Spanish 404 page) before the theme's own (Theme.dirs: pinned mkdocs<2).
         config.theme.dirs.insert(0, str(THEME_DIR))
         self._results_path = self._resolve_results(config)
         try:

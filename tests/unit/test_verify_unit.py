@@ -7,6 +7,7 @@ HAProxy 2.6 `show stat` and keepalived 2.2.7's data dump.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -409,7 +410,7 @@ def test_a_lab_site_with_an_address_outside_the_lab_ranges_makes_no_client_reque
     monkeypatch.setattr(gather, "run_in_netns", refuse)
     monkeypatch.setattr(gather.client_probe, "probe", refuse)
     site = load_plan(LAB_SITE).site
-    client = gather_client(site.replace(vip=IPv4Address("192.168.1.150")))
+    client = gather_client(dataclasses.replace(site, vip=IPv4Address("192.168.1.150")))
     assert not client.available and not client.skipped
     assert client.reason == "hay direcciones fuera de los rangos del laboratorio"
 
