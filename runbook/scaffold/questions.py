@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from ..data import model as m
@@ -175,10 +176,15 @@ class Questions:
             "lan": {"interface": self.out.get("lan_interface"), "subnet": self.out.get("lan_subnet")},
             "management": {"interface": self.out.get("management_interface"), "subnet": value}})
 
-    def _subnets(self) -> tuple:
-        from ipaddress import IPv4Network
-
-        return tuple(IPv4Network(self.out[k]) for k in ("lan_subnet", "management_subnet") if k in self.out)
+    def _subnets(self) -> tuple[IPv4Network, ...]:
+        """The subnets answered so far (a value a flag gave wrong is left for the loader to name)."""
+        found = []
+        for key in ("lan_subnet", "management_subnet"):
+            try:
+                found.append(IPv4Network(str(self.out.get(key))))
+            except ValueError:
+                continue
+        return tuple(found)
 
     def _vip(self, value: Any) -> str | None:
         return (field_problem(m.Site, "vip", value)
@@ -265,11 +271,8 @@ def _known_servers(value: list[str], names: list[str]) -> str | None:
 
 
 def _typed(kind: str, text: str) -> Any:
-    if kind == ans.INT:
+    if kind in (ans.INT, ans.STATUS):  # a status may also be a range or a list: then it stays text
         return number(text)
-    if kind == ans.STATUS:
-        value = number(text)
-        return value
     if kind == ans.LIST:
         return [v.strip() for v in text.replace(";", ",").split(",") if v.strip()]
     return text
@@ -283,7 +286,5 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _ip(value: Any):
-    from ipaddress import IPv4Address
-
+def _ip(value: Any) -> IPv4Address:
     return IPv4Address(str(value))
