@@ -4,8 +4,8 @@ The schema (runbook/data/schema.py) is made by pydantic from the models, with
 the Spanish description and examples of every field: this page reads only
 that, so the page, the schema an editor uses and the validation cannot say
 different things. One section per mapping of the file (the top level,
-`network.lan`, `nodes[]`...), one table row per field: path, type, default,
-rules, description and an example.
+`network.lan`, `nodes[]`...), one definition per field: path, description,
+type, default, rules and an example.
 """
 
 from __future__ import annotations
@@ -60,17 +60,19 @@ def sections(schema: dict[str, Any]) -> list[Section]:
 
 
 def reference_markdown(schema: dict[str, Any]) -> str:
+    """One section per mapping; in it, one definition per field: its path, what it is, and a line with
+    its type, default, rules and an example (a list reads better than a table of six columns on a
+    phone, and nothing is cut)."""
     parts = []
     for section in sections(schema):
         title = f"`{section.path}`" if section.path else "Primer nivel"
         parts.append(f"## {title} {{#{section.anchor}}}\n\n{section.description}\n")
-        parts.append("| Campo | Tipo | Por defecto | Reglas | Descripción | Ejemplo |\n"
-                     "|---|---|---|---|---|---|")
         for row in section.rows:
-            cells = [f"`{row.path}`", row.kind, row.default, "; ".join(row.rules) or "—",
-                     row.description, f"`{row.example}`" if row.example else "—"]
-            parts.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-        parts.append("")
+            facts = [f"*Tipo:* {row.kind}", f"*Por defecto:* {row.default}",
+                     f"*Reglas:* {'; '.join(row.rules) or 'ninguna'}"]
+            if row.example:
+                facts.append(f"*Ejemplo:* `{row.example}`")
+            parts.append(f"`{row.path}`\n:   {_line(row.description)}\n\n    {_line(' · '.join(facts))}\n")
     return "\n".join(parts)
 
 
@@ -89,10 +91,12 @@ def _walk(root: dict, node: dict, path: str, description: str, out: list[Section
     required = set(node.get("required", []))
     for name, prop in node.get("properties", {}).items():
         prop_path = f"{path}.{name}" if path else name
-        section.rows.append(_row(root, prop, prop_path, name, name in required))
+        row = _row(root, prop, prop_path, name, name in required)
+        section.rows.append(row)
         inner = _inner_model(root, prop, prop_path)
         if inner is not None:
             nested.append((inner[0], inner[1], prop.get("description", "")))
+            row.kind += f" ([sus campos](#{Section(inner[1], '').anchor}))"
     for model, inner_path, text in nested:
         _walk(root, model, inner_path, text, out)
 
@@ -258,6 +262,6 @@ def _flow(name: str, value: Any) -> str:
     return text[1:-1] if text.startswith("{") else text  # the outer braces of the one-key map
 
 
-def _cell(text: str) -> str:
-    """A table cell: one line, its pipes escaped (a pipe would end the cell)."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+def _line(text: str) -> str:
+    """One line of Markdown (a definition's text must not start a new block)."""
+    return " ".join(str(text).split())

@@ -107,20 +107,26 @@ def test_every_field_is_in_the_json_schema_with_its_description():
 
 def test_every_field_is_on_the_reference_page(built_site):
     soup = BeautifulSoup(built_site.html("referencia.html"), "html.parser")
-    rows = {}
-    for tr in soup.select("article table tr"):
-        cells = [td.get_text(" ", strip=True) for td in tr.find_all("td")]
-        if cells:
-            rows[cells[0]] = cells
+    entries = {}
+    for dt in soup.select("article dl dt"):
+        dd = dt.find_next_sibling("dd")
+        description, facts = [p.get_text("", strip=False) for p in dd.find_all("p")]
+        entries[dt.get_text(strip=True)] = (" ".join(description.split()), " ".join(facts.split()))
     for path, model, name in FIELDS:
-        assert path in rows, path
-        _path, kind, default, rules, description, example = rows[path]
+        assert path in entries, path
+        description, facts = entries[path]
         assert description == model.model_fields[name].description, path
-        assert kind and default and rules and example, path
-    assert rows["nodes[].priority"][1:4] == ["número entero", "obligatorio", "de 1 a 254"]
-    assert rows["services[].balance"][2:4] == ["roundrobin", "uno de: roundrobin , leastconn , source"]
-    assert rows["os"][3] == "solo debian12"
-    assert rows["network.lan.interface"][5] == "interface: ens18"
+        assert facts.startswith("Tipo: ") and " · Por defecto: " in facts and " · Reglas: " in facts, path
+        assert " · Ejemplo: " in facts, path
+    assert entries["nodes[].priority"][1] == \
+        "Tipo: número entero · Por defecto: obligatorio · Reglas: de 1 a 254 · Ejemplo: priority: 110"
+    assert "Reglas: uno de: roundrobin, leastconn, source" in entries["services[].balance"][1]
+    assert "Por defecto: roundrobin" in entries["services[].balance"][1]
+    assert "Reglas: solo debian12" in entries["os"][1]
+    assert entries["network.lan.interface"][1].endswith("Ejemplo: interface: ens18")
+    assert "Tipo: lista de mapas (sus campos)" in entries["nodes"][1]
+    link = soup.find("dt", string="nodes").find_next_sibling("dd").find("a")["href"]
+    assert link == "#campos-nodes" and soup.find(id="campos-nodes") is not None
     assert "referencia.html" in built_site.html("index.html")  # in the nav
 
 
