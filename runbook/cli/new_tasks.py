@@ -89,11 +89,13 @@ def new(c, site=None, answers=None, from_nodes=None, force=False, batch=False, n
     if not batch and sys.stdin.isatty() and sys.stdout.isatty():
         from ..scaffold.questions import Questions
 
+        if "nodes" in given:  # given nodes are not asked again: what the nodes said completes them
+            given = {**given, "nodes": ans.over_proposals(given, proposed)["nodes"]}
         final = Questions(site, given, proposed).ask_all()
         if "os" in proposed and "os" not in final:
             final["os"] = proposed["os"]
     else:
-        final = ans.merged(proposed, given)
+        final = ans.over_proposals(given, proposed)
     data = ans.site_data(site, final)
     text = render(site, data, path)  # the loader's checks: a wrong answer ends here, nothing written
     try:

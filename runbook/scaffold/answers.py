@@ -5,7 +5,8 @@ underscores (`lan_interface: ens18`, `vip: 10.20.0.100`) plus three lists
 of mappings: `nodes`, `servers` and `services`, with the keys of ITEMS. On
 the command line each item is one flag (`--node name=lb1,lan=10.20.0.11,
 management=10.30.0.11`), its keys the same. Flags win over the file, the
-file over what the nodes suggest (--from-nodes), and those over the defaults.
+file over what the nodes suggest (--from-nodes; the nodes item by item), and
+those over the defaults.
 
 Answers are not judged here: a value is only put in the type the site needs
 (`port=80` is the number 80) and handed on; `write.py` validates the whole
@@ -167,6 +168,17 @@ def merged(*layers: Answers) -> Answers:
     out: Answers = {}
     for layer in layers:
         out.update({k: v for k, v in layer.items()})
+    return out
+
+
+def over_proposals(given: Answers, proposed: Answers) -> Answers:
+    """The answers given, completed by what the nodes suggest: key by key, and the nodes item by
+    item (`--node lan=10.20.0.11` gives the first node read its LAN address, keeping its name)."""
+    out = merged(proposed, given)
+    if "nodes" in given and "nodes" in proposed:
+        read, told = proposed["nodes"], given["nodes"]
+        out["nodes"] = [{**(read[i] if i < len(read) else {}), **(told[i] if i < len(told) else {})}
+                        for i in range(max(len(read), len(told)))]
     return out
 
 

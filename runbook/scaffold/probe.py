@@ -24,7 +24,7 @@ from ..wording import shown
 MARK = "@@runbook-new@@"
 # Read-only, and the same on any Debian or Ubuntu: every part is a plain read.
 COMMAND = (f"hostname; echo {MARK}; cat /etc/os-release; echo {MARK}; "
-           f'echo "$SSH_CONNECTION"; echo {MARK}; ip -j -4 addr show')
+           f'echo "$SSH_CONNECTION"; echo {MARK}; ip -j addr show')
 TIMEOUT_S = 20
 _HOST_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$")
 _USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -50,6 +50,9 @@ class NodeFacts:
     os: str | None  # debian12, ubuntu2204... (ID and VERSION_ID of /etc/os-release)
     reached_at: str | None  # the node's address of the SSH connection ($SSH_CONNECTION)
     addresses: tuple[Address, ...] = field(default=())
+    # Every interface but loopback, in the kernel's order, with or without an address (the LAN
+    # interface of a balancer not yet set up has none: the runbook's first step gives it one).
+    interfaces: tuple[str, ...] = field(default=())
 
 
 def parse_targets(text: str) -> list[tuple[str | None, str]]:
@@ -92,8 +95,10 @@ def parse(target: str, user: str | None, output: str) -> NodeFacts:
     if len(parts) != 4:
         raise ProbeError(f"{target}: respuesta inesperada (¿no es Linux con iproute2?)")
     hostname, os_release, connection, addr_json = parts
+    links = _links(target, addr_json)
     return NodeFacts(target=target, user=user, hostname=hostname.strip(), os=_os(os_release),
-                     reached_at=_reached_at(connection), addresses=_addresses(target, addr_json))
+                     reached_at=_reached_at(connection), addresses=_addresses(links),
+                     interfaces=tuple(str(link.get("ifname")) for link in links))
 
 
 def _os(os_release: str) -> str | None:
@@ -113,15 +118,21 @@ def _reached_at(connection: str) -> str | None:
     return fields[2] if len(fields) == 4 else None
 
 
-def _addresses(target: str, text: str) -> tuple[Address, ...]:
+def _links(target: str, text: str) -> list[dict]:
+    """The interfaces of `ip -j addr`, loopback left out."""
     try:
         links = json.loads(text or "[]")
     except json.JSONDecodeError:
         raise ProbeError(f"{target}: «ip -j addr» no dio JSON (¿iproute2 demasiado antiguo?)") from None
+    if not isinstance(links, list):
+        return []
+    return [link for link in links if isinstance(link, dict) and link.get("link_type") != "loopback"
+            and link.get("ifname")]
+
+
+def _addresses(links: list[dict]) -> tuple[Address, ...]:
     out = []
-    for link in links if isinstance(links, list) else []:
-        if not isinstance(link, dict) or link.get("link_type") == "loopback":
-            continue
+    for link in links:
         for info in link.get("addr_info", []):
             if info.get("family") != "inet" or info.get("scope") != "global":
                 continue

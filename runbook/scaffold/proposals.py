@@ -2,7 +2,10 @@
 
 The management network is the one SSH came in by: the interface holding the
 address each node was reached at. The LAN is the node's other interface with
-a global IPv4 address (a /32 is a VIP that Keepalived added, not the LAN).
+a global IPv4 address (a /32 is a VIP that Keepalived added, not the LAN);
+on a balancer not yet set up it may have none (the runbook's first step
+gives it its address): then the first other interface is proposed, by name
+only, and its addresses are the user's to give.
 A name is the node's hostname (its first label) when it can be one. Where the
 nodes disagree (not the same interface names, subnets or OS) the first node's
 value is proposed and a note says so: the procedure uses one name per network
@@ -23,13 +26,22 @@ def propose(facts: list[NodeFacts]) -> tuple[dict[str, Any], list[str]]:
     notes: list[str] = []
     nodes: list[dict[str, Any]] = []
     per_net: dict[str, list[Address]] = {"lan": [], "management": []}
+    lan_names: list[str] = []
     for f in facts:
         management = _management(f)
         lan = _lan(f, management)
         if management is None:
             notes.append(f"{f.target}: no se sabe por qué interfaz llegó SSH; di tú la red de gestión")
         if lan is None:
-            notes.append(f"{f.target}: no tiene otra interfaz con una dirección IPv4 para la LAN")
+            spare = [i for i in f.interfaces if management is None or i != management.interface]
+            if spare:
+                lan_names.append(spare[0])
+                notes.append(f"{f.target}: {spare[0]} no tiene dirección IPv4: se propone como interfaz de "
+                             "la LAN; di tú su subred y la dirección de cada nodo")
+            else:
+                notes.append(f"{f.target}: no tiene otra interfaz para la LAN")
+        else:
+            lan_names.append(lan.interface)
         name = f.hostname.split(".")[0].lower()
         nodes.append({k: v for k, v in {
             "name": name if NAME_RE.match(name) else None,
@@ -40,6 +52,11 @@ def propose(facts: list[NodeFacts]) -> tuple[dict[str, Any], list[str]]:
             if found is not None:
                 per_net[key].append(found)
     proposed: dict[str, Any] = {"nodes": nodes}
+    if lan_names and not per_net["lan"]:
+        proposed["lan_interface"] = lan_names[0]
+        if len(set(lan_names)) > 1:
+            notes.append(f"los nodos no llaman igual a la interfaz de la red LAN "
+                         f"({', '.join(sorted(set(lan_names)))}): se propone {lan_names[0]}")
     for key, found in per_net.items():
         if not found:
             continue

@@ -32,18 +32,25 @@ def digest(path) -> str:
 
 
 def test_from_nodes_proposes_the_labs_own_names_nics_addresses_and_os(lab_up_not_deployed, data):
+    """Fresh nodes, as `up` made them: the LAN interface has no address yet (the runbook's first
+    step gives it one), so it is proposed by name and the LAN addresses are given, node by node."""
     lab = lab_up_not_deployed
     known_hosts = lab.paths["known_hosts"]
     before = digest(known_hosts)
     names = [n.name for n in lab.site.nodes]
+    lan_addresses = [arg for n in lab.site.nodes for arg in ("--node", f"lan={n.lan_address}")]
     result = run_cli(["new", "ensayo", "--batch", "--from-nodes", ",".join(f"root@{n}" for n in names),
                       "--ssh-config", str(lab.paths["ssh_config"]), "--vip", str(lab.site.vip),
+                      "--lan-subnet", str(lab.site.network.lan.subnet), *lan_addresses,
                       "--server", "name=web1,lan=198.51.100.12", "--service", "name=web,port=80"], data, timeout=120)
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "Leído de los nodos (solo lectura):"
+    lan = lab.site.network.lan.interface
     for node in lab.site.nodes:
         assert any(line.startswith(f"  root@{node.name}: {node.name}, debian12; ") for line in lines), lines
+        assert (f"  aviso: root@{node.name}: {lan} no tiene dirección IPv4: se propone como interfaz de la LAN; "
+                "di tú su subred y la dirección de cada nodo") in lines
     site = load_site("ensayo", data)
     lan, management = lab.site.network.lan, lab.site.network.management
     assert (site.network.lan.interface, site.network.lan.subnet) == (lan.interface, lan.subnet)

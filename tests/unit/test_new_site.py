@@ -445,7 +445,7 @@ def node_output(hostname: str, os_id: str, version: str, reached: str, addresses
     for ifname, addrs in addresses.items():
         links.append({"ifname": ifname, "link_type": "ether", "addr_info": [
             {"family": "inet", "local": a.split("/")[0], "prefixlen": int(a.split("/")[1]), "scope": "global"}
-            for a in addrs]})
+            for a in addrs] + [{"family": "inet6", "local": "fe80::1", "prefixlen": 64, "scope": "link"}]})
     return (f"{hostname}\n{MARK}\nPRETTY_NAME=\"x\"\nID={os_id}\nVERSION_ID=\"{version}\"\n{MARK}\n"
             f"10.30.0.5 50000 {reached} 22\n{MARK}\n{json.dumps(links)}\n")
 
@@ -483,6 +483,31 @@ def test_nodes_that_disagree_get_a_note():
         "los nodos no llaman igual a la interfaz de la red de gestión (ens19, eth0): se propone ens19",
         "los nodos no tienen el mismo sistema (debian12, ubuntu2204)",
     ]
+
+
+def test_a_lan_interface_without_an_address_is_proposed_by_name():
+    """A balancer not yet set up: its LAN interface has no address until the runbook's first step."""
+    fresh = {host: node_output(name, "debian", "12", host, {"eth0": [f"{host}/24"], "eth1": []})
+             for host, name in (("192.0.2.10", "hera"), ("192.0.2.11", "afrodita"))}
+    proposed, notes = propose([parse(f"root@{h}", "root", text) for h, text in fresh.items()])
+    assert proposed == {
+        "nodes": [{"name": "hera", "management": "192.0.2.10"}, {"name": "afrodita", "management": "192.0.2.11"}],
+        "lan_interface": "eth1", "management_interface": "eth0", "management_subnet": "192.0.2.0/24",
+        "os": "debian12", "ssh_user": "root",
+    }
+    assert notes == [f"root@{h}: eth1 no tiene dirección IPv4: se propone como interfaz de la LAN; di tú su "
+                     "subred y la dirección de cada nodo" for h in fresh]
+
+
+def test_given_nodes_are_completed_item_by_item_by_what_the_nodes_said():
+    proposed = {"nodes": [{"name": "hera", "management": "192.0.2.10"}, {"name": "afrodita", "management": "192.0.2.11"}],
+                "lan_interface": "eth1"}
+    given = ans.from_flags({"lan_interface": "ens18"}, {"nodes": ["lan=198.51.100.110", "lan=198.51.100.111,name=otra"]})
+    assert ans.over_proposals(given, proposed) == {
+        "lan_interface": "ens18",
+        "nodes": [{"name": "hera", "management": "192.0.2.10", "lan": "198.51.100.110"},
+                  {"name": "otra", "management": "192.0.2.11", "lan": "198.51.100.111"}],
+    }
 
 
 class CannedNode(MuxConnection):
