@@ -239,9 +239,9 @@ def test_track_script_made_unusable_is_disabled_by_keepalived(converged):
 
 
 def test_unreachable_node_exits_2_and_the_other_is_still_checked(converged):
-    # Right after the deploy, hera's SSH master is still on its socket: the
-    # cut cable is found by trying it, not by waiting for ssh (how long that
-    # takes is measured by benchmarks/bench_verify.py --unplugged).
+    # hera's SSH master from the verify just before is still on its socket:
+    # the cut cable is found by trying it, not by waiting for ssh (how long
+    # that takes is measured by benchmarks/bench_verify.py --unplugged).
     hera = layout(converged.site).node("hera")
     lab_link(converged, hera.mgmt_peer, up=False)
     try:

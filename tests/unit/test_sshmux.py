@@ -353,7 +353,7 @@ def test_verify_and_deploy_never_load_paramiko():
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="dar la carpeta a otro usuario necesita root")
+@pytest.mark.root(reason="dar la carpeta a otro usuario necesita root")
 def test_a_socket_folder_owned_by_someone_else_is_refused(fake_ssh, tmp_path, masters):
     masters.mkdir(mode=0o700)
     os.chown(masters, 65534, 65534)  # nobody's: their sockets could be ours, or ours theirs
