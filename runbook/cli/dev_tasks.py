@@ -19,6 +19,9 @@ VENV_BIN = os.path.dirname(sys.executable)
 LOG_DIR = Path(__file__).resolve().parents[2] / "test-artifacts"
 # The tests that need no lab spread over the cores (pytest-xdist): CI has two.
 XDIST = ["-n", "2"]
+# What a test may need beyond Python, one pytest marker each (pyproject.toml,
+# tests/conftest.py): `--fast` runs only the tests that need none of them.
+NEEDS = ("lab", "browser", "root", "validators")
 
 
 def _tool(name: str) -> str:
@@ -53,11 +56,12 @@ def pytest_runs(k: str | None = None, fast: bool = False) -> list[PytestRun]:
     The lab's tests mostly wait on daemons (VRRP, deploys over SSH) and share
     one lab, so they run one at a time in one process while the others run
     beside them over the cores. Split by marker, not by folder: every test
-    runs exactly once wherever its file lives.
+    runs exactly once wherever its file lives. `fast`: one run of the tests
+    that need nothing but Python (no NEEDS marker), a quick local check.
     """
     common = ["-q", *(["-k", k] if k else [])]
     if fast:
-        return [PytestRun("rapidos", [*common, "-m", "not lab and not browser", *XDIST])]
+        return [PytestRun("rapidos", [*common, "-m", " and ".join(f"not {n}" for n in NEEDS), *XDIST])]
     return [PytestRun("sin-laboratorio", [*common, "-m", "not lab", *XDIST]),
             # The slowest lab tests in the log: the lab part is the suite's critical path.
             PytestRun("laboratorio", [*common, "-m", "lab", "--durations=25"])]
@@ -102,13 +106,14 @@ def run_concurrently(runs: list[PytestRun]) -> list[tuple[PytestRun, int, str, f
     return sorted(done, key=lambda d: runs.index(d[0]))
 
 
-@task(help={"k": "solo los tests cuyo nombre coincida (pytest -k)", "fast": "sin laboratorio ni navegador"})
+@task(help={"k": "solo los tests cuyo nombre coincida (pytest -k)",
+            "fast": "solo los que no necesitan laboratorio, navegador, root ni haproxy/keepalived/nginx"})
 def test(c, k=None, fast=False):
     """Todos los tests: lint, modelos, plantillas, sitio, navegador y laboratorio."""
     lint(c)
     runs = pytest_runs(k, fast)
     if fast:
-        c.run(shlex.join(runs[0].argv), pty=False)  # "-m 'not lab and not browser'" stays one word
+        c.run(shlex.join(runs[0].argv), pty=False)  # "-m 'not lab and not browser ...'" stays one word
         return
     results = run_concurrently(runs)
     codes = [code for _, code, _, _ in results]

@@ -26,7 +26,15 @@ Same rules as the Fabric transport:
   is made): its socket lives in the lab's namespace, which has no route
   out; without it nothing is opened (NodeUnreachableError);
 - ssh's failures (exit 255) become the same Spanish NodeUnreachableError
-  messages as paramiko's (ssh_target.py).
+  messages as paramiko's (target.py).
+
+Reaching a node is bounded by the project, not by ssh: `open()` gives
+every step one deadline (reach.py, REACH_S), and a master found running
+must run a command within FOUND_MASTER_S before it is trusted (a master
+whose node went silent still answers on its socket, and a command sent
+through it would wait for its ServerAlive probes to give up); one that
+does not is retired (`ssh -O stop`) and a new master is made in the time
+left. So a command never needs a second try on a new master.
 
 Masters live in a private runtime folder (mode 0700: root's
 /run/runbook/ssh, else $XDG_RUNTIME_DIR/runbook-ssh, else a per-user
@@ -49,11 +57,13 @@ import re
 import socket
 import stat
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import RunbookError
+from . import reach
 from .target import (
     CONNECT_TIMEOUT,
     LAB_PROXY,
@@ -63,6 +73,7 @@ from .target import (
     cannot_connect,
     changed_host_key,
     no_lab_proxy,
+    out_of_time,
     require_config,
     ssh_failed,
     target,
@@ -74,19 +85,15 @@ if TYPE_CHECKING:
 
 PERSIST_S = 60  # an idle master closes itself after this long
 ALIVE_INTERVAL_S, ALIVE_COUNT = 2, 3  # a silent node: its master ends after ~6 s (ConnectTimeout is 5)
-MASTER_TIMEOUT = 30  # seconds to make a master (ConnectTimeout covers the TCP part)
+# A master found running must run `true` within this (a live one takes ~0.05 s);
+# a new master then has the rest of reach.REACH_S, more than ssh's ConnectTimeout.
+FOUND_MASTER_S = 3.0
+STOP_S = 2.0  # `ssh -O stop` talks to a local socket only
 # The remote side reads the whole command from stdin, then runs it with stdin at end-of-file.
 REMOTE = "bash -c 'eval \"$(cat)\"'"
 # ssh sends LANG/LC_* when a config says SendEnv (Debian's does): commands run
 # with the node's own locale, as over Fabric.
 LOCALE_VARS = re.compile(r"^(LANG|LANGUAGE|LC_.*)$")
-# A reused master whose connection died (node restarted behind it): the
-# session never started, so asking again through a new master is safe.
-STALE_MASTER = re.compile(
-    r"mux_client_request_session|read from master failed|Control socket connect|"
-    r"master .* (closed|is dead)|Connection reset by peer|Broken pipe",
-    re.I,
-)
 
 # Lines only ssh itself prints (a remote command that exits 255 without one is its own result).
 SSH_OWN_MESSAGE = re.compile(
@@ -249,8 +256,12 @@ class MuxConnection:
             sock.close()
 
     def open(self) -> MuxConnection:
-        """Make sure a master is up (made here if none); raises NodeUnreachableError, in Spanish."""
+        """Make sure a master that works is up, within reach.REACH_S whatever happens.
+
+        Raises NodeUnreachableError, in Spanish (naming the bound when it ran out).
+        """
         t = self.target
+        deadline = reach.Deadline(reach.REACH_S)
         require_config(t)
         try:
             _private(self.control.parent.parent)
@@ -259,19 +270,47 @@ class MuxConnection:
             why = getattr(exc, "strerror", None) or exc
             raise NodeUnreachableError(
                 t.node, f"no se puede usar la carpeta de sockets SSH {self.control.parent} ({why})") from None
-        if self.master_alive():
+        if self._usable_master(deadline):
             return self
         # One maker per socket: two commands at once must not both start a
         # master (the second would run on as a plain background connection).
         with open(self.control.with_name(self.control.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not self.master_alive():
-                self._make_master()
+            self._lock(lock, deadline)
+            if not self._usable_master(deadline):
+                self._make_master(deadline)
         return self
 
-    def _make_master(self) -> None:
+    def _usable_master(self, deadline: reach.Deadline) -> bool:
+        """A master found running that runs a command now; one that does not is retired."""
+        if not self.master_alive():
+            return False
+        argv = [*ssh_options(self.target, self.control), "-o", "ControlMaster=no", "-T", "--",
+                self.target.host, REMOTE]
+        try:
+            done = deadline.run(argv, at_most=FOUND_MASTER_S, input=b"true", env=_environment())
+            if done.returncode == 0:
+                return True
+        except subprocess.TimeoutExpired:
+            pass  # its node went silent: the master does not know yet
+        except OSError as exc:
+            raise ssh_failed(self.target, f"no se puede ejecutar ssh ({exc.strerror or exc})") from None
+        retire_master(self.control, deadline.left(STOP_S))
+        return False
+
+    def _lock(self, lock, deadline: reach.Deadline) -> None:
+        """Wait for another maker of this master, no longer than the deadline."""
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if deadline.left() <= 0:
+                    raise out_of_time(self.target, deadline.seconds) from None
+                time.sleep(deadline.left(0.05))
+
+    def _make_master(self, deadline: reach.Deadline) -> None:
         t = self.target
-        self._check_lab_route()
+        self._check_lab_route(deadline)
         # ServerAlive: a master whose node went silent (cable cut, powered
         # off) ends within ~6 s, as a new connection would time out, instead
         # of keeping a dead connection that commands wait on. sshd answers these
@@ -285,10 +324,9 @@ class MuxConnection:
 
         with tempfile.TemporaryFile() as err:
             try:
-                done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                      timeout=MASTER_TIMEOUT, env=_environment())
+                done = deadline.run(argv, stdout=subprocess.DEVNULL, stderr=err, env=_environment())
             except subprocess.TimeoutExpired:
-                raise cannot_connect(t, f"sin respuesta en {MASTER_TIMEOUT} s") from None
+                raise out_of_time(t, deadline.seconds) from None
             except OSError as exc:
                 raise ssh_failed(t, f"no se puede ejecutar ssh ({exc.strerror or exc})") from None
             err.seek(0)
@@ -297,24 +335,25 @@ class MuxConnection:
             raise failure(t, stderr)
         self.made_master = True
 
-    def _check_lab_route(self) -> None:
+    def _check_lab_route(self, deadline: reach.Deadline) -> None:
         """A lab node only through the lab's ProxyCommand, as ssh will read its config (`ssh -G`)."""
         if self.lab_namespace is None:
             return
         t = self.target
         argv = [*ssh_options(t, self.control), "-G", "--", t.host]
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=10)
+        try:
+            done = deadline.run(argv)
+        except subprocess.TimeoutExpired:
+            raise out_of_time(t, deadline.seconds) from None
+        stdout, stderr = _text(done.stdout), _text(done.stderr)
         if done.returncode != 0:
-            raise failure(t, done.stderr)
-        conf = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+            raise failure(t, stderr)
+        conf = dict(line.split(" ", 1) for line in stdout.splitlines() if " " in line)
         proxy = conf.get("proxycommand", "none").replace("%h", conf.get("hostname", t.host))
         proxy = proxy.replace("%p", conf.get("port", str(t.port)))
         match = LAB_PROXY.fullmatch(proxy.strip())
         if match is None or match.group(1) != self.lab_namespace:
             raise no_lab_proxy(t)
-
-    def close_master(self) -> None:
-        stop_master(self.control)
 
     # --------------------------------------------------------- commands
 
@@ -329,15 +368,12 @@ class MuxConnection:
         return result
 
     def _run(self, command: str, timeout: float | None):
-        """Run `command` now (again on a new master if the one found was dead); SessionLostError if ssh
-        itself failed."""
+        """Run `command` now; SessionLostError if ssh itself failed.
+
+        No second try: `open()` made the master or saw it run a command, so a
+        failure here is the node lost during the run, not a stale master.
+        """
         result = self._run_once(command, timeout)
-        if result.exited == 255 and not result.stdout and not self.made_master \
-                and STALE_MASTER.search(result.stderr):
-            # The master was found running but its connection is dead: a new one, once.
-            self.close_master()
-            self.open()
-            result = self._run_once(command, timeout)
         if result.exited == 255 and not result.stdout and _is_ssh_failure(result.stderr):
             reason = str(failure(self.target, result.stderr)).removeprefix(f"{self.target.node}: ")
             raise SessionLostError(reason)
@@ -401,9 +437,27 @@ def connect(site: Site, node: Node) -> MuxConnection:
 
 def stop_master(control: Path) -> None:
     """Ask one master to exit (`ssh -O exit`: talks to the socket only, never to a host)."""
+    _ask_master(control, "exit", timeout=10)
+
+
+def retire_master(control: Path, timeout: float) -> None:
+    """Ask one master to take no more sessions (`ssh -O stop`).
+
+    It removes its socket at once, so a new master can take the path, and
+    ends after the sessions it still carries (another process's, maybe: a
+    master slow to answer is not necessarily dead). Asked to exit instead,
+    it could remove the path on its way out after a new master took it.
+    """
+    _ask_master(control, "stop", timeout)
+
+
+def _ask_master(control: Path, request: str, timeout: float) -> None:
     if control.exists():
-        argv = ["ssh", "-F", "/dev/null", "-o", f"ControlPath={control}", "-O", "exit", "runbook-mux"]
-        subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+        argv = ["ssh", "-F", "/dev/null", "-o", f"ControlPath={control}", "-O", request, "runbook-mux"]
+        try:
+            subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass  # the socket goes anyway: a new master must be able to take the path
         control.unlink(missing_ok=True)
 
 

@@ -97,6 +97,11 @@ def cannot_connect(t: SshTarget, reason: str) -> NodeUnreachableError:
     return NodeUnreachableError(t.node, f"no se puede conectar con {t.host}:{t.port} ({reason})")
 
 
+def out_of_time(t: SshTarget, seconds: float) -> NodeUnreachableError:
+    """The project's own bound on reaching a node (reach.py) ran out."""
+    return cannot_connect(t, f"sin respuesta en {seconds:g} s, el límite para alcanzar un nodo")
+
+
 def ssh_failed(t: SshTarget, text: str) -> NodeUnreachableError:
     return NodeUnreachableError(t.node, f"SSH falló con {t.host}: {text}")
 

@@ -239,16 +239,18 @@ def test_track_script_made_unusable_is_disabled_by_keepalived(converged):
 
 
 def test_unreachable_node_exits_2_and_the_other_is_still_checked(converged):
+    # hera's SSH master from the verify just before is still on its socket:
+    # the cut cable is found by trying it, not by waiting for ssh (how long
+    # that takes is measured by benchmarks/bench_verify.py --unplugged).
     hera = layout(converged.site).node("hera")
     lab_link(converged, hera.mgmt_peer, up=False)
     try:
-        started = time.monotonic()
         proc = verify_cli("--format", "json")
-        assert time.monotonic() - started < 20
         assert proc.returncode == 2
         data = json.loads(proc.stdout)
         assert list(data["unreachable"]) == ["hera"]
-        assert data["unreachable"]["hera"].startswith("hera: ")
+        address = f"{converged.site.node('hera').management_address}:{converged.site.ssh.port}"
+        assert data["unreachable"]["hera"].startswith(f"hera: no se puede conectar con {address} (")
         afrodita = [r for r in data["results"] if r["node"] == "afrodita"]
         assert afrodita and all(r["status"] in ("passed", "skipped") for r in afrodita)
         assert all(r["status"] == "error" for r in data["results"] if r["node"] == "hera")

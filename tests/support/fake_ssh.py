@@ -3,7 +3,12 @@
 It records its arguments and standard input (FAKE_SSH_LOG), then runs the
 remote part with the local bash, as sshd would run it on the node
 (FAKE_SSH_MODE=silent: runs nothing and answers nothing; changed-key: fails
-as ssh does, with FAKE_SSH_STDERR's text and exit status 255).
+as ssh does, with FAKE_SSH_STDERR's text and exit status 255). `-O` (a
+request to a master's socket) answers at once. FAKE_SSH_HANG names what
+never answers, as with a node whose cable was cut: "master" (making one),
+"command" (a command, over a master or not), or both, for every host or
+FAKE_SSH_HANG_HOST only; such an ssh starts a child first, as a
+ProxyCommand would be, and logs both process ids.
 """
 
 from __future__ import annotations
@@ -23,9 +28,20 @@ from runbook.data.model import Ssh
 FAKE_SSH = """#!/usr/bin/env python3
 import json, os, subprocess, sys
 args = sys.argv[1:]
-data = b"" if "-M" in args or "-G" in args else sys.stdin.buffer.read()
+data = b"" if "-M" in args or "-G" in args or "-O" in args else sys.stdin.buffer.read()
+kind = "master" if "-M" in args else "other" if "-G" in args or "-O" in args else "command"
+record = {"argv": args, "stdin": data.decode()}
+hang = kind in os.environ.get("FAKE_SSH_HANG", "").split(",") and \
+    os.environ.get("FAKE_SSH_HANG_HOST", args[-1]) in args
+if hang:
+    proxy = subprocess.Popen(["sleep", "3600"])
+    record["pids"] = [os.getpid(), proxy.pid]
 with open(os.environ["FAKE_SSH_LOG"], "a") as log:
-    log.write(json.dumps({"argv": args, "stdin": data.decode()}) + "\\n")
+    log.write(json.dumps(record) + "\\n")
+if hang:
+    proxy.wait()
+if "-O" in args:
+    sys.exit(0)
 mode = os.environ.get("FAKE_SSH_MODE", "local")
 if mode == "changed-key":
     sys.stderr.write(open(os.environ["FAKE_SSH_STDERR"]).read())

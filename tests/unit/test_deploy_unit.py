@@ -241,7 +241,7 @@ def test_failed_validation_keeps_old_file_and_does_not_activate(tmp_path):
     target.write_text("old and good\n")
     runs = tmp_path / "reloads"
     action = file_action(target, content="bad\n", validate="grep -q good %s || { echo 'line 1: bad stuff' >&2; exit 1; }",
-                         on_change=f"echo x >> {runs}")
+                         on_change=f"echo x >> {runs}", owner=uid_name(), group=gid_name())
     sh = shell(tmp_path)
     with pytest.raises(ActionError) as err:
         apply_file(sh, action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
@@ -253,7 +253,8 @@ def test_failed_validation_keeps_old_file_and_does_not_activate(tmp_path):
 
 def test_validator_warning_with_exit_zero_is_a_failure(tmp_path):
     target = tmp_path / "app.conf"
-    action = file_action(target, validate="echo '[WARNING] something odd'; echo 'Configuration file is valid'; true # %s")
+    action = file_action(target, validate="echo '[WARNING] something odd'; echo 'Configuration file is valid'; true # %s",
+                         owner=uid_name(), group=gid_name())
     with pytest.raises(ActionError, match="something odd"):
         apply_file(shell(tmp_path), action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
     assert not target.exists()
@@ -265,7 +266,7 @@ def test_failed_activation_restores_old_file_and_reapplies_it(tmp_path):
     runs = tmp_path / "reloads"
     # The "service" refuses the new content but accepts the old one.
     reload = f"echo run >> {runs}; grep -q old {target} || {{ echo 'reload failed: new config rejected'; exit 1; }}"
-    action = file_action(target, content="new\n", on_change=reload)
+    action = file_action(target, content="new\n", on_change=reload, owner=uid_name(), group=gid_name())
     with pytest.raises(ActionError) as err:
         apply_file(shell(tmp_path), action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
     message = str(err.value)
@@ -277,7 +278,7 @@ def test_failed_activation_restores_old_file_and_reapplies_it(tmp_path):
 
 def test_failed_activation_without_old_file_removes_the_new_one(tmp_path):
     target = tmp_path / "app.conf"
-    action = file_action(target, content="new\n", on_change="exit 4")
+    action = file_action(target, content="new\n", on_change="exit 4", owner=uid_name(), group=gid_name())
     with pytest.raises(ActionError, match="código 4"):
         apply_file(shell(tmp_path), action, predict_action(action, Facts(files={str(target): FileFact(False)}), SECRETS))
     assert not target.exists()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import invoke
 import pytest
 
 from runbook.cli import dev_tasks
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
 def test_fast_keeps_the_marker_expression_one_argument():
@@ -16,7 +21,8 @@ def test_fast_keeps_the_marker_expression_one_argument():
     dev_tasks.test(c, fast=True, k="tampering and not backend")
     words = shlex.split(c.run.call_args_list[-1].args[0])
     assert words[0].endswith("pytest")
-    assert words[1:] == ["-q", "-k", "tampering and not backend", "-m", "not lab and not browser", "-n", "2"]
+    assert words[1:] == ["-q", "-k", "tampering and not backend",
+                         "-m", "not lab and not browser and not root and not validators", "-n", "2"]
 
 
 def test_the_whole_suite_is_two_runs_that_split_every_test_by_the_lab_marker():
@@ -25,6 +31,42 @@ def test_the_whole_suite_is_two_runs_that_split_every_test_by_the_lab_marker():
     assert lab.args[:5] == ["-q", "-k", "deploy", "-m", "lab"]  # one lab: its tests one at a time
     assert "--durations=25" in lab.args  # the slowest lab tests are named in the log
     assert rest.log != lab.log
+
+
+def test_every_need_a_test_may_declare_is_left_out_of_the_fast_run():
+    registered = {line.split(":")[0].split("(")[0].strip(' "')
+                  for line in tomllib.loads(PYPROJECT.read_text())["tool"]["pytest"]["ini_options"]["markers"]}
+    assert set(dev_tasks.NEEDS) == registered
+
+
+# One stand-in test for each combination of needs a test of this project may declare.
+MARKED = {
+    "nada": [], "laboratorio": ["lab"], "navegador": ["browser"], "root": ["root"],
+    "validadores": ["validators"], "validadores_root": ["validators", "root"], "laboratorio_root": ["lab", "root"],
+}
+
+
+def _selected(folder, args: list[str]) -> set[str]:
+    """The stand-in tests a run's arguments select, as pytest itself reads them (markers from pyproject.toml)."""
+    words = [w for i, w in enumerate(args) if w != "-n" and args[i - 1 : i] != ["-n"]]  # collecting needs no xdist
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-c", str(PYPROJECT), "--rootdir", str(folder),
+                           "-p", "no:cacheprovider", "-W", "error::pytest.PytestUnknownMarkWarning",
+                           "--collect-only", *words, str(folder)],
+                          capture_output=True, text=True, cwd=folder, timeout=120)
+    assert proc.returncode in (0, dev_tasks.NO_TESTS), proc.stdout + proc.stderr
+    return {line.split("::")[-1].removeprefix("test_") for line in proc.stdout.splitlines() if "::" in line}
+
+
+def test_the_runs_select_every_test_once_and_fast_only_what_needs_nothing(tmp_path):
+    lines = ["import pytest"]
+    for name, marks in MARKED.items():
+        lines += [*(f"@pytest.mark.{m}" for m in marks), f"def test_{name}():", "    pass", ""]
+    (tmp_path / "test_needs.py").write_text("\n".join(lines))
+    rest, lab = (_selected(tmp_path, run.args) for run in dev_tasks.pytest_runs())
+    assert rest | lab == set(MARKED) and not rest & lab  # the whole suite: each test exactly once
+    assert lab == {"laboratorio", "laboratorio_root"}
+    (fast,) = (_selected(tmp_path, run.args) for run in dev_tasks.pytest_runs(fast=True))
+    assert fast == {"nada"}
 
 
 @pytest.mark.parametrize(("log", "line"), [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -160,9 +159,7 @@ SERVER = textwrap.dedent("""
 
 
 def run_client_isolated(tmp_path: Path, cfg: dict) -> list[dict]:
-    """Server and load client in a private network namespace holding only `lo`."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("necesita root y unshare (espacio de red privado)")
+    """Server and load client in a private network namespace holding only `lo` (tests marked `needs_netns`)."""
     (tmp_path / "server.py").write_text(SERVER)
     ready = tmp_path / "ready"
     ready.unlink(missing_ok=True)
@@ -181,6 +178,10 @@ def client_cfg(**over) -> dict:
             "max_requests": 1000, "timeout": 1.0, "sources": ["127.0.0.1"], **over}
 
 
+needs_netns = pytest.mark.root("unshare", reason="necesita root y unshare (espacio de red privado)")
+
+
+@needs_netns
 def test_load_client_keeps_its_rate_and_records_each_request(tmp_path):
     # A generous per-request timeout: this test is about the schedule and the
     # records, not the machine's speed (the suite shares 2 cores with the lab's
@@ -193,6 +194,7 @@ def test_load_client_keeps_its_rate_and_records_each_request(tmp_path):
     assert 0.9 <= span <= 1.5
 
 
+@needs_netns
 def test_load_client_records_http_errors_refusals_and_the_count_bound(tmp_path):
     records = run_client_isolated(tmp_path, client_cfg(path="/mal", max_requests=7))
     assert len(records) == 7

@@ -8,7 +8,6 @@ crafted report, to prove the framing cannot be fooled by what a node prints.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shlex
 import subprocess
@@ -284,7 +283,7 @@ def test_addresses_and_the_vip_held_one_definition():
         "ip", "-n", "rb-lab-hera", "-4", "-o", "addr", "show", "dev", "eth1"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="leer otro espacio de red necesita root")
+@pytest.mark.root("ip", reason="leer otro espacio de red necesita root")
 def test_addresses_of_a_namespace_that_is_gone_are_none():
     assert Ipv4Addresses("eth1").local("rb-no-such-namespace") == {}
 

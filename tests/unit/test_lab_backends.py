@@ -8,8 +8,6 @@ address (nginx -t binds its listen sockets).
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -76,8 +74,10 @@ def test_ready_request_names_what_each_backend_must_answer(lay):
                     "http": [{"port": 80, "entry": "/horizon", "redirect": "/horizon/auth/login/?next=/horizon/"}]}
 
 
-needs_nginx = pytest.mark.skipif(shutil.which("nginx") is None or os.geteuid() != 0,
-                                 reason="nginx y root necesarios")
+def needs_nginx(test):
+    """`nginx -t` runs in a scratch network namespace holding the backend's address: the program, and root."""
+    return pytest.mark.validators("nginx", reason="nginx y root necesarios")(
+        pytest.mark.root("ip", reason="nginx y root necesarios")(test))
 
 
 def _nginx_test(backend, conf_text: str | None = None) -> subprocess.CompletedProcess:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -24,8 +23,7 @@ from runbook.remote import netns
 from runbook.remote.netns import NetnsError, NetnsTimeoutError, run_in_netns
 from runbook.verify import gather
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"),
-                                reason="crear espacios de red necesita root")
+needs_root = pytest.mark.root("ip", reason="crear espacios de red necesita root")
 
 
 def thread_netns() -> int:

@@ -39,7 +39,7 @@ def _run_wrapper(tmp_path: Path, installed: tuple[str, ...]) -> tuple[str, str]:
     return (log.read_text() if log.exists() else ""), proc.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="el wrapper solo instala paquetes como root")
+@pytest.mark.root(reason="el wrapper solo instala paquetes como root")
 def test_fresh_machine_gets_nginx_and_memcached_with_their_services_disabled(tmp_path):
     calls, said = _run_wrapper(tmp_path, installed=())
     install = next(line for line in calls.splitlines() if " install " in line)
@@ -49,7 +49,7 @@ def test_fresh_machine_gets_nginx_and_memcached_with_their_services_disabled(tmp
     assert "instalando paquetes de Debian:" in said
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="el wrapper solo instala paquetes como root")
+@pytest.mark.root(reason="el wrapper solo instala paquetes como root")
 def test_an_nginx_the_machine_already_had_is_left_running(tmp_path):
     calls, _ = _run_wrapper(tmp_path, installed=("nginx", "haproxy", "keepalived"))
     install = next(line for line in calls.splitlines() if " install " in line)

@@ -7,7 +7,6 @@ their exit code: a warning is a failure.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -58,10 +57,13 @@ def _haproxy_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
 
 HAPROXY = [i for i in FILES if i[1].path == "/etc/haproxy/haproxy.cfg"]
 KEEPALIVED = [i for i in FILES if i[1].path == "/etc/keepalived/keepalived.conf"]
-needs_haproxy = pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy no instalado")
-needs_keepalived = pytest.mark.skipif(
-    shutil.which("keepalived") is None or os.geteuid() != 0, reason="keepalived y root necesarios"
-)
+needs_haproxy = pytest.mark.validators("haproxy", reason="haproxy no instalado")
+
+
+def needs_keepalived(test):
+    """`keepalived -t` runs in a scratch network namespace (ScratchNetns): the program, and root."""
+    return pytest.mark.validators("keepalived", reason="keepalived y root necesarios")(
+        pytest.mark.root("ip", reason="keepalived y root necesarios")(test))
 
 
 @needs_haproxy

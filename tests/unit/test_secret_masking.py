@@ -183,7 +183,7 @@ def _action(path: Path, mode: str = "0640") -> FileAction:
                       mode=mode, owner="root", group="root")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="chown a root:root necesita root")
+@pytest.mark.root(reason="chown a root:root necesita root")
 def test_new_content_is_never_in_a_file_more_open_than_its_mode(tmp_path):
     target = tmp_path / "haproxy.cfg"
     target.write_text(f"stats auth admin:{OLD}\n")
@@ -207,7 +207,7 @@ def test_new_content_is_never_in_a_file_more_open_than_its_mode(tmp_path):
     assert not Path(temp_path(str(target))).exists()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="chown a root:root necesita root")
+@pytest.mark.root(reason="chown a root:root necesita root")
 def test_an_open_backup_alone_is_a_change_and_deploy_closes_it(tmp_path):
     target = tmp_path / "haproxy.cfg"
     target.write_text(f"stats auth admin:{NEW}\n")

@@ -9,8 +9,11 @@ tests (tests/lab/test_lab.py, test_deploy_lab.py, test_verify_lab.py).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -23,8 +26,10 @@ from support.fake_ssh import real_site
 
 from runbook.data.load import load_site
 from runbook.data.model import Ssh
-from runbook.remote import sshmux
+from runbook.facts.net import Ipv4Addresses
+from runbook.remote import reach, sshmux
 from runbook.remote.target import NodeUnreachableError, target
+from runbook.verify.gather import gather_node
 
 # What OpenSSH 9.2 (Debian 12) prints, exit status 255, copied from real runs on the lab.
 CHANGED_KEY = """\
@@ -102,19 +107,116 @@ def test_a_master_is_made_once_in_a_private_folder(fake_ssh, tmp_path):
     assert conn.made_master
     for folder in (conn.control.parent, conn.control.parent.parent):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    # Another process made the master: it is found and reused, ssh is not asked again.
-    conn.control.unlink(missing_ok=True)
-    import socket
-
-    listener = socket.socket(socket.AF_UNIX)
-    listener.bind(str(conn.control))
-    listener.listen()
-    try:
+    # Another process made the master: it is found, runs a command, and is reused; no second master.
+    with found_master(conn.control):
         again = sshmux.connect(site, site.node("hera"))
         assert not again.made_master
-        assert len(fake_ssh()) == 1
+        made, tried = fake_ssh()
+        assert "-M" in made["argv"] and "-M" not in tried["argv"]
+        assert "ControlMaster=no" in tried["argv"] and tried["stdin"] == "true"
+
+
+@contextlib.contextmanager
+def found_master(control: Path):
+    """A socket that answers where a master would listen, as one made by another process."""
+    control.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    control.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(control))
+    listener.listen()
+    try:
+        yield
     finally:
         listener.close()
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie not yet reaped by its new parent has ended too)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def kinds(calls: list[dict]) -> list[str]:
+    """What each logged ssh was asked: a command (over a master or not), a master, or a master's socket."""
+    return ["master" if "-M" in c["argv"] else c["argv"][-2] if "-O" in c["argv"] else "command" for c in calls]
+
+
+# The bounds below are tiny, and the stand-in ssh is a Python program that may
+# be killed before it has even logged itself on a busy machine: so what is
+# asserted holds whatever the timing (what was logged is in order, and every
+# process logged is gone); that the call returned at all is the bound at work.
+
+
+def test_a_master_that_never_comes_up_is_given_up_at_the_projects_bound(fake_ssh, tmp_path, monkeypatch):
+    # A ProxyCommand that never answers: ssh's ConnectTimeout would not end it.
+    monkeypatch.setattr(reach, "REACH_S", 0.5)
+    monkeypatch.setenv("FAKE_SSH_HANG", "master")
+    site = real_site(tmp_path)
+    with pytest.raises(NodeUnreachableError) as caught:
+        sshmux.connect(site, site.node("hera"))
+    address = site.node("hera").management_address
+    assert str(caught.value) == (
+        f"hera: no se puede conectar con {address}:2222 (sin respuesta en 0.5 s, el límite para alcanzar un nodo)")
+    calls = fake_ssh()
+    assert kinds(calls) in ([], ["master"])
+    assert all(gone(pid) for c in calls for pid in c["pids"])  # ssh and its "ProxyCommand": nothing left
+
+
+def test_a_found_master_that_runs_nothing_is_retired_and_a_new_one_made(fake_ssh, tmp_path, monkeypatch):
+    # Right after a deploy its master is still on its socket, but the node's cable was cut since.
+    monkeypatch.setattr(sshmux, "FOUND_MASTER_S", 0.3)
+    monkeypatch.setattr(sshmux, "STOP_S", reach.REACH_S)
+    monkeypatch.setenv("FAKE_SSH_HANG", "command")
+    site = real_site(tmp_path)
+    conn = sshmux.for_node(site, site.node("hera"))
+    with found_master(conn.control):
+        assert conn.open() is conn
+    assert conn.made_master
+    calls = fake_ssh()
+    # Retired, not told to exit: it takes no new session and finishes those it carries (maybe another's).
+    assert kinds(calls) in (["command", "stop", "master"], ["stop", "master"])
+    tried = [c for c in calls if "-M" not in c["argv"] and "-O" not in c["argv"]]
+    assert all("ControlMaster=no" in c["argv"] and c["stdin"] == "true" for c in tried)
+    assert all(gone(pid) for c in tried for pid in c["pids"])
+
+
+def test_a_dead_master_and_a_silent_node_together_stay_within_the_bound(fake_ssh, tmp_path, monkeypatch):
+    monkeypatch.setattr(reach, "REACH_S", 0.6)
+    monkeypatch.setattr(sshmux, "FOUND_MASTER_S", 0.3)
+    monkeypatch.setenv("FAKE_SSH_HANG", "command,master")
+    site = real_site(tmp_path)
+    conn = sshmux.for_node(site, site.node("hera"))
+    with found_master(conn.control), pytest.raises(NodeUnreachableError, match=r"sin respuesta en 0\.6 s, el límite"):
+        conn.open()
+    calls = fake_ssh()
+    logged = kinds(calls)
+    assert logged == [k for k in ("command", "stop", "master") if k in logged]  # in this order, at most once
+    assert all(gone(pid) for c in calls for pid in c.get("pids", []))
+
+
+def test_waiting_for_another_maker_of_the_same_master_is_bounded_too(fake_ssh, tmp_path, monkeypatch):
+    monkeypatch.setattr(reach, "REACH_S", 0.3)
+    site = real_site(tmp_path)
+    conn = sshmux.for_node(site, site.node("hera"))
+    conn.control.parent.mkdir(mode=0o700, parents=True)
+    with open(conn.control.with_name(conn.control.name + ".lock"), "w") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # another process is making this master and never ends
+        with pytest.raises(NodeUnreachableError, match=r"sin respuesta en 0\.3 s, el límite"):
+            conn.open()
+    assert fake_ssh() == []
+
+
+def test_verify_reports_a_silent_node_unreachable_naming_the_bound(fake_ssh, tmp_path, monkeypatch):
+    monkeypatch.setattr(reach, "REACH_S", 0.5)
+    monkeypatch.setenv("FAKE_SSH_HANG", "master")
+    site = real_site(tmp_path)
+    hera = site.node("hera")
+    facts = gather_node(site, "hera", [Ipv4Addresses()])
+    assert facts.unreachable == (f"hera: no se puede conectar con {hera.management_address}:2222 "
+                                 "(sin respuesta en 0.5 s, el límite para alcanzar un nodo)")
 
 
 def test_a_shared_folder_is_made_private(fake_ssh, tmp_path, masters):
@@ -188,8 +290,6 @@ def test_a_rewritten_known_hosts_or_ssh_config_means_a_new_master(tmp_path, monk
 
 
 def test_close_masters_asks_each_master_of_that_config_to_exit(tmp_path, monkeypatch, masters):
-    import socket
-
     config = tmp_path / "ssh_config"
     folder = sshmux.config_dir(config)
     folder.mkdir(parents=True)
@@ -216,14 +316,14 @@ def test_close_masters_asks_each_master_of_that_config_to_exit(tmp_path, monkeyp
 
 def test_a_lab_node_without_the_labs_proxycommand_is_never_dialled(tmp_path, monkeypatch, masters):
     seen = []
-    real_run = subprocess.run
+    real_popen = subprocess.Popen
 
-    def only_ssh_g(argv, **kw):
+    def only_ssh_g(argv, **kw):  # every way of starting a process ends here
         seen.append(argv)
         assert "-G" in argv, f"ssh was asked to connect: {argv}"
-        return real_run(argv, **kw)  # `ssh -G` prints the configuration, connects to nothing
+        return real_popen(argv, **kw)  # `ssh -G` prints the configuration, connects to nothing
 
-    monkeypatch.setattr(sshmux.subprocess, "run", only_ssh_g)
+    monkeypatch.setattr(subprocess, "Popen", only_ssh_g)
     site = load_site("lab")
     for text in ("Host *\n    User root\n",  # no ProxyCommand: the host would route 192.0.2.x out
                  "Host *\n    ProxyCommand ip netns exec rb-otro nc %h %p\n",  # not this lab's namespace
@@ -237,7 +337,7 @@ def test_a_lab_node_without_the_labs_proxycommand_is_never_dialled(tmp_path, mon
 
 
 def test_a_missing_ssh_config_is_refused_before_anything_runs(tmp_path, monkeypatch, masters):
-    monkeypatch.setattr(sshmux.subprocess, "run", lambda *a, **k: pytest.fail("ssh ran"))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("ssh ran"))
     site = load_site("lab")
     site = site.model_copy(update={"ssh": Ssh(config=str(tmp_path / "no-such-config"))})
     with pytest.raises(NodeUnreachableError, match="no existe el ssh_config"):
@@ -253,7 +353,7 @@ def test_verify_and_deploy_never_load_paramiko():
     assert done.stdout.strip() == "[]"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="dar la carpeta a otro usuario necesita root")
+@pytest.mark.root(reason="dar la carpeta a otro usuario necesita root")
 def test_a_socket_folder_owned_by_someone_else_is_refused(fake_ssh, tmp_path, masters):
     masters.mkdir(mode=0o700)
     os.chown(masters, 65534, 65534)  # nobody's: their sockets could be ours, or ours theirs

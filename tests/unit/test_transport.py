@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import socket
 import subprocess
 
@@ -66,7 +65,7 @@ def test_a_missing_namespace_is_an_error_not_a_connection_from_the_host(monkeypa
         transport.namespace_socket("rb-no-existe-este-laboratorio", "192.0.2.10", 22)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"), reason="crear espacios de red necesita root")
+@pytest.mark.root("ip", reason="crear espacios de red necesita root")
 def test_the_socket_is_made_inside_the_namespace_and_the_caller_stays_outside():
     # A fresh namespace has only a loopback, and it is down: dialling 127.0.0.1
     # there is "network unreachable", where the host's loopback would answer
