@@ -17,7 +17,7 @@ from ipaddress import IPv4Interface
 from pathlib import Path
 
 from ..errors import BadInputError
-from ..remote.sshmux import MuxConnection
+from ..remote.sshmux import MuxConnection, stop_master
 from ..remote.target import NodeUnreachableError, SshTarget
 from ..wording import shown
 
@@ -83,7 +83,7 @@ def probe(user: str | None, host: str, ssh_user: str, port: int, config: Path | 
         result = conn.run(COMMAND, timeout=TIMEOUT_S)
     finally:
         if conn.made_master:
-            conn.close_master()
+            stop_master(conn.control)  # a one-off command: no master left behind for ControlPersist
     if result.exited != 0:
         last = (result.stderr.strip().splitlines() or ["sin mensaje"])[-1]
         raise NodeUnreachableError(host, f"la lectura de sus datos falló (código {result.exited}: {last})")
