@@ -9,6 +9,14 @@ own view of its track script, HAProxy's view of the backends (one round trip
 per node per poll, the same framed probes verify sends) and, when every node
 takes part, the VIP on exactly one node and on the expected one.
 
+A moment when every check passes is not enough: right after a restart the
+checks can all pass before keepalived has noticed anything (its track
+script needs `fall` failures, a peer needs three missed adverts), and the
+VIP can move a second later; `verify` run then found no node holding it.
+So the wait ends only when every check has passed on consecutive looks
+spanning a stable window: longer than a VRRP master's timeout (three
+adverts plus the skew) and a track script's `fall 2` at `interval 1`.
+
 What is still failing when it ends is reported, never hidden. A check whose
 `outside()` gives a reason (a backend down: another machine) is drift that
 the procedure does not own: deploy says it cannot fix it and why.
@@ -35,6 +43,11 @@ CLUSTER_CHECKS = (VipUnique, VipExpected)
 # the wait ends after a few seconds, as soon as every check passes.
 SETTLE_S = 20
 POLL_S = 0.5
+
+
+def stable_window(advert_int: float) -> float:
+    """How long every check must keep passing: a VRRP master-down timeout (3 adverts + skew), at least 3 s."""
+    return max(3.0, 3 * advert_int + 1.0)
 
 
 @dataclass(frozen=True)
@@ -108,12 +121,24 @@ def settle(
     look: Callable[[], dict[str, NodeFacts]],
     wait: bool,
     waiting: Callable[[], None] = lambda: None,
+    stable_s: float = 3.0,
 ) -> list[Problem]:
-    """Problems left once every health check passes or SETTLE_S ends (at once if not `wait`)."""
+    """Problems left once every check has passed for `stable_s` in a row, or SETTLE_S ends.
+
+    Without `wait` (a run that changed nothing) one look decides, at once.
+    A problem seen during the window starts the window again; when SETTLE_S
+    ends, the last look's problems are what is reported.
+    """
     deadline = time.monotonic() + SETTLE_S
+    calm_since: float | None = None
     while True:
         problems = health.problems(look())
-        if not problems or not wait or time.monotonic() > deadline:
+        now = time.monotonic()
+        if problems:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = now
+        if not wait or now > deadline or (calm_since is not None and now - calm_since >= stable_s):
             return problems
         waiting()
         time.sleep(POLL_S)

@@ -45,7 +45,7 @@ from ..vocabulary import Status
 from .diff import Prediction, predict_action, predict_step
 from .executor import Shell, apply_file, apply_run
 from .facts import FactError, Facts, fetch_contents, gather, query_for
-from .health import Health, settle
+from .health import Health, settle, stable_window
 from .outcome import ActionError, ActionResult, describe
 from .result import DeployOptions, DeployResult
 from .rolling import rolling_order
@@ -265,7 +265,7 @@ class Deployment:
         changed = any(o.status == Status.CHANGED for o in self.result.outcomes)
         # Nothing changed: the opening round trip's answers are the node as it is now.
         problems = settle(health, lambda: self._health_facts(health, reuse=not changed), wait=changed,
-                          waiting=self._waiting)
+                          waiting=self._waiting, stable_s=stable_window(self.site.vrrp.advert_int))
         self.transcript.write("health", problems=[p.to_json() for p in problems])
         self.result.remaining = problems
         for problem in problems:

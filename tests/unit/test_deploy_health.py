@@ -118,12 +118,39 @@ def run(tmp_path, health, options=None):
                   runs_directory=tmp_path / "runs")
 
 
-def test_a_deploy_that_changed_something_waits_until_the_cluster_settles(tmp_path):
+@pytest.fixture
+def short_window(monkeypatch):
+    """A stable window of 0.3 s polled every 0.05 s (the real one is a VRRP timeout, 3 s or more)."""
+    monkeypatch.setattr("runbook.deploy.runner.stable_window", lambda advert_int: 0.3)
+    monkeypatch.setattr("runbook.deploy.health.POLL_S", 0.05)
+
+
+def test_a_deploy_that_changed_something_waits_until_the_cluster_settles(tmp_path, short_window):
     health = ScriptedHealth([FAULT], [FAULT], [])
     result = run(tmp_path, health)
     assert result.exit_code == 0, result.errors
-    assert health.looks == 3 and result.remaining == [] and result.errors == []
+    # Two looks with the fault, then calm looks until the window has passed.
+    assert health.looks >= 4 and result.remaining == [] and result.errors == []
     assert '"event": "health", "problems": []' in result.transcript.read_text()
+
+
+def test_a_calm_moment_then_a_fault_is_not_settled(tmp_path, short_window, monkeypatch):
+    # The case seen after a chain of tamperings: every check passed for a
+    # moment, then keepalived noticed and the VIP left; verify found it on
+    # no node. Deploy must not have said "healthy" at that moment.
+    monkeypatch.setattr("runbook.deploy.health.SETTLE_S", 1)
+    result = run(tmp_path, ScriptedHealth([], [FAULT]))
+    assert result.exit_code == 1
+    assert result.errors == [FAULT.message()]
+
+
+def test_a_fault_inside_the_window_starts_it_again(tmp_path, short_window):
+    health = ScriptedHealth([], [], [FAULT], [])
+    result = run(tmp_path, health)
+    assert result.exit_code == 0, result.errors
+    # The window restarted after the third look: it takes two more calm looks
+    # (one opens the window, a later one closes it), however fast the machine.
+    assert health.looks >= 5
 
 
 def test_what_deploy_cannot_fix_is_said_and_ends_with_exit_1(tmp_path):
