@@ -4,7 +4,10 @@ Pure: paths, command lines and file contents from the layout; `backends.py`
 writes the files and starts the daemons.
 
 Every HTTP service of the lab is served by nginx shaped like Horizon (a
-Django application mounted at the service's health-check path): an
+Django application mounted at the service's health-check path) where the
+health check accepts Horizon's answers (2xx and 3xx: the lab's); elsewhere
+(a rehearsed site whose check expects 200 on /healthz) the path answers the
+status the check expects, with a line of text. Horizon's shape: an
 anonymous `GET /horizon` gets a 302 to the login page
 (`/horizon/auth/login/?next=/horizon/`, a relative Location as Django
 sends), and the login page answers 200 with an HTML form. Every response
@@ -35,10 +38,20 @@ NGINX_TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 @dataclass(frozen=True)
 class HttpApp:
-    """A Django-like application at `entry` (the service's health-check path)."""
+    """An application at `entry` (the service's health-check path) answering `status` there.
+
+    302: Django-like, Horizon's shape (the login page behind the redirect answers 200). Any other
+    status is answered at `entry` itself, with a short text naming the backend: a site whose check
+    expects 200 on /healthz gets exactly that (./rb rehearse).
+    """
 
     port: int
     entry: str
+    status: int = 302
+
+    @property
+    def horizon(self) -> bool:
+        return self.status == 302
 
     @property
     def base(self) -> str:
@@ -63,7 +76,7 @@ class Daemon:
 
 
 def http_apps(backend: BackendLayout) -> list[HttpApp]:
-    return [HttpApp(port, path) for port, path in backend.http]
+    return [HttpApp(port, path, status) for port, path, status in backend.http]
 
 
 def nginx_conf_path(backend: BackendLayout) -> Path:
@@ -79,7 +92,7 @@ def daemons(backend: BackendLayout) -> list[Daemon]:
     found = []
     if backend.http:
         argv = ("nginx", "-e", str(backend.log), "-c", str(nginx_conf_path(backend)))
-        found.append(Daemon("nginx", "nginx", argv, tuple(sorted({p for p, _ in backend.http}))))
+        found.append(Daemon("nginx", "nginx", argv, tuple(sorted({p for p, _, _ in backend.http}))))
     for port in backend.tcp:
         argv = (
             "memcached", "-u", MEMCACHED_USER, "-l", str(backend.address.ip), "-p", str(port),
@@ -124,6 +137,12 @@ def nginx_conf(backend: BackendLayout) -> str:
             "        charset utf-8;  # text/html; charset=utf-8, as Django",
         ]
         for app in apps:
+            if not app.horizon:
+                # A 204 has no body; any other status says who answered, on one line.
+                body = "" if app.status == 204 else f' "{app.status} {backend.name}\\n"'
+                lines.append(f"        location = {app.entry} {{ default_type text/plain; "
+                             f"return {app.status}{body}; }}")
+                continue
             entries = [app.base or "/"] + ([f"{app.base}/"] if app.base else [])
             for entry in entries:
                 lines.append(f"        location = {entry} {{ return 302 {app.redirect}; }}")
@@ -156,5 +175,6 @@ def files(backend: BackendLayout) -> dict[Path, str]:
     if backend.http:
         out[nginx_conf_path(backend)] = nginx_conf(backend)
         for app in http_apps(backend):
-            out[html_root(backend) / app.login.strip("/") / "index.html"] = login_page(backend, app)
+            if app.horizon:
+                out[html_root(backend) / app.login.strip("/") / "index.html"] = login_page(backend, app)
     return out

@@ -8,10 +8,11 @@ backend, in parallel and until the deadline:
   it back): from then on a client can ask any memcached who it is;
 - each web application sends `GET <entry>` to its login page with a 302,
   and the login page answers 200 with HTML, both naming the backend in
-  `X-Backend`.
+  `X-Backend` (Horizon's shape: `redirect` is the login page); or, without
+  a `redirect`, answers `GET <entry>` with its `status`, naming the backend.
 
 Input: {"timeout", "source", "key", "backends": [{"name", "address",
-"http": [{"port", "entry", "redirect"}], "memcached": [port]}]}.
+"http": [{"port", "entry", "status", "redirect"}], "memcached": [port]}]}.
 Prints {backend name: problem or null}; exit code 1 if any is not ready.
 """
 
@@ -34,7 +35,9 @@ def web_problem(cfg: dict, backend: dict, app: dict) -> str | None:
     )
     try:
         seen = []
-        for path, status in ((app["entry"], 302), (app["redirect"], 200)):
+        horizon = bool(app["redirect"])
+        steps = ((app["entry"], 302), (app["redirect"], 200)) if horizon else ((app["entry"], app["status"]),)
+        for path, status in steps:
             conn.request("GET", path)
             response = conn.getresponse()
             response.read()
@@ -42,9 +45,9 @@ def web_problem(cfg: dict, backend: dict, app: dict) -> str | None:
             seen.append(f"GET {path} → {response.status} ({who or 'sin X-Backend'})")
             if response.status != status or who != backend["name"]:
                 return "; ".join(seen)
-            if status == 302 and response.getheader("Location") != app["redirect"]:
+            if horizon and status == 302 and response.getheader("Location") != app["redirect"]:
                 return f"GET {path} → Location {response.getheader('Location')}"
-            if status == 200 and "text/html" not in (response.getheader("Content-Type") or ""):
+            if horizon and status == 200 and "text/html" not in (response.getheader("Content-Type") or ""):
                 return f"GET {path}: no es una página HTML"
         return None
     finally:

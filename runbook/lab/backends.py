@@ -65,7 +65,8 @@ def ready_request(lay: LabLayout) -> dict:
             {
                 "name": b.name,
                 "address": str(b.address.ip),
-                "http": [{"port": a.port, "entry": a.entry, "redirect": a.redirect}
+                "http": [{"port": a.port, "entry": a.entry, "status": a.status,
+                          "redirect": a.redirect if a.horizon else None}
                          for a in backend_config.http_apps(b)],
                 "memcached": list(b.tcp),
             }

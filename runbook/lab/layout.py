@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
+from ..data.records import status_ranges
 from .errors import LabError
 
 # Where the base trees are cached: outside the repository and outside the
@@ -59,7 +60,9 @@ class BackendLayout:
     address: IPv4Interface
     netns: str
     peer: str
-    http: tuple[tuple[int, str], ...]  # (port, health path) of http services: nginx
+    # (port, health path, status it answers) of http services: nginx. A 302 is Horizon's shape
+    # (the login page behind it); any other status is answered at the path itself.
+    http: tuple[tuple[int, str, int], ...]
     tcp: tuple[int, ...]  # ports of tcp services: one memcached each
     # The names its web application answers to (Django's ALLOWED_HOSTS): the
     # VIP, the health checks' Host and its own address; any other Host gets 400.
@@ -194,12 +197,14 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
     by_address: dict[IPv4Address, dict] = {}
     for service in site.services:
         for b in service.backends:
-            entry = by_address.setdefault(b.address, {"names": [], "http": [], "tcp": [], "hosts": []})
+            entry = by_address.setdefault(b.address, {"names": [], "http": {}, "tcp": [], "hosts": []})
             if b.name not in entry["names"]:
                 entry["names"].append(b.name)
             if service.mode == "http":
-                path = service.health_check.path if service.health_check else "/"
-                entry["http"].append((b.port, path))
+                check = service.health_check
+                path = check.path if check else "/"
+                expect = status_ranges(check.expect_status if check else DEFAULT_EXPECT)
+                entry["http"].setdefault((b.port, path), []).append(expect)
                 # Clients come to the VIP; the health check names its own host.
                 entry["hosts"] += [str(site.vip), site.check_host(service).split(":")[0]]
             else:
@@ -207,6 +212,12 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
     result = []
     for address, entry in by_address.items():
         name = entry["names"][0]
+        shared = {port for port, _ in entry["http"]} & set(entry["tcp"])
+        if shared:
+            raise LabError(f"el backend {name} ({address}) tiene en el puerto {min(shared)} un servicio http "
+                           "y uno tcp: el laboratorio no puede servir los dos en el mismo puerto", code=2)
+        http = tuple(sorted((port, path, answer_status(expects, f"{name} ({address}:{port}{path})"))
+                            for (port, path), expects in entry["http"].items()))
         result.append(
             BackendLayout(
                 name=name,
@@ -214,7 +225,7 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
                 address=IPv4Interface(f"{address}/{prefix}"),
                 netns=f"{ns}-{name}",
                 peer=ifname("b", name),
-                http=tuple(sorted(set(entry["http"]))),
+                http=http,
                 tcp=tuple(sorted(set(entry["tcp"]))),
                 hosts=tuple(dict.fromkeys([*entry["hosts"], str(address)])),
                 log=state / "logs" / f"backend-{name}.log",
@@ -222,3 +233,29 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
             )
         )
     return tuple(result)
+
+
+# What a health check without `expect_status` accepts (`option httpchk` alone): 2xx and 3xx.
+DEFAULT_EXPECT = "200-399"
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def answer_status(expects: list[list[tuple[int, int]]], where: str) -> int:
+    """The status a lab backend answers at a health path, accepted by every check that asks for it.
+
+    Horizon's 302 (to a login page that answers 200) where both are accepted, as the published
+    lab; else the lowest accepted status from 200 that is not a redirect (a client following
+    one would end on a page the check may not accept). LabError (exit 2) if there is none.
+    """
+    def accepted(status: int) -> bool:
+        return all(any(low <= status <= high for low, high in ranges) for ranges in expects)
+
+    if accepted(302) and accepted(200):
+        return 302
+    for status in range(200, 600):
+        if status not in (*REDIRECTS, 304) and accepted(status):
+            return status
+    wanted = " y ".join(",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges) for ranges in expects)
+    raise LabError(f"el backend {where} no puede dar una respuesta que acepte la comprobación ({wanted}): "
+                   "el laboratorio responde con un código entre 200 y 599 que no sea una redirección",
+                   code=2)

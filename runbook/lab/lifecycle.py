@@ -241,7 +241,7 @@ def status(site) -> dict:
             "names": list(b.names),
             "address": str(b.address.ip),
             "netns": b.netns,
-            "http_ports": [port for port, _ in b.http],
+            "http_ports": sorted({port for port, _, _ in b.http}),
             "tcp_ports": list(b.tcp),
             "daemons": daemons,
             "state": "running" if up else "stopped",

@@ -71,7 +71,8 @@ def test_ready_request_names_what_each_backend_must_answer(lay):
     assert request["key"] == BACKEND_KEY and request["source"] == str(lay.client.addresses[0].ip)
     zeus = request["backends"][0]
     assert zeus == {"name": "zeus", "address": "198.51.100.12", "memcached": [11211],
-                    "http": [{"port": 80, "entry": "/horizon", "redirect": "/horizon/auth/login/?next=/horizon/"}]}
+                    "http": [{"port": 80, "entry": "/horizon", "status": 302,
+                              "redirect": "/horizon/auth/login/?next=/horizon/"}]}
 
 
 def needs_nginx(test):

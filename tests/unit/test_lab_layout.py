@@ -42,7 +42,7 @@ def test_one_backend_namespace_per_distinct_address(site):
     assert {b.address.ip for b in lay.backends} == addresses
     for backend in lay.backends:
         ports = {b.port for s in site.services for b in s.backends if b.address == backend.address.ip}
-        assert {p for p, _ in backend.http} | set(backend.tcp) == ports
+        assert {p for p, _, _ in backend.http} | set(backend.tcp) == ports
 
 
 def test_every_lab_address_is_a_documentation_address(site):
