@@ -20,9 +20,11 @@ from .errors import task
 
 
 def _site(site_name: str):
+    """The lab site; for a site without a `lab:` block, its rehearsal (./rb rehearse)."""
     from ..data.load import load_site
+    from ..rehearse.files import lab_site
 
-    return load_site(site_name)
+    return lab_site(load_site(site_name))
 
 
 def _remainder() -> list[str]:
@@ -39,7 +41,7 @@ def _log(message: str) -> None:
     Console(stderr=True).print(f"[dim]lab:[/] {message}")
 
 
-@task(help={"site": "sitio del laboratorio (por defecto, lab)"})
+@task(help={"site": "sitio del laboratorio (por defecto, lab) o sitio ensayado con ./rb rehearse"})
 def up(c, site=LAB_SITE):
     """Arranca el laboratorio: nodos Debian con SSH, backends y cliente."""
     from .. import lab
@@ -48,7 +50,7 @@ def up(c, site=LAB_SITE):
     _print_status(st)
 
 
-@task(help={"site": "sitio del laboratorio (por defecto, lab)"})
+@task(help={"site": "sitio del laboratorio (por defecto, lab) o sitio ensayado con ./rb rehearse"})
 def down(c, site=LAB_SITE):
     """Detiene el laboratorio y borra todo lo que creó (los nodos vuelven a nacer)."""
     from .. import lab

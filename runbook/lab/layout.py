@@ -237,15 +237,14 @@ def _backends(site, ns: str, state: Path, prefix: int) -> tuple[BackendLayout, .
 
 # What a health check without `expect_status` accepts (`option httpchk` alone): 2xx and 3xx.
 DEFAULT_EXPECT = "200-399"
-REDIRECTS = (301, 302, 303, 307, 308)
 
 
 def answer_status(expects: list[list[tuple[int, int]]], where: str) -> int:
     """The status a lab backend answers at a health path, accepted by every check that asks for it.
 
     Horizon's 302 (to a login page that answers 200) where both are accepted, as the published
-    lab; else the lowest accepted status from 200 that is not a redirect (a client following
-    one would end on a page the check may not accept). LabError (exit 2) if there is none.
+    lab; else the lowest accepted status from 200 that is not a 3xx (a client following a redirect
+    would end on a page the check may not accept). LabError (exit 2) if there is none.
     """
     def accepted(status: int) -> bool:
         return all(any(low <= status <= high for low, high in ranges) for ranges in expects)
@@ -253,9 +252,9 @@ def answer_status(expects: list[list[tuple[int, int]]], where: str) -> int:
     if accepted(302) and accepted(200):
         return 302
     for status in range(200, 600):
-        if status not in (*REDIRECTS, 304) and accepted(status):
+        if not 300 <= status <= 399 and accepted(status):
             return status
     wanted = " y ".join(",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges) for ranges in expects)
     raise LabError(f"el backend {where} no puede dar una respuesta que acepte la comprobación ({wanted}): "
-                   "el laboratorio responde con un código entre 200 y 599 que no sea una redirección",
+                   "el laboratorio responde con un código entre 200 y 599 que no sea una redirección (3xx)",
                    code=2)
