@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.records import status_ranges
 from ..lab.layout import layout
 from ..verify.gather import lab_only_targets
 
@@ -37,6 +38,8 @@ def client_config(site, spec: LoadSpec) -> dict:
         "vip": str(site.vip),
         "port": service.port,
         "path": service.health_check.path if service.health_check else "/",
+        # What counts as an answer: the statuses the service's health check accepts (2xx/3xx if none).
+        "expect": status_ranges(service.health_check.expect_status) if service.health_check else [(200, 399)],
         "rate": spec.rate,
         "duration": spec.duration,
         "max_requests": spec.max_requests,

@@ -6,9 +6,10 @@ connection leaves from the lab client's own addresses and can only reach the
 lab (the namespace has no route out).
 
 Input: {"vip", "port", "path", "rate", "duration", "max_requests", "timeout",
-"sources": [addr...]} (no sources: the machine's own address). One new
-connection per request (as a browser opening Horizon after a failover
-would), HTTP/1.0 GET, 2xx/3xx counted as success.
+"sources": [addr...], "expect": [[low, high]...]} (no sources: the machine's
+own address). One new connection per request (as a browser opening Horizon
+after a failover would), HTTP/1.0 GET; a status within `expect` (the
+service's health check; without it, 2xx/3xx) counted as success.
 
 Output: JSON lines on stdout, one per request once it is over:
 {"t": send time (epoch s), "lat": seconds until answer or failure, "ok",
@@ -59,7 +60,8 @@ async def one_request(cfg: dict, source: str | None) -> dict:
 
     try:
         status = await asyncio.wait_for(exchange(), cfg["timeout"])
-        record.update(status=status, ok=200 <= status < 400)
+        expect = cfg.get("expect") or [[200, 399]]
+        record.update(status=status, ok=any(low <= status <= high for low, high in expect))
         if not record["ok"]:
             record["error"] = f"HTTP {status}"
     except (TimeoutError, OSError) as exc:

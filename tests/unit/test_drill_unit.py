@@ -142,6 +142,7 @@ def test_client_config_comes_from_the_lab_data():
     cfg = client_config(load_site("lab"), LoadSpec(rate=200, duration=10))
     assert cfg["vip"] == "198.51.100.150" and cfg["port"] == 80 and cfg["path"] == "/horizon"
     assert cfg["max_requests"] == 2001 and cfg["sources"][0] == "198.51.100.200"
+    assert cfg["expect"] == [(200, 399)]  # what the lab's health check accepts
 
 
 SERVER = textwrap.dedent("""
@@ -201,6 +202,15 @@ def test_load_client_records_http_errors_refusals_and_the_count_bound(tmp_path):
     assert all(not r["ok"] and r["status"] == 503 and r["error"] == "HTTP 503" for r in records)
     refused = run_client_isolated(tmp_path, client_cfg(port=8081, max_requests=5))
     assert [r["error"] for r in refused] == ["conexión rechazada"] * 5
+
+
+@needs_netns
+def test_load_client_counts_as_good_what_the_health_check_accepts(tmp_path):
+    # A site whose check expects 503 (rehearsed: its backends answer 503): every 503 is an answer.
+    records = run_client_isolated(tmp_path, client_cfg(path="/mal", max_requests=4, expect=[[503, 503]]))
+    assert [(r["ok"], r["status"], r["error"]) for r in records] == [(True, 503, None)] * 4
+    records = run_client_isolated(tmp_path, client_cfg(max_requests=3, expect=[[503, 503]]))
+    assert [(r["ok"], r["error"]) for r in records] == [(False, "HTTP 200")] * 3
 
 
 # ------------------------------------------------------------------ CLI refusals
