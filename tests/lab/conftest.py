@@ -22,7 +22,7 @@ from support.lab_fixtures import (  # noqa: F401 - fixtures, registered by name
 _LAB_ORDER = ("test_lab.py", "test_deploy_lab.py", "test_verify_lab.py", "test_backends_lab.py",
               "test_secrets_lab.py", "test_tampering_lab.py", "test_drill_lab.py", "test_outputs_lab.py",
               "test_export_lab.py",
-              "test_lab_sizes.py")
+              "test_lab_sizes.py", "test_rehearse_lab.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
