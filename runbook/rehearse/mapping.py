@@ -46,6 +46,22 @@ class RehearsalError(BadInputError):
     """A site the lab cannot rehearse; the message is one Spanish line."""
 
 
+def address_plan() -> dict[str, str | int]:
+    """The plan as the lab's page shows it (the same constants the mapping uses)."""
+    def span(net, hosts: range) -> str:
+        return f"{net[hosts[0]]}-{hosts[-1]}"
+
+    return {
+        "lan": str(LAN), "management": str(MANAGEMENT), "lan_gateway": str(LAN[LAN_GATEWAY]),
+        "dns": span(LAN, DNS), "servers": span(LAN, SERVERS), "max_servers": len(SERVERS),
+        "vip": str(LAN[VIP]), "nodes": span(LAN, NODES), "max_nodes": len(NODES),
+        "client": span(LAN, CLIENT), "management_gateway": str(MANAGEMENT[MANAGEMENT_GATEWAY]),
+        "nodes_management": span(MANAGEMENT, NODES_MANAGEMENT),
+        "servers_management": span(MANAGEMENT, SERVERS_MANAGEMENT),
+        "state_dir": str(STATE_ROOT / "rh-SITIO"), "ifnamsiz": IFNAMSIZ, "ssh_port": LAB_SSH_PORT,
+    }
+
+
 def state_dir(name: str) -> Path:
     """Where a site's rehearsal lives: the lab's state, its ssh files and the derived site file."""
     return STATE_ROOT / f"rh-{name}"

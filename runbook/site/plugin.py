@@ -38,6 +38,7 @@ from ..data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir
 from ..names import template_dir
 from ..plan.build import PlanError, build_plan
 from ..plan.steps import Plan
+from ..rehearse.mapping import address_plan
 from ..wording import number_word, spanish_list, spanish_number
 from .blocks import BlockStash
 from .config_values import ConfigValueError, config_facts
@@ -216,6 +217,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         }
         if self._lab_site is not None:
             ctx["lab_site"] = self._lab_site
+            ctx["rehearsal"] = address_plan()  # the lab page's «Ensaya tu propio sitio»
         try:
             return self._pages.from_string(markdown).render(ctx)
         except jinja2.TemplateSyntaxError as exc:

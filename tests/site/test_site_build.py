@@ -137,7 +137,9 @@ SEED_FACTS = {
         "option httpclose", "/dev/log", "fall 5", "fall 3", "interval 2", "interval 1", "resolvconf",
         "192.168.1.111", "suposición", "sockets distintos",
     ],
-    "laboratorio.html": ["./rb demo", "./rb plan", "./rb deploy --check", "./rb verify", "RFC 5737"],
+    "laboratorio.html": ["./rb demo", "./rb plan", "./rb deploy --check", "./rb verify", "RFC 5737",
+                         "./rb rehearse SITIO", "balanceadores 198.51.100.101-116",
+                         "/var/lib/runbook/rh-SITIO/SITIO.yaml", "./rb lab.down --site SITIO"],
 }
 
 
