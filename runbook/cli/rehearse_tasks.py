@@ -12,7 +12,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from .common import FAILED, out
+from .common import FAILED, fail, out
 from .drill_tasks import DURATION_LIMITS, RATE_LIMITS, _number
 from .errors import task
 
@@ -50,8 +50,10 @@ def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION):
 
     yours = load_site(site)
     if down:
-        rehearsal_site = files.lab_site(yours)
-        lab.down(rehearsal_site)
+        if yours.lab is not None:  # never the lab itself: rehearse only speaks of rehearsals
+            raise fail(f"el sitio {yours.name!r} es un laboratorio, no un ensayo: usa ./rb lab.down --site "
+                       f"{yours.name}")
+        lab.down(files.lab_site(yours))
         out(f"ensayo de {yours.name} detenido: sin espacios de red, montajes ni procesos")
         return
     rehearsal = files.prepare(yours, _shown(data_dir() / f"{yours.name}.yaml"))  # exit 2 if unmappable

@@ -271,3 +271,32 @@ def test_real_nginx_accepts_a_rehearsal_backend(tmp_path, monkeypatch):
         result = nginx_accepts(backend)
         assert result.returncode == 0, result.stderr
         assert "warn" not in result.stderr
+
+
+def test_down_never_takes_down_a_lab_that_is_not_a_rehearsal(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("procedure.yaml", "lab.yaml"):
+        (folder / name).write_bytes((REPO / "site_data" / name).read_bytes())
+    result = run_cli(["rehearse", "lab", "--down"], folder)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == "error: el sitio 'lab' es un laboratorio, no un ensayo: usa ./rb lab.down --site lab\n"
+    refused = run_cli(["rehearse", "lab"], folder)
+    assert refused.code == 2 and refused.stderr == (
+        "error: no se puede ensayar el sitio 'lab' en el laboratorio: ya es un sitio de laboratorio (tiene "
+        "bloque lab:); usa ./rb lab.up --site lab\n")
+
+
+def test_lab_commands_of_a_site_never_rehearsed_say_how_to_rehearse_it(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "procedure.yaml").write_bytes((REPO / "site_data" / "procedure.yaml").read_bytes())
+    name = "nunca-ensayado"
+    (folder / f"{name}.yaml").write_text(YOURS.replace("name: tienda", f"name: {name}"))
+    assert not mapping.site_file(name).exists()
+    for args in (["lab.down", "--site", name], ["lab.ssh", "--site", name, "lb-norte", "--", "true"],
+                 ["rehearse", name, "--down"]):
+        result = run_cli(args, folder)
+        assert (result.code, result.stdout) == (2, ""), args
+        assert result.stderr == (f"error: el sitio '{name}' no es un laboratorio y no tiene ningún ensayo en "
+                                 f"{mapping.site_file(name)}: ensáyalo con ./rb rehearse {name}\n")
