@@ -94,8 +94,10 @@ def _up(lab, site, log) -> tuple[bool, str]:
 def _deploy(plan, secrets: dict[str, str], first: bool) -> tuple[bool, str]:
     from ..deploy import deploy
     from ..vocabulary import Status
+    from .mapping import state_dir
 
-    result = deploy(plan, secrets)
+    # Its transcripts beside the rehearsal, not in runs/ among your production deploys'.
+    result = deploy(plan, secrets, runs_directory=state_dir(plan.site.name) / "runs")
     changed = sum(1 for o in result.outcomes if o.status is Status.CHANGED)
     problems = [*result.errors, *(f"{n}: {why}" for n, why in result.unreachable.items()),
                 *(p.message() for p in result.remaining)]

@@ -10,6 +10,7 @@ in /var/lib/runbook/rh-faro-del-norte), beside the main lab.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
@@ -69,7 +70,8 @@ def namespaces() -> list[str]:
 
 
 def test_a_site_no_test_has_seen_is_rehearsed_green_reached_and_taken_down(data, tmp_path):
-    env = {"RUNBOOK_LOCK_DIR": str(tmp_path / "locks")}
+    env = {"RUNBOOK_LOCK_DIR": str(tmp_path / "locks"), "RUNBOOK_RUNS_DIR": str(tmp_path / "runs")}
+    shutil.rmtree(mapping.state_dir(NAME) / "runs", ignore_errors=True)  # an earlier rehearsal's
     try:
         result = run_cli(["rehearse", NAME], data, env=env, timeout=900)
         assert result.code == 0, result.stdout + result.stderr[-3000:]
@@ -86,6 +88,9 @@ def test_a_site_no_test_has_seen_is_rehearsed_green_reached_and_taken_down(data,
         # The derived site lives in the rehearsal's state dir, never beside yours.
         assert sorted(p.name for p in data.iterdir()) == [f"{NAME}.yaml", "procedure.yaml"]
         assert mapping.site_file(NAME).exists()
+        # Its two deploys' transcripts beside it, none among your production deploys' (runs/).
+        assert not (tmp_path / "runs").exists()
+        assert len(list((mapping.state_dir(NAME) / "runs").glob(f"*-{NAME}.jsonl"))) == 2
 
         # Your shape, on the lab's addresses: the node is babor, the VIP on its ens18, your check.
         command = ("hostname; ip -br -4 addr show ens18; grep -E '^ +(balance|http-check|server) ' "
