@@ -64,8 +64,12 @@ def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION):
     from ..rehearse.summary import summary
 
     started = time.monotonic()
-    stages = run_stages(rehearsal.site, rate, duration,
-                        log=lambda message: emit(console, ("ensayo: ", "dim"), message))
+    try:
+        stages = run_stages(rehearsal.site, rate, duration,
+                            log=lambda message: emit(console, ("ensayo: ", "dim"), message))
+    except KeyboardInterrupt:
+        raise fail(f"interrumpido: el ensayo queda a medias; detenlo con ./rb lab.down --site {yours.name}",
+                   FAILED) from None
     out(summary(yours.name, stages, rehearsal.path, time.monotonic() - started))
     if not all(s.ok for s in stages):
         raise Exit(code=FAILED)

@@ -22,6 +22,7 @@ from runbook.lab import backend_config, backends
 from runbook.lab.errors import LabError
 from runbook.lab.layout import layout
 from runbook.rehearse import files, mapping
+from runbook.rehearse import run as stages_module
 from runbook.rehearse.mapping import RehearsalError, derive
 from runbook.rehearse.run import Stage
 from runbook.rehearse.summary import summary
@@ -300,3 +301,51 @@ def test_lab_commands_of_a_site_never_rehearsed_say_how_to_rehearse_it(tmp_path)
         assert (result.code, result.stdout) == (2, ""), args
         assert result.stderr == (f"error: el sitio '{name}' no es un laboratorio y no tiene ningún ensayo en "
                                  f"{mapping.site_file(name)}: ensáyalo con ./rb rehearse {name}\n")
+
+
+@pytest.fixture
+def staged(monkeypatch):
+    """The stages' order and rules with each stage's work stood in for (its result scripted)."""
+    import runbook.plan.secrets
+
+    script: dict = {}
+    calls: list[str] = []
+
+    def stand_in(key):
+        def work(*args, **kwargs):
+            calls.append(key)
+            return script.get(key, (True, f"{key} bien"))
+        return work
+
+    monkeypatch.setattr(stages_module, "_up", stand_in("up"))
+    monkeypatch.setattr(stages_module, "_verify", stand_in("verify"))
+    monkeypatch.setattr(stages_module, "_deploy", lambda plan, secrets, first: stand_in(
+        "deploy" if first else "deploy2")())
+    monkeypatch.setattr(stages_module, "_drill", lambda plan, name, *a: stand_in(name)())
+    monkeypatch.setattr(runbook.plan.secrets, "read_secrets", lambda site: {"stats_password": "x" * 12})
+    site = files.prepare(yours(), "x").site
+
+    def rehearse(**results):
+        script.update(results)
+        return stages_module.rehearse(site, 100, 12, log=lambda m: None), calls
+
+    return rehearse
+
+
+def test_every_stage_runs_in_order_when_each_passes(staged):
+    result, calls = staged()
+    assert calls == ["up", "deploy", "verify", "deploy2", "planned", "node-crash"]
+    assert [s.ok for s in result] == [True] * 6 and all(s.seconds is not None for s in result)
+
+
+def test_a_failed_deploy_or_verify_leaves_the_stages_after_it_not_run(staged):
+    result, calls = staged(verify=(False, "fallan: vip@clúster"))
+    assert calls == ["up", "deploy", "verify"]
+    assert [s.ok for s in result] == [True, True, False, None, None, None]
+    assert result[2].detail == "fallan: vip@clúster" and result[3].seconds is None
+
+
+def test_a_second_deploy_that_changes_something_fails_but_the_drills_still_run(staged):
+    result, calls = staged(deploy2=(False, "volvió a cambiar 1 acciones: lb-sur · haproxy"))
+    assert calls == ["up", "deploy", "verify", "deploy2", "planned", "node-crash"]
+    assert [s.ok for s in result] == [True, True, True, False, True, True]
