@@ -65,7 +65,7 @@ def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION):
 
     started = time.monotonic()
     try:
-        stages = run_stages(rehearsal.site, rate, duration,
+        stages = run_stages(rehearsal.plan, rate, duration,
                             log=lambda message: emit(console, ("ensayo: ", "dim"), message))
     except KeyboardInterrupt:
         raise fail(f"interrumpido: el ensayo queda a medias; detenlo con ./rb lab.down --site {yours.name}",

@@ -28,6 +28,7 @@ HEADER = """\
 @dataclass(frozen=True)
 class Rehearsal:
     site: object  # the derived lab site (validated)
+    plan: object  # its plan, built before anything starts
     text: str  # its file, as written
     path: Path
     addresses: dict[str, str]  # your address -> its lab address
@@ -37,10 +38,11 @@ def prepare(site, source: str) -> Rehearsal:
     """The rehearsal of a validated site; RehearsalError / LabError (exit 2) if the lab cannot hold it.
 
     Nothing is written or started: the derived site goes through the same loader as any site file,
-    and through the lab's layout (names of namespaces, what each backend answers).
+    the lab's layout (names of namespaces, what each backend answers) and the planner.
     """
-    from ..data.load import site_from_text
+    from ..data.load import load_procedure, site_from_text
     from ..lab.layout import layout
+    from ..plan.build import build_plan
 
     data = site.model_dump(mode="json")
     derived = derive(data)
@@ -49,7 +51,7 @@ def prepare(site, source: str) -> Rehearsal:
     text = site_text(derived, addresses, source)
     lab_site = site_from_text(site.name, text, str(path))
     layout(lab_site)
-    return Rehearsal(lab_site, text, path, addresses)
+    return Rehearsal(lab_site, build_plan(lab_site, load_procedure()), text, path, addresses)
 
 
 def site_text(derived: dict, addresses: dict[str, str], source: str) -> str:

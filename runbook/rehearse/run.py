@@ -46,13 +46,12 @@ def stages() -> list[Stage]:
     ]
 
 
-def rehearse(site, rate: float, duration: float, log: Callable[[str], None]) -> list[Stage]:
-    """Every stage on `site` (the derived lab site); the list of stages, each with its result."""
+def rehearse(plan, rate: float, duration: float, log: Callable[[str], None]) -> list[Stage]:
+    """Every stage on the plan of the derived lab site; the list of stages, each with its result."""
     from .. import lab
-    from ..data.load import load_procedure
-    from ..plan.build import build_plan
     from ..plan.secrets import read_secrets
 
+    site = plan.site
     result = stages()
     up, first, check, second, *drills = result
 
@@ -68,7 +67,6 @@ def rehearse(site, rate: float, duration: float, log: Callable[[str], None]) -> 
     log("laboratorio nuevo con la forma de tu sitio")
     if not timed(up, lambda: _up(lab, site, log)):
         return result
-    plan = build_plan(site, load_procedure())
     log("despliegue")
     if not timed(first, lambda: _deploy(plan, read_secrets(site), first=True)):
         return result

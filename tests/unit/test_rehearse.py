@@ -323,11 +323,11 @@ def staged(monkeypatch):
         "deploy" if first else "deploy2")())
     monkeypatch.setattr(stages_module, "_drill", lambda plan, name, *a: stand_in(name)())
     monkeypatch.setattr(runbook.plan.secrets, "read_secrets", lambda site: {"stats_password": "x" * 12})
-    site = files.prepare(yours(), "x").site
+    plan = files.prepare(yours(), "x").plan
 
     def rehearse(**results):
         script.update(results)
-        return stages_module.rehearse(site, 100, 12, log=lambda m: None), calls
+        return stages_module.rehearse(plan, 100, 12, log=lambda m: None), calls
 
     return rehearse
 
