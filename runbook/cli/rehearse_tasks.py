@@ -7,6 +7,7 @@ nothing written and nothing started.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -34,9 +35,10 @@ def _shown(path: Path) -> str:
         "down": "detener el ensayo de ese sitio (lo mismo que ./rb lab.down --site SITIO)",
         "rate": f"peticiones por segundo de los simulacros (por defecto {DEFAULT_RATE})",
         "duration": f"segundos de carga de cada simulacro (por defecto {DEFAULT_DURATION})",
+        "json": "imprimir el resumen en JSON (para máquinas)",
     }
 )
-def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION):
+def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION, json_=False):
     """Ensaya tu sitio en el laboratorio: tu forma en direcciones de documentación, desplegada,
     verificada y sometida al simulacro (planned y node-crash)."""
     rate = _number(rate, "rate", RATE_LIMITS)
@@ -61,7 +63,7 @@ def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION):
     console = choose_console(stderr=True)
     files.write(rehearsal)
     from ..rehearse.run import rehearse as run_stages
-    from ..rehearse.summary import summary
+    from ..rehearse.summary import document, summary
 
     started = time.monotonic()
     try:
@@ -70,6 +72,10 @@ def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION):
     except KeyboardInterrupt:
         raise fail(f"interrumpido: el ensayo queda a medias; detenlo con ./rb lab.down --site {yours.name}",
                    FAILED) from None
-    out(summary(yours.name, stages, rehearsal.path, time.monotonic() - started))
+    took = time.monotonic() - started
+    if json_:
+        out(json.dumps(document(yours.name, stages, rehearsal.path, took), ensure_ascii=False, indent=2))
+    else:
+        out(summary(yours.name, stages, rehearsal.path, took))
     if not all(s.ok for s in stages):
         raise Exit(code=FAILED)

@@ -35,6 +35,12 @@ def summary(name: str, stages: list[Stage], site_file: Path, seconds: float) -> 
     return "\n".join(lines)
 
 
+def document(name: str, stages: list[Stage], site_file: Path, seconds: float) -> dict:
+    """The same, for machines (--json)."""
+    return {"site": name, "ok": all(s.ok for s in stages), "seconds": round(seconds, 1),
+            "site_file": str(site_file), "stages": [s.to_json() for s in stages]}
+
+
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"

@@ -25,7 +25,7 @@ from runbook.rehearse import files, mapping
 from runbook.rehearse import run as stages_module
 from runbook.rehearse.mapping import RehearsalError, derive
 from runbook.rehearse.run import Stage
-from runbook.rehearse.summary import summary
+from runbook.rehearse.summary import document, summary
 
 # The example, with what a real site carries that the lab's own does not: a gateway and
 # DNS, a Host header, a sticky cookie, VRRP version 3, a TCP service on a port that is not memcached's.
@@ -250,6 +250,10 @@ def test_the_summary_names_each_stage_its_result_and_time_and_the_failed_request
     assert lines[6].split() == ["simulacro:", "planned", "no", "ejecutada", "-"]
     assert "El ensayo falla en 1 min 23 s (despliegue (deploy))." in text
     assert "./rb lab.down --site tienda" in text
+    doc = document("tienda", stages, mapping.site_file("tienda"), 83.24)
+    assert (doc["ok"], doc["seconds"], doc["site_file"]) == (False, 83.2, str(mapping.site_file("tienda")))
+    assert [(s["title"], s["result"]) for s in doc["stages"]] == [
+        ("laboratorio (lab.up)", "ok"), ("despliegue (deploy)", "failed"), ("simulacro: planned", "not run")]
     drilled = [Stage("simulacro: node-crash", True, 12.9, "x", requests=1200, failed_requests=327)]
     assert "Peticiones fallidas a través de la IP virtual: 327 de 1200 (node-crash)." in summary(
         "tienda", drilled, mapping.site_file("tienda"), 12.9)
