@@ -17,7 +17,7 @@ from pathlib import Path
 from . import backend_config
 from .errors import LabError
 from .layout import BACKEND_KEY, BackendLayout, LabLayout
-from .sysutil import alive
+from .sysutil import alive, run
 
 READY_SCRIPT = Path(__file__).with_name("backend_ready.py")
 READY_TIMEOUT = 10.0  # seconds for every backend to answer after start
@@ -41,9 +41,18 @@ def start(lay: LabLayout) -> dict[str, dict[str, int]]:
     pids: dict[str, dict[str, int]] = {}
     for backend in lay.backends:
         prepare(backend)
+        allow_low_ports(backend)
         pids[backend.name] = {d.label: _spawn(backend, d) for d in backend_config.daemons(backend)}
     wait_ready(lay, pids)
     return pids
+
+
+def allow_low_ports(backend: BackendLayout) -> None:
+    """memcached leaves root before it binds (-u): a TCP service below 1024 (a rehearsed site's LDAP
+    on 389) needs the backend's namespace to let any user bind it. Per namespace: the host keeps its own."""
+    if any(port < 1024 for port in backend.tcp):
+        run(["ip", "netns", "exec", backend.netns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0"],
+            f"abrir los puertos bajos del backend {backend.name}")
 
 
 def _spawn(backend: BackendLayout, daemon: backend_config.Daemon) -> int:

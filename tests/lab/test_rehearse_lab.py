@@ -2,7 +2,9 @@
 
 The site is a user's own (no `lab:` block), written nowhere else in the
 repository: unusual names, its LAN on ens18, three web servers on port 8080
-answering 200 on /healthz, round robin, a VIP on 10.20.0.100. Its addresses
+answering 200 on /healthz, round robin, a VIP on 10.20.0.100, and a TCP
+service on a privileged port (LDAP's 389: its stand-in is a memcached
+there, what verify asks a tcp service). Its addresses
 are rendered, never contacted: the rehearsal maps them into the
 documentation ranges. It runs in a lab of its own (namespace rb-rh…, state
 in /var/lib/runbook/rh-faro-del-norte), beside the main lab.
@@ -50,6 +52,12 @@ services:
       - {{name: vela-a, address: 10.20.0.21, port: 8080}}
       - {{name: vela-b, address: 10.20.0.22, port: 8080}}
       - {{name: vela-c, address: 10.20.0.23, port: 8080}}
+  - name: directorio
+    mode: tcp
+    port: 389
+    backends:
+      - {{name: vela-a, address: 10.20.0.21, port: 389}}
+      - {{name: vela-b, address: 10.20.0.22, port: 389}}
 """
 STAGES = ["laboratorio (lab.up)", "despliegue (deploy)", "verificación (verify)",
           "segundo despliegue (nada que cambiar)", "simulacro: planned", "simulacro: node-crash"]
@@ -80,8 +88,8 @@ def test_a_site_no_test_has_seen_is_rehearsed_green_reached_and_taken_down(data,
         rows = lines[4:10]
         for title, row in zip(STAGES, rows, strict=True):
             assert row.startswith(title) and row[len(title):].split()[0] == "ok", row
-        assert "balanceadores babor (ens18), estribor (ens18); backends vela-a :8080, vela-b :8080, vela-c :8080" \
-            in rows[0]
+        assert ("balanceadores babor (ens18), estribor (ens18); backends vela-a :8080,389, vela-b :8080,389, "
+                "vela-c :8080") in rows[0]
         assert rows[3].endswith("nada que cambiar")
         assert any(line.startswith("Todo en verde en ") for line in lines)
         assert f"  ./rb lab.down --site {NAME}" in result.stdout
@@ -93,8 +101,8 @@ def test_a_site_no_test_has_seen_is_rehearsed_green_reached_and_taken_down(data,
         assert len(list((mapping.state_dir(NAME) / "runs").glob(f"*-{NAME}.jsonl"))) == 2
 
         # Your shape, on the lab's addresses: the node is babor, the VIP on its ens18, your check.
-        command = ("hostname; ip -br -4 addr show ens18; grep -E '^ +(balance|http-check|server) ' "
-                   "/etc/haproxy/haproxy.cfg; grep -rlF 10.20.0. /etc/haproxy /etc/keepalived /etc/network "
+        command = ("hostname; ip -br -4 addr show ens18; sed -n '/^listen portal/,/^$/p' /etc/haproxy/haproxy.cfg "
+                   "| grep -E '^ +(balance|http-check|server) '; grep -rlF 10.20.0. /etc/haproxy /etc/keepalived /etc/network "
                    "|| echo ninguna")
         ssh = run_cli(["lab.ssh", "--site", NAME, "babor", "--", command], data, env=env)
         assert ssh.code == 0, ssh.stderr
