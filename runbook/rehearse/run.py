@@ -135,7 +135,9 @@ def _drill(plan, name: str, stage: Stage, rate: float, duration: float, log) -> 
                  f"{scenario['vip_moved_s']:.2f} s")
     else:
         moved = f"la IP virtual no se movió de {scenario['holder_before']}"
-    detail = f"{scenario['failed']} de {scenario['requests']} peticiones fallidas; {moved}"
+    window = scenario["longest_error_window_s"]
+    errors = f" (la racha de errores más larga: {window:.2f} s)" if scenario["failed"] and window else ""
+    detail = f"{scenario['failed']} de {scenario['requests']} peticiones fallidas{errors}; {moved}"
     if scenario["verify_after"] != "ok":
         return False, detail + "; después, verify falla: " + ", ".join(scenario["verify_after_failures"])
     return True, detail
