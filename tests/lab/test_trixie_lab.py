@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from support.debian13 import run13
+from test_outputs_lab import _check_observation, _check_step
 
 from runbook import lab as lab_api
 from runbook.data.load import load_site, site_names
@@ -100,6 +101,17 @@ def test_fresh_deploy_verify_green_and_second_deploy_changes_nothing(trixie, dep
         assert results[("haproxy-config-valida", node)]["status"] == "passed"
     again = rb("deploy", "--site", SITE)
     assert again.returncode == 0 and "sin cambios" in again.stdout, again.stdout[-2000:]
+
+
+def test_every_documented_output_is_what_debian13_prints(trixie, deployed):
+    # The site of a Debian 13 site shows Debian 13's outputs (haproxy 3.0's silent -c, `proto keepalived`).
+    plan = load_plan(SITE)
+    problems: list[str] = []
+    for step in plan.steps:
+        problems += _check_step(trixie, plan, step.id, set())
+    for item in plan.observations:
+        problems += _check_observation(trixie, item)
+    assert problems == []
 
 
 def test_keepalived_silently_back_in_multicast_is_caught_and_healed(trixie, deployed):

@@ -140,3 +140,11 @@ def test_pruning_keeps_the_base_of_the_other_release(monkeypatch, tmp_path):
         made[name] = tmp_path / f"base-{name}"
     base._prune_old(made["new12"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base-new12", "base-new13"]
+
+
+def test_a_lab_site_says_its_release_and_whether_its_lan_carries_multicast():
+    main, trixie = layout(load_site("lab")), layout(load_site("trixie"))
+    assert (main.os, main.multicast) == ("debian12", True)
+    assert (trixie.os, trixie.multicast) == ("debian13", False)
+    assert base.suite_of(trixie.os) == "trixie"
+    assert trixie.netns != main.netns and trixie.state_dir != main.state_dir  # they run side by side
