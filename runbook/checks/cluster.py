@@ -37,13 +37,15 @@ class VipUnique(ClusterCheck):
     """The virtual IP is on exactly one node."""
 
     vip: str
+    multicast: bool = True  # the site's VRRP adverts go to 224.0.0.18 (not vrrp.unicast)
 
     def evaluate(self, facts: ClusterFacts) -> Outcome:
         holding, unknown = _holders(facts, self.vip)
         if len(holding) > 1:
-            return Outcome.fail(
-                f"{self.vip} está a la vez en {spanish_list(holding)}: los nodos no se ven por VRRP"
-            )
+            why = (": los nodos no se ven por VRRP; sus anuncios van por multicast a 224.0.0.18 y, si la "
+                   "red no deja pasar el multicast, no llegan: usa unicast (vrrp.unicast: true)"
+                   if self.multicast else ": los nodos no se ven por VRRP")
+            return Outcome.fail(f"{self.vip} está a la vez en {spanish_list(holding)}{why}")
         if unknown:
             return Outcome.error(f"no se sabe si {', '.join(unknown)} tiene {self.vip} (nodo sin datos)")
         if not holding:

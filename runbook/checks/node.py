@@ -227,6 +227,55 @@ class KeepalivedTracking(NodeCheck):
         return Outcome.ok(f"según keepalived: {tracking_summary(facts)}")
 
 
+@dataclass
+class VrrpUnicast(NodeCheck):
+    """keepalived really sends its adverts by unicast to every other node (its own data dump says so).
+
+    keepalived with a unicast block it cannot use (misspelt, outside the
+    instance, an address it does not own) goes on in multicast without a
+    word: the config file would look right, the network would not carry it.
+    """
+
+    instances: dict[str, list[str]]  # node -> VRRP instances in its rendered config
+    peers: dict[str, list[str]]  # node -> the other nodes' LAN addresses
+    sources: dict[str, str]  # node -> its own LAN address
+
+    def facts(self, node: str) -> list:
+        return [KeepalivedState()]
+
+    def evaluate(self, node: str, facts: NodeFacts) -> Outcome:
+        try:
+            data = facts.value(KeepalivedState())
+        except FactCommandError as exc:
+            return Outcome.fail(str(exc))
+        except FactError as exc:
+            return Outcome.error(str(exc))
+        expected = self.peers[node]
+        problems, fine = [], []
+        for name in self.instances[node]:
+            instance = data.instances.get(name)
+            if instance is None:
+                problems.append(f"keepalived no tiene la instancia {name}")
+            elif not instance.unicast:
+                problems.append(
+                    f"{name} envía sus anuncios por multicast (224.0.0.18), no por unicast a "
+                    f"{', '.join(expected)}: keepalived no está usando unicast_peer (si no lo entiende, "
+                    "vuelve al multicast sin avisar) y en una red sin multicast cada nodo se queda con "
+                    "la IP virtual")
+            elif sorted(instance.unicast_peers) != sorted(expected):
+                shown = ", ".join(instance.unicast_peers) or "nadie"
+                problems.append(f"{name} envía sus anuncios por unicast a {shown}, "
+                                f"no a {', '.join(expected)}")
+            elif instance.source not in (None, self.sources[node]):
+                problems.append(f"{name} envía sus anuncios desde {instance.source}, no desde "
+                                f"{self.sources[node]}")
+            else:
+                fine.append(f"{name} envía sus anuncios por unicast a {', '.join(expected)}")
+        if problems:
+            return Outcome.fail("según keepalived: " + "; ".join(problems))
+        return Outcome.ok("según keepalived: " + "; ".join(fine))
+
+
 # --------------------------------------------------------------------- HAProxy backends
 
 

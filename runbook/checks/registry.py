@@ -201,6 +201,23 @@ def _keepalived_checks(plan: Plan) -> Iterator[NodeCheck]:
             "está en estado bueno (ni fallando ni desactivado) y la instancia VRRP no está en FAULT."
         ),
     )
+    if plan.site.vrrp.unicast:
+        lan = {n.name: str(n.lan_address) for n in plan.site.nodes}
+        yield node.VrrpUnicast(
+            "vrrp-unicast",
+            "Keepalived envía sus anuncios por unicast",
+            config.step,
+            instances=instances,
+            peers={name: [a for other, a in lan.items() if other != name] for name in lan},
+            sources=lan,
+            description=(
+                "Según el volcado de estado del propio keepalived (no según el fichero), cada "
+                "instancia VRRP envía sus anuncios por unicast a la dirección LAN de cada uno de los "
+                "demás nodos, desde la suya. Si keepalived no entiende el bloque `unicast_peer`, "
+                "vuelve al multicast sin avisar: en una red sin multicast los dos nodos se quedarían "
+                "con la IP virtual."
+            ),
+        )
 
 
 def _backend_checks(plan: Plan) -> Iterator[NodeCheck]:
@@ -239,6 +256,7 @@ def _cluster_checks(plan: Plan) -> Iterator[ClusterCheck]:
         "La IP virtual está en un solo nodo",
         vrrp_step,
         vip=vip,
+        multicast=not site.vrrp.unicast,
         description=f"Exactamente un nodo tiene {vip} en `{site.network.lan.interface}`.",
     )
     yield cluster.VipExpected(

@@ -123,6 +123,10 @@ class Vrrp(Strict):
     advert_int: Annotated[int | float, Field(gt=0, le=255)] = doc(
         "Segundos entre anuncios VRRP del nodo que tiene la IP virtual: entero con la versión 2, de 0.01 "
         "a 40.95 con la 3. El que espera la toma tras unos tres anuncios perdidos.", 1, default=1)
+    unicast: bool = doc(
+        "true: los anuncios VRRP van directos a la dirección LAN de cada uno de los demás nodos "
+        "(unicast_src_ip, unicast_peer), para redes que no dejan pasar el multicast (nubes, switches "
+        "virtuales); false: multicast a 224.0.0.18, lo normal en una LAN.", True, default=False)
 
     @field_validator("advert_int", mode="before")
     @classmethod
@@ -298,6 +302,9 @@ class LabLayout(Strict):
                                    "192.0.2.1")
     client: LabClient = doc("El cliente de prueba que genera carga desde la LAN del laboratorio.",
                             {"name": "cliente", "addresses": ["198.51.100.200"]})
+    multicast: bool = doc("false: la LAN del laboratorio descarta los anuncios VRRP por multicast (nftables "
+                          "en su puente), como una nube o un switch que no lo deja pasar.", False,
+                          default=True)
 
 
 class Site(SiteMethods, Strict):
@@ -307,8 +314,10 @@ class Site(SiteMethods, Strict):
     description: str = doc("Descripción libre del sitio, para quien lea el fichero.",
                            "Dos balanceadores delante de los servidores web.", default="")
     # One Literal: adding a system the procedure supports is one word here.
-    os: Literal["debian12"] = doc("Sistema de los balanceadores: el procedimiento es el de Debian "
-                                  "(ifupdown, sus paquetes).", "debian12", default="debian12")
+    os: Literal["debian12", "debian13"] = doc(
+        "Sistema de los balanceadores: Debian 12 (bookworm) o Debian 13 (trixie); el procedimiento es el "
+        "de Debian (ifupdown, sus paquetes) con las salidas de cada versión.", "debian13",
+        default="debian13")
     network: Network = doc("Las dos redes de los balanceadores: la LAN y la de gestión.",
                            {"lan": {"interface": "ens18", "subnet": "10.20.0.0/24"},
                             "management": {"interface": "ens19", "subnet": "10.30.0.0/24"}})

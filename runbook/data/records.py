@@ -165,6 +165,7 @@ class Vrrp:
     router_id: int
     version: Literal[2, 3]
     advert_int: int | float
+    unicast: bool
 
 
 @record
@@ -245,6 +246,7 @@ class LabLayout:
     namespace: str
     management_gateway: IPv4Address
     client: LabClient
+    multicast: bool
 
 
 @record
@@ -252,7 +254,7 @@ class Site(SiteMethods):
     name: str
     title: str
     description: str
-    os: Literal["debian12"]
+    os: Literal["debian12", "debian13"]
     network: Network
     vip: IPv4Address
     vrrp: Vrrp

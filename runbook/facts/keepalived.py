@@ -53,6 +53,11 @@ class VrrpInstance:
     tracked_scripts: list[str] = field(default_factory=list)
     priority: int | None = None
     effective_priority: int | None = None
+    # How it sends its adverts: "Using unicast" among its flags, else multicast
+    # (224.0.0.18); the peers it sends them to, its own address.
+    unicast: bool = False
+    unicast_peers: list[str] = field(default_factory=list)
+    source: str | None = None
 
 
 @dataclass
@@ -68,18 +73,19 @@ def keepalived_data(text: str) -> KeepalivedData:
     section = ""
     current_instance: VrrpInstance | None = None
     current_script: VrrpScript | None = None
-    in_tracked = False
+    in_tracked = in_peers = False
     for raw in text.splitlines():
         header = re.match(r"^-+<\s*(.+?)\s*>-+$", raw.strip())
         if header:
             section, current_instance, current_script, in_tracked = header.group(1), None, None, False
+            in_peers = False
             continue
         line = raw.strip()
         if section == "VRRP Topology":
             match = re.match(r"^VRRP Instance = (\S+)", line)
             if match and raw.startswith(" ") and not raw.startswith("  "):
                 current_instance = instances.setdefault(match.group(1), VrrpInstance(match.group(1), ""))
-                in_tracked = False
+                in_tracked = in_peers = False
                 continue
             if current_instance is None:
                 continue
@@ -87,9 +93,19 @@ def keepalived_data(text: str) -> KeepalivedData:
             if in_tracked and indent >= 5:
                 current_instance.tracked_scripts.append(line.split()[0])
                 continue
-            in_tracked = False
+            if in_peers and indent >= 5:
+                # "198.51.100.111 min_ttl 0 max_ttl 255"
+                current_instance.unicast_peers.append(line.split()[0])
+                continue
+            in_tracked = in_peers = False
             if line.startswith("Tracked scripts"):
                 in_tracked = True
+            elif line.startswith("Unicast Peer"):
+                in_peers = True
+            elif line == "Using unicast":
+                current_instance.unicast = True
+            elif line.startswith("Using src_ip = "):
+                current_instance.source = line.split("=", 1)[1].split()[0]
             elif line.startswith("State = "):
                 current_instance.state = line.split("=", 1)[1].strip()
             elif line.startswith("Priority = "):

@@ -97,6 +97,8 @@ class LabLayout:
     nodes: tuple[NodeLayout, ...]
     backends: tuple[BackendLayout, ...]
     client: ClientLayout
+    os: str = "debian12"  # the site's release: which base the nodes boot
+    multicast: bool = True  # False: the LAN bridge drops multicast VRRP
 
     def node(self, name: str) -> NodeLayout:
         for node in self.nodes:
@@ -189,6 +191,8 @@ def layout(site) -> LabLayout:
         nodes=tuple(nodes),
         backends=backends,
         client=client,
+        os=site.os,
+        multicast=getattr(lab, "multicast", True),
     )
 
 

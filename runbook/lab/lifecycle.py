@@ -23,7 +23,7 @@ from pathlib import Path
 from ..facts.net import Ipv4Addresses, addresses_only, vip_held
 from ..remote.sshmux import close_masters
 from . import backends, network, nodes, ssh
-from .base import ensure_base
+from .base import ensure_base, suite_of
 from .errors import LabError, PrerequisiteError
 from .layout import LabLayout, layout
 from .sysutil import alive, cgroup_pids, cgroup_remove, kill_all, mounts_under, netns_list
@@ -129,7 +129,7 @@ def up(site, log=None) -> dict:
 def _up(lay: LabLayout, site, log) -> None:
     started = time.monotonic()
     ensure_secrets(lay)
-    base = ensure_base(log)
+    base = ensure_base(log, suite_of(lay.os))
     # Recorded first, so that a crash from here on can be cleaned by name.
     state = {"site": lay.site_name, "phase": "starting", "base": str(base),
              "netns": list(lay.all_netns), "nodes": {}, "backends": {}}

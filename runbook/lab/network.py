@@ -7,6 +7,10 @@
     backend netns             eth0 on br-lan (backend address)
     client netns              eth0 on br-lan (all the client addresses)
 
+A lab site with `lab: {multicast: false}` gets a bridge that drops VRRP sent
+to its multicast group (nftables in the lab namespace), like a cloud network
+or a virtual switch that does not carry multicast: unicast VRRP still passes.
+
 Every veth is created with both ends already inside their namespaces, so
 the host's own namespace never holds a lab interface, address or route, and
 no namespace has a default route: nothing can leave the lab.
@@ -14,8 +18,22 @@ no namespace has a default route: nothing can leave the lab.
 
 from __future__ import annotations
 
+import shutil
+
+from .errors import PrerequisiteError
 from .layout import BRIDGE_LAN, BRIDGE_MGMT, LabLayout
 from .sysutil import ip_batch, netns_list, netns_pids, run
+
+# The nftables table of a lab without multicast: VRRP adverts to 224.0.0.18
+# (IP protocol 112) are dropped as the LAN bridge forwards them.
+NO_MULTICAST_TABLE = "runbook_sin_multicast"
+NO_MULTICAST_RULES = f"""table bridge {NO_MULTICAST_TABLE} {{
+  chain forward {{
+    type filter hook forward priority 0; policy accept;
+    ip daddr 224.0.0.18 ip protocol vrrp counter drop
+  }}
+}}
+"""
 
 
 def create(lay: LabLayout) -> None:
@@ -43,6 +61,12 @@ def create(lay: LabLayout) -> None:
     # (a new namespace may inherit forwarding from the host's settings).
     run(["ip", "netns", "exec", lay.netns, "sysctl", "-qw", "net.ipv4.ip_forward=0"],
         "desactivar el reenvío en el laboratorio")
+    if not lay.multicast:
+        if shutil.which("nft") is None:
+            raise PrerequisiteError("falta nft: instálelo con «apt-get install nftables» para un "
+                                    "laboratorio sin multicast")
+        run(["ip", "netns", "exec", lay.netns, "nft", "-f", "-"],
+            "descartar el multicast VRRP en la LAN del laboratorio", input=NO_MULTICAST_RULES)
 
     for node in lay.nodes:
         # eth0 is configured from outside, like a provider's management
@@ -70,6 +94,16 @@ def _veth(peer: str, bridge: str, inner: str, netns: str) -> list[str]:
         f"link set {peer} master {bridge}",
         f"link set {peer} up",
     ]
+
+
+def multicast_dropped(lay: LabLayout) -> int | None:
+    """VRRP multicast packets the LAN bridge dropped (None: the lab lets multicast through)."""
+    out = run(["ip", "netns", "exec", lay.netns, "nft", "list", "table", "bridge", NO_MULTICAST_TABLE],
+              "leer las reglas del laboratorio", check=False)
+    for line in out.splitlines():
+        if "counter packets" in line:
+            return int(line.split("counter packets", 1)[1].split()[0])
+    return None
 
 
 def set_link(lay: LabLayout, node_name: str, up: bool) -> None:

@@ -216,7 +216,7 @@ def site_data(name: str, a: Answers) -> dict[str, Any]:
         name=name,
         title=a.get("title") or f"Sitio {name}",
         description=a.get("description"),
-        os=a.get("os") or "debian12",
+        os=a.get("os") or "debian13",
         network={"lan": lan, "management": management},
         vip=a.get("vip"),
         vrrp=_mapping(router_id=a.get("router_id", DEFAULT_ROUTER_ID), advert_int=a.get("advert_int", 1)),

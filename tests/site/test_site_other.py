@@ -149,5 +149,5 @@ def test_an_unknown_site_is_refused_before_mkdocs_starts(tmp_path, task):
     result = run_cli(args, REPO / "site_data")
     assert result.code == 2
     assert result.stderr.splitlines() == [
-        f"error: no existe el sitio 'nope' en {REPO / 'site_data'} (sitios: lab, olimpo)"]
+        f"error: no existe el sitio 'nope' en {REPO / 'site_data'} (sitios: lab, olimpo, trixie)"]
     assert result.stdout == "" and not dest.exists()

@@ -122,7 +122,7 @@ def test_every_field_is_on_the_reference_page(built_site):
         "Tipo: número entero · Por defecto: obligatorio · Reglas: de 1 a 254 · Ejemplo: priority: 110"
     assert "Reglas: uno de: roundrobin, leastconn, source" in entries["services[].balance"][1]
     assert "Por defecto: roundrobin" in entries["services[].balance"][1]
-    assert "Reglas: solo debian12" in entries["os"][1]
+    assert "Reglas: uno de: debian12, debian13" in entries["os"][1]
     assert entries["network.lan.interface"][1].endswith("Ejemplo: interface: ens18")
     assert "Tipo: lista de mapas (sus campos)" in entries["nodes"][1]
     link = soup.find("dt", string="nodes").find_next_sibling("dd").find("a")["href"]

@@ -347,3 +347,16 @@ def test_project_yaml_marks_jinja_looking_plan_text_unsafe(tmp_path):
     assert yaml.load(hera, Loader=unsafe_loader())["rb_orden_0_command"].startswith("echo hera '{{ ajeno }}'")
     # Text without Jinja marks stays plain, easy to read.
     assert "rb_orden_0_unless: test -s" in hera
+
+
+def test_export_of_a_unicast_site_carries_each_node_peers(tmp_path):
+    # The trixie lab site has vrrp.unicast: true; its nodes' files in the project are the plan's.
+    files = export_ansible(load_plan("trixie"), tmp_path / "p")
+    confs = {path.split("/")[1]: (tmp_path / "p" / path).read_text()
+             for path in files if path.endswith("etc/keepalived/keepalived.conf")}
+    assert set(confs) == {"hestia", "ares"}
+    assert "unicast_src_ip 198.51.100.110\n    unicast_peer {\n        198.51.100.111\n    }" in confs["hestia"]
+    assert "unicast_src_ip 198.51.100.111\n    unicast_peer {\n        198.51.100.110\n    }" in confs["ares"]
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "site.yml", "--syntax-check"], cwd=tmp_path / "p",
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "WARNING" not in proc.stderr, proc.stdout + proc.stderr

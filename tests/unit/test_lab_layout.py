@@ -119,3 +119,32 @@ def test_missing_debootstrap_is_a_prerequisite_error(monkeypatch, tmp_path):
     with pytest.raises(PrerequisiteError) as err:
         base._build(tmp_path / "base-x", log=lambda m: None)
     assert "debootstrap" in str(err.value)
+
+
+def test_each_release_has_its_own_base_and_apt_sources():
+    assert base.suite_of("debian12") == "bookworm" and base.suite_of("debian13") == "trixie"
+    bookworm, trixie = base.recipe("bookworm"), base.recipe("trixie")
+    # The host's release is served by the host's apt; another release by sources of its own.
+    assert "repo_sources" not in bookworm
+    assert any(" trixie-security main" in line for line in trixie["repo_sources"])
+    assert base.base_dir("bookworm") != base.base_dir("trixie")
+    assert base.base_dir() == base.base_dir("bookworm")
+
+
+def test_pruning_keeps_the_base_of_the_other_release(monkeypatch, tmp_path):
+    monkeypatch.setattr(base, "CACHE_DIR", tmp_path)
+    made = {}
+    for name, suite in (("old12", "bookworm"), ("new12", "bookworm"), ("new13", "trixie")):
+        (tmp_path / f"base-{name}" / "rootfs").mkdir(parents=True)
+        (tmp_path / f"base-{name}" / "recipe.json").write_text(f'{{"suite": "{suite}"}}')
+        made[name] = tmp_path / f"base-{name}"
+    base._prune_old(made["new12"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base-new12", "base-new13"]
+
+
+def test_a_lab_site_says_its_release_and_whether_its_lan_carries_multicast():
+    main, trixie = layout(load_site("lab")), layout(load_site("trixie"))
+    assert (main.os, main.multicast) == ("debian12", True)
+    assert (trixie.os, trixie.multicast) == ("debian13", False)
+    assert base.suite_of(trixie.os) == "trixie"
+    assert trixie.netns != main.netns and trixie.state_dir != main.state_dir  # they run side by side

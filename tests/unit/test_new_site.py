@@ -301,7 +301,8 @@ def test_os_holds_only_what_the_procedure_supports(data, tmp_path):
     answers.write_text("os: ubuntu2204\n")
     with pytest.raises(Exit) as info:
         new_tasks.new(invoke.Context(), site="mine", batch=True, answers=str(answers), **FLAGS)
-    assert "campo 'os': valor no admitido; se espera uno de: 'debian12' (valor: ubuntu2204)" in info.value.message
+    assert ("campo 'os': valor no admitido; se espera uno de: 'debian12' o 'debian13' (valor: ubuntu2204)"
+            in info.value.message)
 
 
 def test_a_missing_answers_file_is_one_line(data):

@@ -560,3 +560,67 @@ def test_a_fact_read_by_several_checks_is_parsed_once_per_probe(monkeypatch):
         with pytest.raises(FactError):
             facts.value(KeepalivedState())
     assert facts == NodeFacts("hera", {})  # the kept values are no part of the facts' equality
+
+
+# --------------------------------------------------------------------- unicast VRRP
+
+UNICAST_DUMPS = {  # real dumps of the lab with vrrp.unicast: true, each release's keepalived
+    "2.2.7": (DATA / "keepalived-unicast-backup-2.2.7.data").read_text(),  # Debian 12, afrodita
+    "2.3.3": (DATA / "keepalived-unicast-master-2.3.3.data").read_text(),  # Debian 13, hera
+}
+
+
+def test_keepalived_data_tells_unicast_peers_of_both_releases():
+    backup = keepalived.keepalived_data(UNICAST_DUMPS["2.2.7"]).instances["VI_50"]
+    assert (backup.state, backup.unicast, backup.unicast_peers, backup.source) == (
+        "BACKUP", True, ["198.51.100.110"], "198.51.100.111")
+    master = keepalived.keepalived_data(UNICAST_DUMPS["2.3.3"]).instances["VI_50"]
+    assert (master.state, master.unicast, master.unicast_peers, master.source) == (
+        "MASTER", True, ["198.51.100.111"], "198.51.100.110")
+    assert master.tracked_scripts == ["chk_haproxy"]
+    multicast = keepalived.keepalived_data(KEEPALIVED_BACKUP).instances["VI_50"]
+    assert (multicast.unicast, multicast.unicast_peers) == (False, [])
+
+
+def _unicast_plan(tmp_path, monkeypatch, unicast: bool):
+    text = (REPO_ROOT / "site_data" / "lab.yaml").read_text()
+    if unicast:
+        text = text.replace("  advert_int: 1\n", "  advert_int: 1\n  unicast: true\n")
+    (tmp_path / "lab.yaml").write_text(text)
+    (tmp_path / "procedure.yaml").write_text((REPO_ROOT / "site_data" / "procedure.yaml").read_text())
+    monkeypatch.setenv("RUNBOOK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("RUNBOOK_PLAN_CACHE", "0")
+    return load_plan("lab")
+
+
+def _unicast_check(plan):
+    checks = [c for c in build_registry(plan, SECRETS).checks if c.id == "vrrp-unicast"]
+    return checks[0] if checks else None
+
+
+def test_vrrp_unicast_check_only_on_a_unicast_site(tmp_path, monkeypatch):
+    assert _unicast_check(_unicast_plan(tmp_path, monkeypatch, unicast=False)) is None
+    check = _unicast_check(_unicast_plan(tmp_path, monkeypatch, unicast=True))
+    assert check is not None and check.step == "keepalived"
+
+
+@pytest.mark.parametrize("dump, outcome", [
+    (UNICAST_DUMPS["2.2.7"], "ok"),
+    # keepalived silently back in multicast: the file may look right, its own data does not
+    (UNICAST_DUMPS["2.2.7"].replace("     Using unicast\n", ""), "multicast"),
+    (UNICAST_DUMPS["2.2.7"].replace("     198.51.100.110 min_ttl", "     198.51.100.99 min_ttl"), "peer"),
+])
+def test_vrrp_unicast_check_reads_keepalived_own_data(tmp_path, monkeypatch, dump, outcome):
+    check = _unicast_check(_unicast_plan(tmp_path, monkeypatch, unicast=True))
+    result = check.evaluate("afrodita", NodeFacts("afrodita", {KEEPALIVED: Probe(0, dump)}))
+    if outcome == "ok":
+        assert result.status == Status.PASSED
+        assert result.detail == "según keepalived: VI_50 envía sus anuncios por unicast a 198.51.100.110"
+    elif outcome == "multicast":
+        assert result.status == Status.FAILED
+        assert result.detail.startswith("según keepalived: VI_50 envía sus anuncios por multicast (224.0.0.18), "
+                                        "no por unicast a 198.51.100.110: keepalived no está usando unicast_peer")
+    else:
+        assert result.status == Status.FAILED
+        assert result.detail == ("según keepalived: VI_50 envía sus anuncios por unicast a 198.51.100.99, "
+                                 "no a 198.51.100.110")
