@@ -41,12 +41,12 @@ def start(lay: LabLayout) -> dict[str, dict[str, int]]:
     pids: dict[str, dict[str, int]] = {}
     for backend in lay.backends:
         prepare(backend)
-        pids[backend.name] = {d.label: _spawn(backend, d) for d in backend_config.daemons(backend)}
+        pids[backend.name] = {d.label: spawn(backend, d) for d in backend_config.daemons(backend)}
     wait_ready(lay, pids)
     return pids
 
 
-def _spawn(backend: BackendLayout, daemon: backend_config.Daemon) -> int:
+def spawn(backend: BackendLayout, daemon: backend_config.Daemon) -> int:
     # `ip netns exec` execs the daemon itself: the pid is the daemon's (nginx's master).
     argv = ["ip", "netns", "exec", backend.netns, *daemon.argv]
     with open(backend.log, "ab") as log:
