@@ -119,10 +119,14 @@ def _start_unless_active(unit: str) -> Callable[[Cluster, str], float]:
     return lambda cl, holder: cl.node_command(holder, command)
 
 
-# How long HAProxy may take to mark a silent backend DOWN with the template's
-# `default-server inter 2s fall 3`: each failed check waits for its timeout
-# (inter, as no `timeout check` is set) and then for inter, three times, after
-# a check that may have just begun: 3 × (2 + 2) + 2 s.
+# A backend's fault lasts long enough for health checks alone to mark a silent
+# backend DOWN even with the slowest timers this project ever shipped
+# (`inter 2s fall 3` without `timeout check`: each failed check waits 2 s for
+# its answer and 2 s for the next one, after a check that may have just begun:
+# 3 × (2 + 2) + 2 s), so that the whole cost of any configuration is measured.
+# Today's template marks it DOWN at the first errors of the real traffic
+# (`observe` + `on-error mark-down`), or by its checks within
+# inter + 3 × (timeout connect + fastinter) = 2 + 3 × (0.5 + 0.5) s.
 HEALTH_CHECK_WINDOW_S = 3 * (2 + 2) + 2
 
 
