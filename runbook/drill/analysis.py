@@ -15,7 +15,10 @@ Inputs are plain data: requests as dicts {"t": send time, "lat": seconds,
   one that held it before the fault (None: it never moved);
 - failed_at_vip_change: failed requests still open while the VIP went from one
   holder to another (between the last sample before and the first after): the
-  connections a handover cuts (the new holder answers their packets with a RST).
+  connections a handover cuts (the new holder answers their packets with a RST);
+- added_p50_s / added_p99_s: the latency percentile of the requests sent in the
+  fault window [fault, restore), minus the same percentile before the fault (a
+  failed request counts with the time it took to fail).
 """
 
 from __future__ import annotations
