@@ -56,9 +56,9 @@ def wall(argv: list[str], **kw) -> float:
     return round(time.monotonic() - started, 3)
 
 
-def drill(scenarios: str, rate: int, duration: int, env: dict | None = None) -> dict:
+def drill(scenarios: str, rate: int, duration: int, env: dict | None = None, repeat: int = 1) -> dict:
     argv = [INVOKE, "drill", "--scenario", scenarios, "--rate", str(rate), "--duration", str(duration),
-            "--json"]
+            *(["--repeat", str(repeat)] if repeat > 1 else []), "--json"]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, env=env, timeout=3600)
     if done.returncode != 0:
         raise SystemExit(f"drill falló (código {done.returncode}): {done.stderr[-2000:]}")
@@ -133,6 +133,8 @@ def main() -> None:
     parser.add_argument("--timer-duration", type=int, default=15,
                         help="drill seconds per scenario for each timer variant (default 15)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each timing (default 3)")
+    parser.add_argument("--drill-repeat", type=int, default=3,
+                        help="runs of each drill scenario; the page shows their median and range (default 3)")
     parser.add_argument("--no-timers", action="store_true", help="skip the VRRP timer variants")
     parser.add_argument("--reuse-timers", action="store_true",
                         help=f"skip the VRRP timer variants, keep those of {MEASURED.name} (with their date)")
@@ -156,9 +158,10 @@ def main() -> None:
     row("verify_in_process", "verify completo (en proceso)",
         [in_process_once(plan)["in_process_s"] for _ in range(opts.runs)])
     row("verify_cli", "verify completo (./rb verify)", [cli_once()["cli_wall_s"] for _ in range(opts.runs)])
-    drill_command = f"./rb drill --scenario all --rate {opts.rate} --duration {opts.duration} --json"
+    drill_command = (f"./rb drill --scenario all --rate {opts.rate} --duration {opts.duration} "
+                     f"--repeat {opts.drill_repeat} --json")
     load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
-    doc = drill("all", opts.rate, opts.duration)
+    doc = drill("all", opts.rate, opts.duration, repeat=opts.drill_repeat)
     result = {
         "when": now(),
         "machine": {**machine(), "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]},
@@ -166,9 +169,12 @@ def main() -> None:
         "benchmarks": {"when": now(), "command": "flock /run/lock/runbook-lab-dev.lock .venv/bin/python "
                                   "benchmarks/bench_summary.py --save", "rows": rows},
     }
-    if MEASURED.is_file() and "preemption" in json.loads(MEASURED.read_text()):
-        # Measured apart (benchmarks/bench_preemption.py, with its own date): kept as it is.
-        result["preemption"] = json.loads(MEASURED.read_text())["preemption"]
+    saved = json.loads(MEASURED.read_text()) if MEASURED.is_file() else {}
+    # Measured apart (benchmarks/bench_preemption.py; the figures before HAProxy's backend
+    # settings, benchmarks/README.md), each with its own date: kept as they are.
+    for kept in ("preemption", "before"):
+        if kept in saved:
+            result[kept] = saved[kept]
     if opts.reuse_timers:
         result["timers"] = saved_timers()
     elif not opts.no_timers:

@@ -12,6 +12,17 @@ DEFAULT_RATE = "200"
 DEFAULT_DURATION = "20"
 RATE_LIMITS = (1.0, 2000.0)
 DURATION_LIMITS = (6.0, 600.0)
+REPEAT_LIMITS = (1, 20)
+
+
+def _count(value, name: str, limits: tuple[int, int]) -> int:
+    text = str(value).strip()
+    if not text.isdigit():
+        raise fail(f"--{name} debe ser un número entero (se recibió {value!r})", BAD_INPUT)
+    number = int(text)
+    if not limits[0] <= number <= limits[1]:
+        raise fail(f"--{name} debe estar entre {limits[0]} y {limits[1]} (se recibió {value})", BAD_INPUT)
+    return number
 
 
 def _number(value, name: str, limits: tuple[float, float]) -> float:
@@ -70,21 +81,25 @@ def real_site_warning(site, names: list[str], skipped: list[str]) -> str:
 @task(
     help={
         "site": f"sitio (por defecto, el laboratorio «{LAB_SITE}»; otro sitio exige --yes)",
-        "scenario": "planned, haproxy-crash, keepalived-crash, node-crash, backend-down, planned-stop "
-        "(varios, separados por comas) o all (por defecto: los cinco primeros)",
+        "scenario": "planned, haproxy-crash, keepalived-crash, node-crash, backend-stop, backend-down, "
+        "backend-stop-tcp, backend-down-tcp, planned-stop (varios, separados por comas) o all (por "
+        "defecto: todos menos planned-stop)",
         "rate": f"peticiones por segundo a través de la IP virtual (por defecto {DEFAULT_RATE})",
         "duration": f"segundos de carga por escenario (por defecto {DEFAULT_DURATION})",
+        "repeat": "veces que se repite cada escenario (por defecto 1, como mucho 20); con más de una, "
+        "cada cifra es la mediana y se da su rango",
         "json": "imprimir el resultado en JSON",
         "yes": "confirmar que se quieren provocar caídas en un sitio que no es el laboratorio "
         "(allí solo planned, haproxy-crash, keepalived-crash y planned-stop; la carga sale de esta máquina)",
     }
 )
 def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_DURATION, json_=False,
-          yes=False):
+          yes=False, repeat="1"):
     """Simulacro de fallos bajo carga: provoca cada caída, mide lo que ve el cliente y restablece."""
     names = scenario_names(scenario)
     rate = _number(rate, "rate", RATE_LIMITS)
     duration = _number(duration, "duration", DURATION_LIMITS)
+    repeat = _count(repeat, "repeat", REPEAT_LIMITS)
     plan = plan_or_exit(site)
     from rich.console import Console
 
@@ -108,7 +123,7 @@ def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_
     try:
         doc = run_drill(plan, names, LoadSpec(rate=rate, duration=duration),
                         log=lambda m: console.print(f"[dim]drill:[/] {m}", highlight=False),
-                        real_site_confirmed=yes)
+                        real_site_confirmed=yes, repeat=repeat)
     except (DrillError, lab.LabError) as exc:
         raise fail(str(exc), FAILED) from None
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
-from ..data.records import LAB_RANGES, HealthCheckMethods, SiteMethods, status_ranges
+from ..data.records import LAB_RANGES, HealthCheckMethods, RetryOn, SiteMethods, status_ranges
 from .fields import (
     NAME_RE,
     RULE,
@@ -242,6 +242,44 @@ class HealthCheck(HealthCheckMethods, Strict):
         "web.example.org", default=None)
 
 
+class Resilience(Strict):
+    # The defaults are the ones the site explains (docs/servicios.md) and the drill measures:
+    # a LAN answers a connect in well under a millisecond, so half a second is plenty and
+    # leaves room, within a client's patience, to try the other server.
+    connect_timeout_ms: Annotated[int, Field(ge=50, le=10000)] = doc(
+        "Milisegundos que HAProxy espera a que un backend acepte la conexión (timeout connect) antes "
+        "de darla por fallida y probar otro.", 500, default=500)
+    retries: Annotated[int, Field(ge=0, le=10)] = doc(
+        "Reintentos de una conexión fallida (retries); cada uno va a otro backend (option redispatch 1).",
+        3, default=3)
+    retry_on: Annotated[list[RetryOn], Field(min_length=1, max_length=16)] = doc(
+        "Solo en modo http: qué fallos se reintentan en otro backend (retry-on). conn-failure: no se "
+        "pudo conectar; empty-response: el backend cerró sin contestar (se repite la petición: "
+        "quítalo si tu aplicación no tolera recibir dos veces la misma).",
+        ["conn-failure", "empty-response"], default=["conn-failure", "empty-response"])
+    error_limit: Annotated[int, Field(ge=1, le=100)] = doc(
+        "Errores seguidos en el tráfico real (observe) tras los que HAProxy da el backend por caído "
+        "sin esperar a sus comprobaciones (error-limit con on-error mark-down).", 10, default=10)
+    check_interval_ms: Annotated[int, Field(ge=100, le=60000)] = doc(
+        "Milisegundos entre comprobaciones de salud de un backend sano (inter).", 2000, default=2000)
+    check_fast_interval_ms: Annotated[int, Field(ge=100, le=60000)] = doc(
+        "Milisegundos entre comprobaciones mientras un backend cambia de estado (fastinter).", 500,
+        default=500)
+    check_down_interval_ms: Annotated[int, Field(ge=100, le=60000)] = doc(
+        "Milisegundos entre comprobaciones de un backend caído (downinter): cuánto tarda en notarse "
+        "que volvió.", 1000, default=1000)
+    check_timeout_ms: Annotated[int, Field(ge=50, le=60000)] = doc(
+        "Milisegundos que una comprobación de salud espera la respuesta, ya conectada (timeout check).",
+        1000, default=1000)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        index = duplicate_index(self.retry_on)
+        if index is not None:
+            raise FieldError(("retry_on", index), f"{self.retry_on[index]!r} aparece dos veces")
+        return self
+
+
 class Backend(Strict):
     name: SafeName = doc("Nombre del backend en HAProxy (normalmente el del servidor), único en el "
                          "servicio.", "web1")
@@ -268,6 +306,10 @@ class Service(Strict):
     maxconn: Annotated[int, Field(ge=1)] | None = doc(
         "Conexiones simultáneas que admite este servicio, dentro de haproxy.maxconn; vacío: sin "
         "límite propio.", 2000, default=None)
+    resilience: Resilience = doc(
+        "Cómo esconde HAProxy a los clientes un backend que cae: plazos, reintentos en otro backend y "
+        "comprobaciones de salud. Los valores por defecto son los que explica y mide esta web.",
+        {"connect_timeout_ms": 500}, default_factory=Resilience)
     backends: Annotated[list[Backend], Field(min_length=1, max_length=64)] = doc(
         "Los servidores entre los que se reparte el servicio.",
         [{"name": "web1", "address": "10.20.0.21", "port": 8080}])
@@ -278,6 +320,9 @@ class Service(Strict):
             raise FieldError(("health_check",), "un servicio tcp no admite comprobación HTTP")
         if self.mode == "tcp" and self.sticky_cookie:
             raise FieldError(("sticky_cookie",), "un servicio tcp no admite cookies")
+        if self.mode == "tcp" and "retry_on" in self.resilience.model_fields_set:
+            raise FieldError(("resilience", "retry_on"), "un servicio tcp no admite retry_on (HAProxy solo "
+                             "reintenta peticiones HTTP; en tcp reintenta la conexión, con retries)")
         index = duplicate_index([b.name for b in self.backends])
         if index is not None:
             raise FieldError(

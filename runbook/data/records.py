@@ -216,6 +216,23 @@ class HealthCheck(HealthCheckMethods):
     host: str | None
 
 
+# What `retry-on` may name in HAProxy 2.6 (its configuration manual), besides "none".
+RetryOn = Literal["conn-failure", "empty-response", "junk-response", "response-timeout", "0rtt-rejected",
+                  "401", "403", "404", "408", "425", "500", "501", "502", "503", "504"]
+
+
+@record
+class Resilience:
+    connect_timeout_ms: int
+    retries: int
+    retry_on: list[RetryOn]
+    error_limit: int
+    check_interval_ms: int
+    check_fast_interval_ms: int
+    check_down_interval_ms: int
+    check_timeout_ms: int
+
+
 @record
 class Backend:
     name: str
@@ -232,6 +249,7 @@ class Service:
     health_check: HealthCheck | None
     sticky_cookie: str | None
     maxconn: int | None
+    resilience: Resilience
     backends: list[Backend]
 
 
@@ -280,8 +298,8 @@ class Admonition:
 DEFAULT_HEALTH_CHECK = HealthCheck(path="/", expect_status="200-399", host=None)
 
 RECORDS = {cls.__name__: cls for cls in (
-    Lan, Management, Network, Vrrp, Ssh, SecretSource, Stats, Haproxy, Node, Server, HealthCheck, Backend,
-    Service, LabClient, LabLayout, Site, Admonition,
+    Lan, Management, Network, Vrrp, Ssh, SecretSource, Stats, Haproxy, Node, Server, HealthCheck, Resilience,
+    Backend, Service, LabClient, LabLayout, Site, Admonition,
 )}
 
 

@@ -15,11 +15,15 @@ Inputs are plain data: requests as dicts {"t": send time, "lat": seconds,
   one that held it before the fault (None: it never moved);
 - failed_at_vip_change: failed requests still open while the VIP went from one
   holder to another (between the last sample before and the first after): the
-  connections a handover cuts (the new holder answers their packets with a RST).
+  connections a handover cuts (the new holder answers their packets with a RST);
+- added_p50_s / added_p99_s: the latency percentile of the requests sent in the
+  fault window [fault, restore), minus the same percentile before the fault (a
+  failed request counts with the time it took to fail).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -128,3 +132,30 @@ def failed_at_vip_change(records: Sequence[dict], samples: Sequence[Sample]) -> 
                if a.holders != b.holders and a.holders and b.holders]
     return sum(1 for r in records if not r["ok"]
                and any(r["t"] <= after and _end(r) >= before for before, after in changes))
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0-100) by nearest rank: a value that was measured; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def added_latency(records: Sequence[dict], fault: float, restore: float) -> dict:
+    """Latency of the requests sent in the fault window [fault, restore), against those sent before it.
+
+    A failed request counts with the time it took to fail (at most the client's timeout):
+    what its user waited. `added_p50_s`/`added_p99_s` are the window's percentile minus the
+    same percentile before the fault (never below 0).
+    """
+    before = [r["lat"] for r in records if r["t"] < fault]
+    during = [r["lat"] for r in records if fault <= r["t"] < restore]
+    out: dict = {}
+    for q in (50, 99):
+        base, window = percentile(before, q), percentile(during, q)
+        out[f"latency_before_p{q}_s"] = base
+        out[f"latency_fault_p{q}_s"] = window
+        out[f"added_p{q}_s"] = None if base is None or window is None else max(0.0, window - base)
+    return out

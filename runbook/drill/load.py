@@ -29,14 +29,25 @@ class LoadSpec:
         return int(self.rate * self.duration) + 1
 
 
-def client_config(site, spec: LoadSpec) -> dict:
-    """What the load client does, from the site's data only (its HTTP service through the VIP)."""
-    service = next((s for s in site.services if s.mode == "http"), None)
+def load_service(site, mode: str = "http"):
+    """The site's first service of that mode (http or tcp): the one the load goes to."""
+    service = next((s for s in site.services if s.mode == mode), None)
     if service is None:
-        raise ValueError(f"el sitio {site.name} no tiene ningún servicio HTTP al que enviar carga")
+        raise ValueError(f"el sitio {site.name} no tiene ningún servicio {mode.upper()} al que enviar carga")
+    return service
+
+
+def client_config(site, spec: LoadSpec, mode: str = "http") -> dict:
+    """What the load client does, from the site's data only: its first service of `mode` through the VIP.
+
+    A TCP service is spoken to as memcached (`version`), the TCP service the lab and the
+    published site run; an HTTP one with a GET of its health check's path.
+    """
+    service = load_service(site, mode)
     return {
         "vip": str(site.vip),
         "port": service.port,
+        "protocol": "http" if mode == "http" else "memcached",
         "path": service.health_check.path if service.health_check else "/",
         # What counts as an answer: the statuses the service's health check accepts (2xx/3xx if none).
         "expect": status_ranges(service.health_check.expect_status) if service.health_check else [(200, 399)],
@@ -52,7 +63,7 @@ def client_config(site, spec: LoadSpec) -> dict:
 class LoadRun:
     """The load client running in the background; `finish()` waits and returns its records."""
 
-    def __init__(self, site, spec: LoadSpec, real_site_confirmed: bool = False):
+    def __init__(self, site, spec: LoadSpec, real_site_confirmed: bool = False, mode: str = "http"):
         if site.lab is None and not real_site_confirmed:
             # Never generate traffic from this machine towards a real network unasked (--yes).
             raise ValueError(f"el sitio {site.name} no es un laboratorio: no se genera carga")
@@ -60,7 +71,7 @@ class LoadRun:
             raise ValueError(f"el sitio {site.name} tiene direcciones fuera del laboratorio: "
                              "no se genera carga")
         self.spec = spec
-        cfg = client_config(site, spec)
+        cfg = client_config(site, spec, mode)
         self._out = tempfile.TemporaryFile(mode="w+")
         # On the lab, from the client's namespace (it can only reach the lab); elsewhere, from
         # this machine. The client stands for another machine on the LAN: run it ahead of this

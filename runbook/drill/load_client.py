@@ -5,18 +5,20 @@ Standard library only and self-contained: the drill runs it as
 connection leaves from the lab client's own addresses and can only reach the
 lab (the namespace has no route out).
 
-Input: {"vip", "port", "path", "rate", "duration", "max_requests", "timeout",
-"sources": [addr...], "expect": [[low, high]...]} (no sources: the machine's
-own address). One new connection per request (as a browser opening Horizon
-after a failover would), HTTP/1.0 GET; a status within `expect` (the
-service's health check; without it, 2xx/3xx) counted as success.
+Input: {"vip", "port", "protocol", "path", "rate", "duration", "max_requests",
+"timeout", "sources": [addr...], "expect": [[low, high]...]} (no sources: the
+machine's own address). One new connection per request (as a browser opening
+Horizon after a failover would, or a client of a TCP service connecting anew).
+Protocol "http" (the default): HTTP/1.0 GET, a status within `expect` (the
+service's health check; without it, 2xx/3xx) counted as success; "memcached":
+the `version` command, a `VERSION ...` line counted as success.
 
 Output: JSON lines on stdout, one per request once it is over:
 {"t": send time (epoch s), "lat": seconds until answer or failure, "ok",
-"status": HTTP status or null, "error": null or a Spanish reason}; then a last
-line {"end": epoch s, "sent": n}. It stops by itself after `duration` seconds
-or `max_requests` requests, whichever comes first, or on SIGTERM/SIGINT,
-and always waits for (or times out) the requests still in flight.
+"status": HTTP status (memcached: 200 for an answer) or null, "error": null
+or a Spanish reason}; then a last line {"end": epoch s, "sent": n}. It stops
+by itself after `duration` seconds or `max_requests` requests, whichever
+comes first, or on SIGTERM/SIGINT, and always waits for (or times out) the requests still in flight.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ async def one_request(cfg: dict, source: str | None) -> dict:
         nonlocal writer
         local = (source, 0) if source else None  # no sources: this machine's own address
         reader, writer = await asyncio.open_connection(cfg["vip"], cfg["port"], local_addr=local)
+        if cfg.get("protocol", "http") == "memcached":
+            writer.write(b"version\r\n")
+            await writer.drain()
+            line = await reader.readline()
+            if not line.startswith(b"VERSION "):
+                raise ConnectionResetError("respuesta vacía o no memcached")
+            return 200
         writer.write(
             f"GET {cfg['path']} HTTP/1.0\r\nHost: {cfg['vip']}\r\nUser-Agent: runbook-drill\r\n\r\n".encode()
         )

@@ -21,18 +21,41 @@ def seconds(value: float | None, none: str = "—") -> str:
     return none if value is None else f"{value:.2f} s".replace(".", ",")
 
 
+def _range(s: dict, key: str, show) -> str:
+    """The value, and with several runs its range: «0 (0–3)»."""
+    text = show(s[key])
+    spread = s.get("spread", {}).get(key)
+    if not spread or s.get("runs", 1) < 2 or spread["min"] == spread["max"]:
+        return text
+    return f"{text} ({show(spread['min'])}–{show(spread['max'])})"
+
+
+def _count(value) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
 def print_table(doc: dict, console: Console) -> None:
+    repeat = doc.get("repeat", 1)
+    runs = f"; mediana de {repeat} ejecuciones y, entre paréntesis, su rango" if repeat > 1 else ""
     table = Table(title=f"Simulacro de fallos en el sitio {doc['site']} "
-                        f"({doc['rate']:g} peticiones/s, {doc['duration_s']:g} s por escenario)")
+                        f"({doc['rate']:g} peticiones/s, {doc['duration_s']:g} s por escenario{runs})")
     for column in ("Escenario", "Peticiones", "Fallidas", "Ritmo", "Mayor corte", "Recuperación",
-                   "IP movida", "verify"):
+                   "IP movida", "Latencia añadida p50/p99", "HAProxy: DOWN/UP", "verify"):
         table.add_column(column, overflow="fold")
     for s in doc["scenarios"]:
+        haproxy = "—"
+        if "marked_down_s" in s:
+            haproxy = (_range(s, "marked_down_s", lambda v: seconds(v, "no")) + " / "
+                       + _range(s, "marked_up_s", lambda v: seconds(v, "no")))
         table.add_row(
-            s["name"], str(s["requests"]), str(s["failed"]), f"{s['rate_rps']:.0f}/s".replace(".", ","),
-            seconds(s["longest_error_window_s"]),
-            seconds(s["takeover_s"], "sin recuperar"),
-            seconds(s["vip_moved_s"], "no se movió"),
+            s["name"], _range(s, "requests", _count), _range(s, "failed", _count),
+            f"{s['rate_rps']:.0f}/s".replace(".", ","),
+            _range(s, "longest_error_window_s", seconds),
+            _range(s, "takeover_s", lambda v: seconds(v, "sin recuperar")),
+            _range(s, "vip_moved_s", lambda v: seconds(v, "no se movió")),
+            _range(s, "added_p50_s", seconds) + " / " + _range(s, "added_p99_s", seconds)
+            if "added_p50_s" in s else "—",
+            haproxy,
             "correcto" if s["verify_after"] == "ok" else "falla",
         )
     console.print(table)

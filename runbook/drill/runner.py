@@ -21,7 +21,7 @@ from dataclasses import replace
 from ..checks import Status
 from ..plan.steps import Plan
 from ..verify import run_verify
-from . import analysis
+from . import analysis, haproxy_events
 from .load import LoadRun, LoadSpec
 from .scenarios import Cluster, DrillError, Scenario
 
@@ -68,7 +68,7 @@ def run_scenario(plan: Plan, cluster: Cluster, scenario: Scenario, spec: LoadSpe
     spec = replace(spec, duration=round(fault_at + hold + (1 - RESTORE_AT) * spec.duration, 3))
     extra: dict = {}
     with cluster.sampler(spec.duration + 30) as sampler:
-        load = LoadRun(site, spec, real_site_confirmed=site.lab is None)
+        load = LoadRun(site, spec, real_site_confirmed=site.lab is None, mode=scenario.mode)
         launched = time.time()
         try:
             _sleep_until(launched + fault_at)
@@ -88,6 +88,10 @@ def run_scenario(plan: Plan, cluster: Cluster, scenario: Scenario, spec: LoadSpe
             raise
     log(f"{scenario.name}: esperando a que verify pase")
     still_bad = wait_healthy(plan)
+    if scenario.backend:
+        # Read after verify passed: HAProxy has marked the backend UP again by then.
+        events = cluster.haproxy_transitions(holder, scenario.mode, fault - 5)
+        extra.update(haproxy_events.marked(events, fault, restore))
     return summarize(scenario, records, sampler, fault, restore, holder, still_bad, extra)
 
 
@@ -104,8 +108,10 @@ def summarize(scenario: Scenario, records: list[dict], sampler, fault: float, re
         "name": scenario.name,
         "title": scenario.title,
         "fault": scenario.fault_text,
+        "service_mode": scenario.mode,
         "requests": len(records),
         "failed": len(failed),
+        "failed_pct": round(100 * len(failed) / len(records), 3) if records else 0.0,
         "rate_rps": round(len(records) / (last - start), 1) if last > start else 0.0,
         "longest_error_window_s": _round(analysis.longest_error_window(records)),
         "takeover_s": _round(takeover),
@@ -121,6 +127,7 @@ def summarize(scenario: Scenario, records: list[dict], sampler, fault: float, re
         "last_error_s": _round(max(r["t"] for r in failed) - fault) if failed else None,
         "two_holders_s": _round(analysis.two_holders_s(samples)),
         "failed_at_vip_change": analysis.failed_at_vip_change(records, samples),
+        **{k: _round(v) for k, v in analysis.added_latency(records, fault, restore).items()},
         "errors": dict(Counter(r.get("error") or "?" for r in failed).most_common()),
         "sample_hz": round(sampler.rate_hz, 1),
         "fault_at_s": round(fault - start, 3),
@@ -145,12 +152,17 @@ def _round(value: float | None) -> float | None:
 
 
 def run_drill(plan: Plan, names: list[str], spec: LoadSpec,
-              log: Callable[[str], None] = lambda m: None, real_site_confirmed: bool = False) -> dict:
-    """Every named scenario in turn, each starting from (and ending in) a healthy cluster.
+              log: Callable[[str], None] = lambda m: None, real_site_confirmed: bool = False,
+              repeat: int = 1) -> dict:
+    """Every named scenario in turn, `repeat` rounds, each starting from (and ending in) a healthy cluster.
 
+    Rounds rather than one scenario N times in a row: a slow minute of a shared machine
+    then touches one run of several scenarios, not every run of one. With more than one
+    round, each scenario's figures are the median of its runs (`repeats.combine`).
     A site that is not the lab runs only when the caller confirms it (--yes), and never
     the faults only the lab can undo.
     """
+    from .repeats import combine
     from .scenarios import LAB_ONLY, SCENARIOS
 
     if plan.site.lab is None:
@@ -168,11 +180,13 @@ def run_drill(plan: Plan, names: list[str], spec: LoadSpec,
         from .remote import RemoteCluster
 
         cluster = RemoteCluster(plan.site)
-    results = []
+    runs: dict[str, list[dict]] = {name: [] for name in names}
     try:
-        for name in names:
-            log(f"escenario {name}: {spec.rate:g} peticiones/s durante {spec.duration:g} s")
-            results.append(run_scenario(plan, cluster, SCENARIOS[name], spec, log))
+        for round_ in range(1, repeat + 1):
+            for name in names:
+                which = f" (ronda {round_} de {repeat})" if repeat > 1 else ""
+                log(f"escenario {name}{which}: {spec.rate:g} peticiones/s durante {spec.duration:g} s")
+                runs[name].append(run_scenario(plan, cluster, SCENARIOS[name], spec, log))
     finally:
         getattr(cluster, "close", lambda: None)()
     return {
@@ -180,5 +194,6 @@ def run_drill(plan: Plan, names: list[str], spec: LoadSpec,
         "rate": spec.rate,
         "duration_s": spec.duration,
         "request_timeout_s": spec.timeout,
-        "scenarios": results,
+        "repeat": repeat,
+        "scenarios": [combine(runs[name]) for name in names],
     }

@@ -42,7 +42,7 @@ def start(lay: LabLayout) -> dict[str, dict[str, int]]:
     for backend in lay.backends:
         prepare(backend)
         allow_low_ports(backend)
-        pids[backend.name] = {d.label: _spawn(backend, d) for d in backend_config.daemons(backend)}
+        pids[backend.name] = {d.label: spawn(backend, d) for d in backend_config.daemons(backend)}
     wait_ready(lay, pids)
     return pids
 
@@ -55,7 +55,7 @@ def allow_low_ports(backend: BackendLayout) -> None:
             f"abrir los puertos bajos del backend {backend.name}")
 
 
-def _spawn(backend: BackendLayout, daemon: backend_config.Daemon) -> int:
+def spawn(backend: BackendLayout, daemon: backend_config.Daemon) -> int:
     # `ip netns exec` execs the daemon itself: the pid is the daemon's (nginx's master).
     argv = ["ip", "netns", "exec", backend.netns, *daemon.argv]
     with open(backend.log, "ab") as log:

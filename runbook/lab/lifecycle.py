@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import string
 import subprocess
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from ..facts.net import Ipv4Addresses, addresses_only, vip_held
 from ..remote.sshmux import close_masters
-from . import backends, network, nodes, ssh
+from . import backend_config, backends, network, nodes, ssh
 from .base import ensure_base, suite_of
 from .errors import LabError, PrerequisiteError
 from .layout import LabLayout, layout
@@ -287,6 +288,55 @@ def node_run(site, node_name: str, argv: list[str], **kw) -> subprocess.Complete
 
 def set_link(site, node_name: str, up: bool) -> None:
     network.set_link(layout(site), node_name, up)
+
+
+# How each daemon is stopped, as its Debian unit does: nginx finishes the requests it
+# holds and closes its sockets (SIGQUIT, `systemctl stop nginx`); memcached on SIGTERM.
+STOP_SIGNAL = {"nginx": signal.SIGQUIT, "memcached": signal.SIGTERM}
+STOP_TIMEOUT_S = 10.0
+
+
+def _backend_daemon(lay: LabLayout, backend: str, port: int):
+    """(backend layout, daemon) serving `port` on the backend named `backend`; LabError if none."""
+    for b in lay.backends:
+        if backend in b.names:
+            for d in backend_config.daemons(b):
+                if port in d.ports:
+                    return b, d
+    raise LabError(f"ningún servicio del backend {backend} escucha en el puerto {port}")
+
+
+def stop_daemon(site, backend: str, port: int) -> float:
+    """Stop the daemon serving `port` on a backend, as its unit would; the time it was told (epoch s)."""
+    lay = layout(site)
+    b, daemon = _backend_daemon(lay, backend, port)
+    with _locked(lay):
+        state = _read_state(lay)
+        pid = (state.get("backends", {}).get(b.name) or {}).get(daemon.label)
+        if not pid or not alive(pid):
+            raise LabError(f"{daemon.label} de {b.name} no está en marcha")
+        stamp = time.time()
+        os.kill(pid, STOP_SIGNAL[daemon.program])
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while alive(pid):
+            if time.monotonic() > deadline:
+                raise LabError(f"{daemon.label} de {b.name} no se detuvo en {STOP_TIMEOUT_S:g} s")
+            time.sleep(0.02)
+    return stamp
+
+
+def start_daemon(site, backend: str, port: int) -> float:
+    """Start again the daemon serving `port` on a backend and wait until it answers; when it was started."""
+    lay = layout(site)
+    b, daemon = _backend_daemon(lay, backend, port)
+    with _locked(lay):
+        state = _read_state(lay)
+        pids = state.setdefault("backends", {}).setdefault(b.name, {})
+        stamp = time.time()
+        pids[daemon.label] = backends.spawn(b, daemon)
+        _write_state(lay, state)
+        backends.wait_ready(lay, state["backends"])
+    return stamp
 
 
 def lab_paths(site) -> dict[str, Path]:

@@ -35,10 +35,17 @@ class ServerChecks:
 
 
 @dataclass(frozen=True)
+class MaintenanceFile:
+    path: str  # the file keepalived watches (track_file)
+    weight: int  # what a 1 in it adds to the node's priority (negative: lowers it)
+
+
+@dataclass(frozen=True)
 class ConfigFacts:
     track: TrackScript
     checks: ServerChecks
     global_maxconn: int
+    maintenance: MaintenanceFile
 
 
 def _file(plan: Plan, name: str) -> str:
@@ -86,4 +93,11 @@ def config_facts(plan: Plan) -> ConfigFacts:
     )
     global_section = _number(r"^global\n((?:[ \t]+.*\n)+)", haproxy, "la sección global de haproxy.cfg")
     maxconn = int(_number(r"^\s*maxconn\s+(\d+)", global_section, "maxconn en la sección global"))
-    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn)
+    tracked = re.search(r"^track_file\s+\S+\s*\{(.*?)^\}", keepalived, re.MULTILINE | re.DOTALL)
+    if tracked is None:
+        raise ConfigValueError("no encuentro el bloque track_file en keepalived.conf")
+    maintenance = MaintenanceFile(
+        path=_number(r'^\s*file\s+"([^"]+)"', tracked.group(1), "el fichero del track_file"),
+        weight=int(_number(r"^\s*weight\s+(-?\d+)", tracked.group(1), "weight del track_file")),
+    )
+    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn, maintenance=maintenance)

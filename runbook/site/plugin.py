@@ -212,6 +212,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "published": self._published,
             # Values the prose quotes from the rendered configuration files.
             "track": self._facts.track,
+            "maintenance": self._facts.maintenance,
             "checks": self._facts.checks,
             "global_maxconn": self._facts.global_maxconn,
         }

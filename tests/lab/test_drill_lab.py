@@ -27,7 +27,7 @@ from runbook.plan.build import load_plan
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
-RATE, DURATION = 100, 20  # fault at 3 s, restore at 13 s (backend-down: 19 s), load ends 7 s later
+RATE, DURATION = 100, 20  # fault at 3 s, restore at 13 s (backend faults: 19 s), load ends 7 s later
 # A silent backend is marked DOWN within the health-check window; add one request timeout.
 HEALTH_WINDOW_S = HEALTH_CHECK_WINDOW_S + REQUEST_TIMEOUT_S
 
@@ -51,7 +51,8 @@ def test_every_scenario_ran_at_the_rate_and_ended_healthy(drill):
     doc = drill["_doc"]
     assert doc["site"] == "lab"
     assert [s["name"] for s in doc["scenarios"]] == [
-        "planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-down"]
+        "planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-stop", "backend-down",
+        "backend-stop-tcp", "backend-down-tcp"]
     for s in doc["scenarios"]:
         assert s["verify_after"] == "ok", (s["name"], s["verify_after_failures"])
         assert s["requests"] >= 0.9 * RATE * DURATION, s["name"]  # backend-down lasts longer
@@ -97,16 +98,22 @@ def test_node_crash_moves_the_vip_to_the_backup(drill):
     assert s["vip_timeline"][-1]["holders"] == ["hera"]
 
 
-def test_backend_down_errors_stay_within_the_health_check_window(drill):
-    s = drill["backend-down"]
+@pytest.mark.parametrize("name", ["backend-stop", "backend-down", "backend-stop-tcp", "backend-down-tcp"])
+def test_a_dead_backend_is_hidden_and_haproxy_says_when_it_left_and_came_back(drill, name):
+    s = drill[name]
+    assert s["service_mode"] == ("tcp" if name.endswith("-tcp") else "http")
     assert s["vip_moved_s"] is None and s["new_holder"] is None
-    # Requests hashed to the dead backend fail until HAProxy marks it DOWN, and no later:
-    # not when the backend comes back either (`abortonclose` + `redispatch`: no abandoned
-    # request is left retrying it, to reach it all at once on its return).
-    if s["failed"]:
-        assert s["last_error_s"] <= HEALTH_WINDOW_S, s["errors"]
+    # HAProxy marked the backend DOWN (its journal says when) within the health-check window at
+    # worst, and UP again after the restore.
+    assert s["marked_down_s"] is not None and 0 <= s["marked_down_s"] <= HEALTH_WINDOW_S, s
+    assert s["marked_up_s"] is not None and s["marked_up_s"] >= 0, s
+    # Retried on the other backend (redispatch): clients barely see it. Loose for a busy CI
+    # machine; the targets (0 refused, ≤ 0.1 % silent) are the benchmark's.
+    assert s["failed"] <= 0.02 * s["requests"], s["errors"]
+    # Nothing fails when the backend comes back either (`abortonclose`: no abandoned request
+    # is left retrying it, to reach it all at once on its return).
     assert s["failed_after_restore"] == 0, s["errors"]
-    assert s["takeover_s"] is not None and s["takeover_s"] <= HEALTH_WINDOW_S
+    assert s["added_p50_s"] is not None and s["added_p99_s"] is not None
 
 
 def test_yes_opens_a_site_without_a_lab_block_over_its_ssh(drill, tmp_path):

@@ -179,6 +179,25 @@ def test_diagrams_stay_readable_on_a_phone(built_site, visit):
             assert font >= 9, f"{name}: el diagrama {i} se lee a {font:.1f} px en un móvil"
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_result_plots_read_well_on_a_phone_and_a_screen(built_site, visit, width):
+    if "resultados.html" not in built_site.pages:
+        pytest.skip("este sitio no publica los resultados medidos")
+    v = visit("http", width)
+    v.open("resultados.html")
+    plots = v.page.locator("figure.rb-plot svg")
+    assert plots.count() > 0
+    for i in range(plots.count()):
+        svg = plots.nth(i)
+        # The size a reader gets: the tick labels' font size times the scale the page applies.
+        font, shown = svg.evaluate(
+            "s => [parseFloat(s.querySelector('text').getAttribute('font-size'))"
+            " * s.getBoundingClientRect().width / s.viewBox.baseVal.width, s.getBoundingClientRect().width]"
+        )
+        assert 9 <= font <= 22, f"la gráfica {i} se lee a {font:.1f} px a {width} px de ancho"
+        assert shown <= 720, f"la gráfica {i} ocupa {shown:.0f} px"
+
+
 def _search(page, query: str):
     box = page.locator("input.md-search__input")
     box.click()

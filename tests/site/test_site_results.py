@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -11,6 +12,7 @@ import pytest
 from support.site_fixtures import mkdocs_build
 
 from runbook.data.load import REPO_ROOT
+from runbook.drill import repeats
 from runbook.site.blocks import BlockStash
 from runbook.site.results import ResultsError, load_results, measured, plot_svg, results_markdown, seconds
 
@@ -48,41 +50,101 @@ def test_measured_quotes_one_figure_and_refuses_unknown_ones():
         measured(DATA, "node-crash", "nada")
 
 
-def test_page_has_date_machine_command_table_and_one_plot_per_scenario():
+def test_page_has_date_machine_command_tables_and_one_plot_per_scenario():
     stash = BlockStash()
     text = results_markdown(DATA, stash)
     assert "**2026-11-27 07:00 UTC**" in text and "CPU X (2 núcleos" in text
     assert "```bash\n./rb drill --scenario all --rate 200 --duration 20 --json\n```" in text
-    assert "| **Caída del nodo** (`node-crash`) | 4000 | 720 | 200/s | 3,60 s | 3,65 s | 3,58 s | correcto |" in text
+    assert "| **Caída del nodo** | 720 | 4000 | — | — | correcto |" in text
+    assert "| **Caída del nodo** | 3,65 | 3,58 | — | — |" in text
     assert "Qué se hace: se corta el enlace LAN. Fallo a los 3,00 s" in text
     assert "no se movió" in text and "La IP virtual pasó de hera a afrodita en 3,58 s." in text
+    assert "Cada escenario se ejecutó una vez." in text
     html = stash.restore(text.replace("RBBLOQUE", "<p>RBBLOQUE").replace("FIN", "FIN</p>"))
     assert html.count("<svg") == 2
 
 
-def test_plot_is_valid_svg_with_both_series_and_the_fault_marks():
+def test_page_has_no_developer_data():
+    data = {**DATA, "benchmarks": {"when": "x", "command": "flock bench_summary.py", "rows": [
+        {"key": "plan", "label": "Plan del sitio publicado", "seconds": 0.7, "runs": [0.7]}]}}
+    text = results_markdown(data, BlockStash())
+    for word in ("Tiempos del proyecto", "takeover_s", "RUNBOOK_DATA_DIR", "labd", "bench_summary"):
+        assert word not in text
+
+
+def repeated(name: str, failed: list[int], p99: list[float], down: list[float | None]) -> dict:
+    runs = [scenario(name, failed=f, added_p50_s=0.0, added_p99_s=p, marked_down_s=d, marked_up_s=1.2)
+            for f, p, d in zip(failed, p99, down, strict=True)]
+    return repeats.combine(runs)
+
+
+def test_repeated_runs_show_the_median_and_the_range():
+    data = copy.deepcopy(DATA)
+    data["drill"]["doc"]["repeat"] = 3
+    data["drill"]["doc"]["scenarios"] = [repeated("backend-down", [0, 3, 1], [0.5, 0.6, 0.55], [0.6, 0.5, None])]
+    text = results_markdown(data, BlockStash())
+    assert "Cada escenario se ejecutó **3 veces**" in text
+    assert "| 1 <small>(0 a 3)</small> | 4000 | 0 | 550 <small>(500 a 600)</small> | correcto |" in text
+    # HAProxy's DOWN: the median of the runs that saw one; UP the same in every run (no range).
+    assert "| 0,55 <small>(0,50 a 0,60)</small> | 1,20 |" in text
+
+
+def test_before_and_after_are_compared_scenario_by_scenario():
+    data = copy.deepcopy(DATA)
+    data["drill"]["doc"]["scenarios"] = [repeated("backend-down", [0, 0, 1], [0.5, 0.5, 0.5], [0.6, 0.6, 0.6])]
+    data["before"] = {"what": "Con la configuración anterior.", "scenarios": [
+        repeated("backend-down", [1000, 1100, 1050], [0.99, 0.99, 0.99], [10.5, 11.0, 10.0]),
+        repeated("meteorito", [1], [0.1], [None])]}
+    text = results_markdown(data, BlockStash())
+    assert "Con la configuración anterior." in text
+    assert ("| **Caída del nodo** | 1050 <small>(1000 a 1100)</small> | 0 <small>(0 a 1)</small> | 990 | 500 "
+            "| 10,50 <small>(10,00 a 11,00)</small> | 0,60 |") in text
+    assert "meteorito" not in text  # not measured after: no row
+
+
+def test_plot_is_valid_svg_with_steps_axes_and_the_fault_marks():
     svg = plot_svg(scenario(), 200.0)
     root = ET.fromstring(svg.removeprefix('<figure class="rb-plot">').split("<figcaption>")[0])
     ns = "{http://www.w3.org/2000/svg}"
-    lines = root.findall(f"{ns}polyline")
-    assert len(lines) == 2 and all(len(p.get("points").split()) == 79 for p in lines)  # last bin: partial
-    ok_points = [tuple(map(float, p.split(","))) for p in lines[0].get("points").split()]
-    bad_points = [tuple(map(float, p.split(","))) for p in lines[1].get("points").split()]
-    # During the outage the green line is at the bottom and the red one at the top, and vice versa.
-    assert ok_points[15][1] > ok_points[5][1] and bad_points[15][1] < bad_points[5][1]
+    paths = {p.get("data-serie"): p.get("d") for p in root.iter(f"{ns}path")}
+    assert set(paths) == {"ok_rps", "failed_rps"}
+    # Steps: only horizontal and vertical moves, one flat step per bin (79: the last bin is partial).
+    for d in paths.values():
+        assert set(c for c in d if c.isalpha()) == {"M", "H", "V"} and d.count("H") == 79
+    # The drop happens at the fault's own mark, not on a slope starting a bin before it.
+    moves = re.findall(r"([MHV])([\d.]+)(?:,([\d.]+))?", paths["ok_rps"])
+    x, y, drops = 0.0, 0.0, []
+    for kind, a, b in moves:
+        if kind == "M":
+            x, y = float(a), float(b)
+        elif kind == "H":
+            x = float(a)
+        else:
+            drops += [x] if float(a) > y else []
+            y = float(a)
+    fault_x = min(float(line.get("x1")) for line in root.iter(f"{ns}line") if line.get("stroke-dasharray") == "2 3")
+    assert drops[0] == fault_x
     texts = [t.text for t in root.iter(f"{ns}text")]
-    assert "fallo" in texts and "restablecido" in texts and "segundos de carga" in texts
+    for label in ("fallo", "restablecido", "tiempo desde el inicio de la carga (s)", "peticiones por segundo",
+                  "correctas/s", "fallidas/s"):
+        assert label in texts, texts
+    # Okabe-Ito colours, and markers that tell the series apart without colour.
+    strokes = {p.get("data-serie"): p.get("stroke") for p in root.iter(f"{ns}path")}
+    assert strokes == {"ok_rps": "#0072B2", "failed_rps": "#D55E00"}
+    assert root.findall(f"{ns}circle") and root.findall(f"{ns}rect")
     assert "720 fallidas de 4000" in root.get("aria-label")
 
 
 def test_the_committed_results_file_is_complete():
     data = load_results(MEASURED)
     names = [s["name"] for s in data["drill"]["doc"]["scenarios"]]
-    assert names == ["planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-down"]
-    command = data["drill"]["command"]  # the main lab's, or a private copy's (RUNBOOK_DATA_DIR, --site)
+    assert names == ["planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-stop", "backend-down",
+                     "backend-stop-tcp", "backend-down-tcp"]
+    command = data["drill"]["command"]
     assert "./rb drill " in command and "--scenario all" in command and "--json" in command
-    assert data["drill"]["doc"]["site"] in (command.split("--site ")[1].split()[0] if "--site " in command
-                                            else "lab")
+    # The page's figures come from at least 3 runs of each scenario.
+    assert data["drill"]["doc"]["repeat"] >= 3 and "--repeat" in command
+    assert all(s["runs"] >= 3 and "spread" in s for s in data["drill"]["doc"]["scenarios"])
 
 
 def test_bad_results_file_is_a_clear_error(tmp_path):
@@ -116,7 +178,7 @@ def test_page_says_how_busy_the_machine_was_and_compares_preemption():
     assert "con una carga media de la máquina de 3,2 antes del simulacro y 4,0 después" in text
     assert "| `preempt (por defecto)` | 125 | 3,74 s | 2 | 3,50 s | 1 |" in text
     assert "| `nopreempt` | 123 | no la recupera | 0 | no se movió | 0 |" in text
-    assert "```bash\nbench_preemption.py --save\n```" in text
+    assert "bench_preemption.py" not in text  # how it was measured: benchmarks/README.md
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from runbook.data.load import load_site
-from runbook.drill import analysis
+from runbook.drill import analysis, haproxy_events, repeats
 from runbook.drill.load import LOAD_CLIENT, LoadSpec, client_config
 from runbook.drill.report import KEYS, print_table, to_json
 from runbook.drill.sampler import Sample
@@ -135,14 +135,69 @@ def test_table_is_spanish_and_says_when_nothing_moved():
         assert words in text
 
 
+def test_added_latency_compares_the_fault_window_with_before_it():
+    before = [req(t / 10, True, 0.002) for t in range(10)]
+    during = [req(1 + t / 100, True, 0.002) for t in range(95)] + [req(1.95 + t / 100, True, 0.5) for t in range(5)]
+    figures = analysis.added_latency(before + during + [req(5, True, 9.0)], fault=1.0, restore=3.0)
+    assert figures["latency_before_p50_s"] == 0.002 and figures["added_p50_s"] == 0.0
+    assert figures["latency_fault_p99_s"] == 0.5 and abs(figures["added_p99_s"] - 0.498) < 1e-9
+    assert analysis.added_latency([], 1.0, 2.0)["added_p99_s"] is None
+
+
+JOURNAL = """\
+1796446866.266754 hera haproxy[636]: Proxy <HTTPCLIENT> stopped (cumulated conns: FE: 0, BE: 0).
+1796446900.100000 hera haproxy[640]: [WARNING]  (640) : Server horizon/zeus is DOWN, reason: Layer4 timeout, check duration: 500ms. 1 active and 0 backup servers left. 12 sessions active, 0 requeued, 0 remaining in queue.
+1796446900.100400 hera haproxy[640]: Server horizon/zeus is DOWN, reason: Layer4 timeout, check duration: 500ms.
+1796446900.200000 hera haproxy[640]: [WARNING]  (640) : Server memcached/zeus is DOWN, reason: Health analyze, info: "Detected 10 consecutive errors, last one was: L4 timeout".
+1796446912.700000 hera haproxy[640]: [WARNING]  (640) : Server horizon/zeus is UP, reason: Layer7 check passed, code: 302, check duration: 1ms. 2 active and 0 backup servers up.
+"""
+
+
+def test_haproxy_transitions_are_read_per_server_and_folded():
+    events = haproxy_events.transitions(JOURNAL, "horizon", "zeus")
+    assert events == [(1796446900.1, "DOWN"), (1796446912.7, "UP")]
+    assert haproxy_events.transitions(JOURNAL, "memcached", "zeus") == [(1796446900.2, "DOWN")]
+    assert haproxy_events.marked(events, fault=1796446899.6, restore=1796446910.0) == {
+        "marked_down_s": 0.5, "marked_up_s": 2.7}
+    # Never marked: both None (the page says so rather than showing a zero).
+    assert haproxy_events.marked([], 1.0, 2.0) == {"marked_down_s": None, "marked_up_s": None}
+    assert haproxy_events.journal_command(1796446899.6) == (
+        "journalctl --no-pager -q -o short-unix -t haproxy --since @1796446900")
+
+
+def test_repeats_give_the_median_the_range_and_a_representative_run():
+    runs = [scenario(failed=f, takeover_s=t, vip_moved_s=v, verify_after=ok)
+            for f, t, v, ok in ((700, 3.6, 3.5, "ok"), (10, 0.2, None, "ok"), (650, 3.3, 3.2, "failed"))]
+    out = repeats.combine(runs)
+    assert out["failed"] == 650 and out["takeover_s"] == 3.3 and out["vip_moved_s"] == 3.35
+    assert out["spread"]["failed"] == {"median": 650, "min": 10, "max": 700, "values": [700, 10, 650]}
+    assert out["spread"]["vip_moved_s"]["values"] == [3.5, None, 3.2]
+    assert out["runs"] == 3 and out["representative_run"] == 3 and out["verify_after"] == "failed"
+    assert "title" not in out["spread"] and "timeline" not in out["spread"]
+
+
+def test_table_shows_the_range_of_repeated_runs():
+    runs = [scenario(failed=f, added_p50_s=0.0, added_p99_s=p, marked_down_s=d, marked_up_s=1.5)
+            for f, p, d in ((0, 0.5, 0.6), (2, 0.6, 0.5), (1, 0.55, None))]
+    doc = {"site": "lab", "rate": 200.0, "duration_s": 20.0, "repeat": 3, "scenarios": [repeats.combine(runs)]}
+    console = Console(record=True, width=250)
+    print_table(doc, console)
+    text = console.export_text()
+    for words in ("mediana de 3 ejecuciones", "1 (0–2)", "0,55 s (0,50 s–0,60 s)", "0,55 s (0,50 s–0,60 s) / 1,50 s"):
+        assert words in text, text
+
+
 # ------------------------------------------------------------------ load client
 
 
 def test_client_config_comes_from_the_lab_data():
     cfg = client_config(load_site("lab"), LoadSpec(rate=200, duration=10))
     assert cfg["vip"] == "198.51.100.150" and cfg["port"] == 80 and cfg["path"] == "/horizon"
+    assert cfg["protocol"] == "http"
     assert cfg["max_requests"] == 2001 and cfg["sources"][0] == "198.51.100.200"
     assert cfg["expect"] == [(200, 399)]  # what the lab's health check accepts
+    tcp = client_config(load_site("lab"), LoadSpec(rate=200, duration=10), "tcp")
+    assert tcp["port"] == 11211 and tcp["protocol"] == "memcached"
 
 
 SERVER = textwrap.dedent("""
@@ -159,9 +214,22 @@ SERVER = textwrap.dedent("""
 """)
 
 
-def run_client_isolated(tmp_path: Path, cfg: dict) -> list[dict]:
+MEMCACHED = textwrap.dedent("""
+    import socketserver, sys
+    class H(socketserver.StreamRequestHandler):
+        def handle(self):
+            if self.rfile.readline() == b"version\\r\\n":
+                self.wfile.write(b"VERSION 1.6.18\\r\\n")
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 8080), H)
+    open(sys.argv[1], "w").close()
+    server.serve_forever()
+""")
+
+
+def run_client_isolated(tmp_path: Path, cfg: dict, server: str = SERVER) -> list[dict]:
     """Server and load client in a private network namespace holding only `lo` (tests marked `needs_netns`)."""
-    (tmp_path / "server.py").write_text(SERVER)
+    (tmp_path / "server.py").write_text(server)
     ready = tmp_path / "ready"
     ready.unlink(missing_ok=True)
     script = (f"ip link set lo up; {sys.executable} -I {tmp_path / 'server.py'} {ready} & server=$!; "
@@ -213,6 +281,16 @@ def test_load_client_counts_as_good_what_the_health_check_accepts(tmp_path):
     assert [(r["ok"], r["error"]) for r in records] == [(False, "HTTP 200")] * 3
 
 
+@needs_netns
+def test_load_client_speaks_memcached_to_a_tcp_service(tmp_path):
+    records = run_client_isolated(tmp_path, client_cfg(protocol="memcached", max_requests=5, timeout=5.0),
+                                  MEMCACHED)
+    assert [(r["ok"], r["status"], r["error"]) for r in records] == [(True, 200, None)] * 5
+    # An HTTP server is not memcached: every request fails.
+    wrong = run_client_isolated(tmp_path, client_cfg(protocol="memcached", max_requests=3))
+    assert [(r["ok"], r["error"]) for r in wrong] == [(False, "conexión cortada")] * 3
+
+
 # ------------------------------------------------------------------ CLI refusals
 
 
@@ -242,6 +320,11 @@ def tripwire(tmp_path):
         (["--rate", "0"], "--rate debe estar entre"),
         (["--rate", "mucho"], "--rate debe ser un número"),
         (["--duration", "1"], "--duration debe estar entre"),
+        (["--repeat", "0"], "--repeat debe estar entre 1 y 20"),
+        (["--repeat", "21"], "--repeat debe estar entre 1 y 20"),
+        (["--repeat", "tres"], "--repeat debe ser un número entero"),
+        (["--repeat", "2.5"], "--repeat debe ser un número entero"),
+        (["--rate", "5000", "--repeat", "3"], "--rate debe estar entre"),
     ],
 )
 def test_cli_refuses_without_touching_anything(tripwire, args, message):

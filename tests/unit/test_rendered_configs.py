@@ -128,6 +128,53 @@ def test_haproxy_refuses_the_status_wildcard_the_model_refuses(tmp_path):
     assert "invalid character 'x' in the list of status codes" in result.stdout + result.stderr
 
 
+def _haproxy_cfg_with_resilience(**tuned) -> str:
+    site = load_site("lab")
+    services = [s.model_copy(update={"resilience": s.resilience.model_copy(update=tuned)}) for s in site.services]
+    plan = build_plan(site.model_copy(update={"services": services}), load_procedure())
+    return next(a.content for a in plan.actions("hera") if getattr(a, "path", None) == "/etc/haproxy/haproxy.cfg")
+
+
+def _listen(text: str, name: str) -> str:
+    return text.split(f"listen {name}\n", 1)[1].split("\nlisten ", 1)[0]
+
+
+@needs_haproxy
+def test_every_service_hides_a_dead_backend_with_the_defaults(tmp_path):
+    text = PLANS["lab"].actions("hera")
+    text = next(a.content for a in text if getattr(a, "path", None) == "/etc/haproxy/haproxy.cfg")
+    http, tcp = _listen(text, "horizon"), _listen(text, "memcached")
+    for block, layer in ((http, "layer7"), (tcp, "layer4")):
+        for line in ("hash-type consistent", "timeout connect 500ms", "retries 3", "option redispatch 1",
+                     "timeout check 1000ms",
+                     "default-server inter 2000ms fastinter 500ms downinter 1000ms rise 2 fall 3 "
+                     f"observe {layer} error-limit 10 on-error mark-down"):
+            assert f"\n    {line}\n" in block, (line, block)
+    assert "\n    retry-on conn-failure empty-response\n" in http
+    assert "retry-on" not in tcp  # HAProxy ignores it in tcp mode: never written there
+
+
+@needs_haproxy
+def test_haproxy_accepts_every_tuning_the_model_allows(tmp_path):
+    every = ["conn-failure", "empty-response", "junk-response", "response-timeout", "0rtt-rejected",
+             "401", "403", "404", "408", "425", "500", "501", "502", "503", "504"]
+    text = _haproxy_cfg_with_resilience(connect_timeout_ms=50, retries=0, retry_on=every, error_limit=1,
+                                        check_interval_ms=100, check_fast_interval_ms=60000,
+                                        check_down_interval_ms=100, check_timeout_ms=50)
+    assert "\n    timeout connect 50ms\n" in text and "\n    retries 0\n" in text
+    assert f"\n    retry-on {' '.join(every)}\n" in text
+    result = _haproxy_check(tmp_path, materialize(text, FAKE_SECRETS))
+    assert result.returncode == 0 and result.stderr.strip() == "", result.stdout + result.stderr
+
+
+@needs_haproxy
+def test_haproxy_refuses_a_retry_on_the_model_refuses(tmp_path):
+    # Proves the check above can fail: "timeout" is not one of retry-on's keywords.
+    text = _haproxy_cfg_with_resilience().replace("retry-on conn-failure", "retry-on timeout conn-failure")
+    result = _haproxy_check(tmp_path, materialize(text, FAKE_SECRETS))
+    assert result.returncode != 0 and "timeout" in result.stdout + result.stderr
+
+
 def test_global_maxconn_caps_every_service():
     for name, plan in PLANS.items():
         text = next(a.content for a in plan.actions() if isinstance(a, FileAction) and a.path.endswith("haproxy.cfg"))
