@@ -66,6 +66,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def on_config(self, config):
         self._data_dir = self._resolve_data_dir(config)
         self._published = self.config.site == PUBLISHED_SITE
+        self._repo_url = config.repo_url
         try:
             site = load_site(self.config.site, self._data_dir)
             self.plan: Plan = build_plan(site, load_procedure(self._data_dir))
@@ -209,6 +210,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "services": site.services,
             # The published site's build has the pages about this project (published_only).
             "published": self._published,
+            # Where ./rb comes from (mkdocs.yml repo_url): pages link to it where they name ./rb first.
+            "repo_url": self._repo_url,
             # Values the prose quotes from the rendered configuration files.
             "track": self._facts.track,
             "checks": self._facts.checks,

@@ -75,7 +75,7 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
     out = [
         f"Medido el **{_md(data['when'])}** en {_md(machine.get('description', ''))} "
         f"({machine.get('cpus', '?')} núcleos, núcleo Linux {_md(machine.get('kernel', '?'))}), "
-        f"sobre el laboratorio del sitio `{_md(doc['site'])}`{_copy(doc['site'])}{_load(machine)}. "
+        f"sobre {_lab(doc['site'])}{_load(machine)}. "
         "Orden exacta:",
         "",
         f"```bash\n{data['drill']['command']}\n```",
@@ -166,8 +166,8 @@ def _timers(timers: dict) -> list[str]:
 
 def _preemption(p: dict) -> list[str]:
     out = ["## Volver al nodo preferido: `preempt`, `nopreempt`, `preempt_delay`", "",
-           f"Medido el **{_md(p['when'])}** sobre el laboratorio del sitio `{_md(p.get('site', 'lab'))}`"
-           f"{_copy(p.get('site', 'lab'))}, a {p['rate']:g} peticiones/s y {p['duration_s']:g} s por "
+           f"Medido el **{_md(p['when'])}** sobre {_lab(p.get('site', 'lab'))}, "
+           f"a {p['rate']:g} peticiones/s y {p['duration_s']:g} s por "
            "escenario, con la orden:", "", f"```bash\n{p['command']}\n```", "",
            '<div class="rb-compacta" markdown>', "",
            "| Variante | Parada de Keepalived: fallidas | el preferido recupera la IP tras "
@@ -183,11 +183,11 @@ def _preemption(p: dict) -> list[str]:
     return [*out, "", "</div>", ""]
 
 
-def _copy(site: str) -> str:
-    """Measured on a private copy of the lab (other node names), not on the lab site itself."""
+def _lab(site: str) -> str:
+    """Which lab measured it: the lab itself, or a private copy (other node names, not named here)."""
     if site == "lab":
-        return ""
-    return " (una copia del laboratorio con otros nombres de nodo, para no ocupar el laboratorio compartido)"
+        return "el laboratorio"
+    return "una copia del laboratorio con otros nombres de nodo (para no ocupar el laboratorio compartido)"
 
 
 def _benchmarks(bench: dict) -> list[str]:
