@@ -39,6 +39,8 @@ class ConfigFacts:
     track: TrackScript
     checks: ServerChecks
     global_maxconn: int
+    # The line of each `listen` block's `bind` in haproxy.cfg (HAProxy's alerts cite it).
+    bind_lines: dict[str, int]
 
 
 def _file(plan: Plan, name: str) -> str:
@@ -86,4 +88,16 @@ def config_facts(plan: Plan) -> ConfigFacts:
     )
     global_section = _number(r"^global\n((?:[ \t]+.*\n)+)", haproxy, "la sección global de haproxy.cfg")
     maxconn = int(_number(r"^\s*maxconn\s+(\d+)", global_section, "maxconn en la sección global"))
-    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn)
+    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn, bind_lines=_bind_lines(haproxy))
+
+
+def _bind_lines(haproxy: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    proxy = None
+    for number, line in enumerate(haproxy.splitlines(), start=1):
+        words = line.split()
+        if words[:1] in (["listen"], ["frontend"]) and len(words) > 1:
+            proxy = words[1]
+        elif words[:1] == ["bind"] and proxy is not None:
+            out.setdefault(proxy, number)
+    return out

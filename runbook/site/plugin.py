@@ -216,6 +216,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "track": self._facts.track,
             "checks": self._facts.checks,
             "global_maxconn": self._facts.global_maxconn,
+            "bind_line": self._facts.bind_lines,
         }
         if self._lab_site is not None:
             ctx["lab_site"] = self._lab_site
