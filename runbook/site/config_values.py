@@ -41,6 +41,9 @@ class ConfigFacts:
     global_maxconn: int
     # The line of each `listen` block's `bind` in haproxy.cfg (HAProxy's alerts cite it).
     bind_lines: dict[str, int]
+    # The lines of keepalived.conf that name the LAN interface (keepalived -t cites them
+    # when the interface does not exist): the instance's `interface` and the VIP's `dev`.
+    interface_lines: tuple[int, ...]
 
 
 def _file(plan: Plan, name: str) -> str:
@@ -88,7 +91,15 @@ def config_facts(plan: Plan) -> ConfigFacts:
     )
     global_section = _number(r"^global\n((?:[ \t]+.*\n)+)", haproxy, "la sección global de haproxy.cfg")
     maxconn = int(_number(r"^\s*maxconn\s+(\d+)", global_section, "maxconn en la sección global"))
-    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn, bind_lines=_bind_lines(haproxy))
+    iface = plan.site.network.lan.interface
+    interface_lines = tuple(
+        n for n, line in enumerate(keepalived.splitlines(), start=1)
+        if line.split()[:2] == ["interface", iface] or line.split()[-2:] == ["dev", iface]
+    )
+    if not interface_lines:
+        raise ConfigValueError(f"keepalived.conf no nombra la interfaz {iface}")
+    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn, bind_lines=_bind_lines(haproxy),
+                       interface_lines=interface_lines)
 
 
 def _bind_lines(haproxy: str) -> dict[str, int]:

@@ -9,6 +9,7 @@ are then replaced by generated Markdown:
     <!-- runbook:tabla-nodos -->             the node table ("Ver tabla")
     <!-- runbook:topologia -->               the Mermaid topology diagram
     <!-- runbook:servicios -->               the services behind the VIP
+    <!-- runbook:valores -->                 the tutorial's values, to replace by the reader's own
     <!-- runbook:comprobaciones-verify -->   the extra checks `invoke verify` runs
     <!-- runbook:comprobaciones-pasos -->    every step's documented check, as a command
     <!-- runbook:resultados -->              the last saved drill and benchmarks (tables, plots)
@@ -46,8 +47,11 @@ from .results import ResultsError, load_results, measured, results_markdown
 from .search import add_unaccented_fields
 from .steps import node_label, observation_markdown, step_markdown
 from .tables import node_table, services_table, step_checks_list, topology, verify_checks
+from .values import values_note, values_table
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
+# How the pages name the system of the balancers (the site's `os`).
+RELEASES = {"debian12": "Debian 12 (bookworm)", "debian13": "Debian 13 (trixie)"}
 
 
 class RunbookConfig(base.Config):
@@ -217,6 +221,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "checks": self._facts.checks,
             "global_maxconn": self._facts.global_maxconn,
             "bind_line": self._facts.bind_lines,
+            "interface_lines": self._facts.interface_lines,
+            "release": RELEASES.get(site.os, site.os),
         }
         if self._lab_site is not None:
             ctx["lab_site"] = self._lab_site
@@ -246,7 +252,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
                 f"runbook: el paso {step_id!r} aparece dos veces ({self._rendered[step_id]} y {place.src})"
             )
         self._rendered[step_id] = place.src
-        return step_markdown(self.plan, step, place.stash)
+        note = values_note(self.plan, step_id, place.src)
+        return step_markdown(self.plan, step, place.stash, values_note=note)
 
     def _observation(self, place: Place, observation_id: str) -> str:
         try:
@@ -284,6 +291,9 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def _step_checks(self, place: Place) -> str:
         return step_checks_list(self.plan, self._find_step, place.src)
 
+    def _values(self, place: Place) -> str:
+        return values_table(self.plan, self._find_step, place.src)
+
     def _results_page(self, place: Place) -> str:
         return results_markdown(self._results, place.stash)
 
@@ -302,6 +312,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         Directive("servicios", (), _services),
         Directive("comprobaciones-verify", (), _verify_checks),
         Directive("comprobaciones-pasos", (), _step_checks),
+        Directive("valores", (), _values),
         Directive("resultados", (), _results_page),
         Directive("referencia", (), _reference),
     )

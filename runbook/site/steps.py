@@ -59,7 +59,9 @@ def _stashed(stash: BlockStash, blocks: list[str]) -> str:
     return "\n\n".join(stash.add(b) for b in blocks)
 
 
-def step_markdown(plan: Plan, step: PlannedStep, stash: BlockStash, level: int = 2) -> str:
+def step_markdown(
+    plan: Plan, step: PlannedStep, stash: BlockStash, level: int = 2, values_note: str | None = None
+) -> str:
     """A step as a reader follows it by hand; the tool's details in a collapsed box at its end."""
     nodes = list(plan.node_names)
     when = step.when_file_exists
@@ -74,6 +76,8 @@ def step_markdown(plan: Plan, step: PlannedStep, stash: BlockStash, level: int =
             )
         )
     out += [step.explanation.strip(), ""]
+    if values_note:
+        out.append(admonition("tip", "Tus valores", values_note))
     for adm in step.admonitions:
         out.append(admonition(adm.kind, adm.title, adm.text.strip()))
 

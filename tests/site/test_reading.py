@@ -80,7 +80,7 @@ def test_the_scan_knows_the_fields():
     assert {"vrrp.router_id", "health_check.host", "network.lan.interface"} <= FIELDS
 
 
-@pytest.mark.parametrize("page", ["index.html", "instalacion.html", "servicios.html", "conmutacion.html",
+@pytest.mark.parametrize("page", ["index.html", "antes.html", "instalacion.html", "servicios.html", "conmutacion.html",
                                   "resultados.html", "verificacion.html", "problemas.html", "cambios.html",
                                   "haproxy-keepalived.html", "referencia.html", "laboratorio.html",
                                   "404.html"])

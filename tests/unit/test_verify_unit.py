@@ -178,6 +178,10 @@ def _passing_output(check_id: str, site, me) -> str:
         "servicios-activos": "active\nactive\n",
         "servicios-habilitados": "enabled\nenabled\n",
         "escucha-servicios": "".join(f"LISTEN 0 4096 {site.vip}:{s.port} 0.0.0.0:*\n" for s in site.services),
+        "servidores-contestan": "".join(
+            f"{b.address}:{b.port} " + ("HTTP/1.1 302 Found\n" if s.mode == "http" else "abierto\n")
+            for s in site.services for b in s.backends
+        ),
     }.get(check_id, "")
 
 
