@@ -38,6 +38,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from ..data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
 from ..names import template_dir
 from ..plan.build import PlanError, build_plan
+from ..plan.copies import backup_path
 from ..plan.steps import Plan
 from ..wording import number_word, spanish_list, spanish_number
 from .blocks import BlockStash
@@ -367,6 +368,7 @@ def _page_environment() -> jinja2.Environment:
     env.filters["num"] = spanish_number
     env.filters["enumera"] = spanish_list  # ["A", "B", "C"] -> "A, B y C"
     env.filters["en_letra"] = number_word
+    env.filters["copia"] = backup_path  # where deploy keeps the file it replaced
     return env
 
 

@@ -180,3 +180,24 @@ def test_adding_a_service_by_hand_writes_what_deploy_writes(built_site, tmp_path
 ])
 def test_the_voice_scan(text, usted):
     assert bool(USTED.search(text)) is usted
+
+
+def test_the_way_back_covers_every_file_deploy_writes(built_site):
+    from runbook.data.load import PUBLISHED_SITE
+    from runbook.plan.build import load_plan
+    from runbook.plan.copies import backup_path
+    from runbook.plan.steps import FileAction
+
+    plan = load_plan(PUBLISHED_SITE)
+    article = BeautifulSoup(built_site.html("problemas.html"), "html.parser").select_one("article")
+    back = article.find(id="deshacer").find_next("ul").get_text()
+    uninstall = article.find(id="desinstalar").find_next("pre").get_text()
+    files = [a.path for a in plan.actions(plan.node_names[0]) if isinstance(a, FileAction)]
+    assert files
+    for path in files:
+        assert backup_path(path) in back, path
+        # Removed by hand, or with its package's configuration by `apt-get purge`.
+        packaged = path.startswith(("/etc/haproxy/", "/etc/keepalived/"))
+        assert (path in uninstall) != packaged, path
+    assert "apt-get purge -y haproxy keepalived" in uninstall
+    assert "systemctl disable --now keepalived haproxy" in uninstall
