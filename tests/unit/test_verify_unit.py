@@ -564,3 +564,10 @@ def test_a_fact_read_by_several_checks_is_parsed_once_per_probe(monkeypatch):
         with pytest.raises(FactError):
             facts.value(KeepalivedState())
     assert facts == NodeFacts("hera", {})  # the kept values are no part of the facts' equality
+
+
+def test_a_check_of_a_step_that_changes_nothing_is_outside_deploys_reach():
+    plan = load_plan(LAB_SITE)
+    documented = {c.id: c for c in build_registry(plan, SECRETS).documented}
+    assert documented["servidores-contestan"].outside()  # servers are not nodes of the site
+    assert documented["haproxy-config-valida"].outside() is None
