@@ -33,7 +33,11 @@ def test_the_page_comes_right_after_the_introduction(built_site):
 
 
 def test_it_lists_what_a_reader_needs(built_site):
-    requisitos = _soup(built_site, "antes.html").find(id="requisitos").find_next("ul").get_text(" ")
+    items = _soup(built_site, "antes.html").find(id="requisitos").find_next("ul").find_all("li", recursive=False)
+    # One item per need (a nested code block once merged the last three into one paragraph).
+    starts = [" ".join(li.get_text(" ").split())[:12] for li in items]
+    assert len(items) == 8 and starts[-1].startswith("Tiempo"), starts
+    requisitos = " ".join(li.get_text(" ") for li in items)
     text = " ".join(requisitos.split())
     for need in ["Debian 12 (bookworm)", "puente del anfitrión", "IP virtual", "identificador de router virtual",
                  "224.0.0.18", "protocolo IP 112", "ifupdown", "systemctl is-enabled networking",
@@ -82,6 +86,14 @@ def test_every_step_that_uses_the_lan_interface_first_says_so(plan):
     first = first_steps(plan)
     iface = next(v for v in tutorial_values(plan.site) if v.value == plan.site.network.lan.interface)
     assert first[iface.what] == "interfaz-lan"
+
+
+def test_security_notes(built_site):
+    items = _soup(built_site, "antes.html").find(id="seguridad").find_next("ul").find_all("li", recursive=False)
+    text = [" ".join(li.get_text(" ").split()) for li in items]
+    assert len(text) == 3, text
+    assert "memcached no tiene autenticación" in text[0] and "HTTP sin cifrar" in text[1]
+    assert "protocolo IP 112" in text[2]
 
 
 def test_interface_advice(built_site):
