@@ -34,6 +34,13 @@ class DocumentedCheck(NodeCheck):
     checks: dict[str, Check]  # node -> that node's rendered check
     when_file_exists: str | None = None
     redact: Callable[[str], str] = str
+    checks_only: bool = False  # its step changes nothing: deploy cannot repair what it finds
+
+    def outside(self) -> str | None:
+        if not self.checks_only:
+            return None
+        return ("este paso solo comprueba, no cambia nada en los nodos: lo que encuentra está fuera "
+                "de ellos (por ejemplo, un servidor que no contesta)")
 
     def facts(self, node: str) -> list:
         facts = [check_fact(self.id, self.checks[node])]

@@ -122,6 +122,8 @@ def _documented_checks(plan: Plan, mask: SecretMask) -> Iterator[DocumentedCheck
                 when_file_exists=step.when_file_exists,
                 redact=mask.text,
                 description=check.description,
+                # A step with checks only (the servers answer) has nothing deploy could redo.
+                checks_only=not any(step.actions.values()),
             )
 
 

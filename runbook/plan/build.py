@@ -58,7 +58,12 @@ def context(site: Site, node: Node, step_id: str = "") -> dict:
         "vrrp": site.vrrp,
         "vip": site.vip,
         "maintenance_file": MAINTENANCE_FILE,
-        "managed": f"Gestionado por runbook (sitio {site.name}, paso {step_id}). No editar a mano.",
+        # The by-hand reader edits some of these files (the stats password, with nano):
+        # the header says where the file comes from and what deploy does to it, no "do not edit".
+        "managed": (
+            f"Del tutorial runbook (sitio {site.name}, paso {step_id}). "
+            "Con ./rb deploy, los cambios van en los datos del sitio: reescribe este fichero entero."
+        ),
     }
 
 

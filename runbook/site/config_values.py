@@ -46,6 +46,11 @@ class ConfigFacts:
     checks: ServerChecks
     global_maxconn: int
     maintenance: MaintenanceFile
+    # The line of each `listen` block's `bind` in haproxy.cfg (HAProxy's alerts cite it).
+    bind_lines: dict[str, int]
+    # The lines of keepalived.conf that name the LAN interface (keepalived -t cites them
+    # when the interface does not exist): the instance's `interface` and the VIP's `dev`.
+    interface_lines: tuple[int, ...]
 
 
 def _file(plan: Plan, name: str) -> str:
@@ -100,4 +105,24 @@ def config_facts(plan: Plan) -> ConfigFacts:
         path=_number(r'^\s*file\s+"([^"]+)"', tracked.group(1), "el fichero del track_file"),
         weight=int(_number(r"^\s*weight\s+(-?\d+)", tracked.group(1), "weight del track_file")),
     )
-    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn, maintenance=maintenance)
+    iface = plan.site.network.lan.interface
+    interface_lines = tuple(
+        n for n, line in enumerate(keepalived.splitlines(), start=1)
+        if line.split()[:2] == ["interface", iface] or line.split()[-2:] == ["dev", iface]
+    )
+    if not interface_lines:
+        raise ConfigValueError(f"keepalived.conf no nombra la interfaz {iface}")
+    return ConfigFacts(track=track, checks=checks, global_maxconn=maxconn, bind_lines=_bind_lines(haproxy),
+                       interface_lines=interface_lines, maintenance=maintenance)
+
+
+def _bind_lines(haproxy: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    proxy = None
+    for number, line in enumerate(haproxy.splitlines(), start=1):
+        words = line.split()
+        if words[:1] in (["listen"], ["frontend"]) and len(words) > 1:
+            proxy = words[1]
+        elif words[:1] == ["bind"] and proxy is not None:
+            out.setdefault(proxy, number)
+    return out

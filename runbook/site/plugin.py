@@ -9,6 +9,7 @@ are then replaced by generated Markdown:
     <!-- runbook:tabla-nodos -->             the node table ("Ver tabla")
     <!-- runbook:topologia -->               the Mermaid topology diagram
     <!-- runbook:servicios -->               the services behind the VIP
+    <!-- runbook:valores -->                 the tutorial's values, to replace by the reader's own
     <!-- runbook:comprobaciones-verify -->   the extra checks `invoke verify` runs
     <!-- runbook:comprobaciones-pasos -->    every step's documented check, as a command
     <!-- runbook:resultados -->              the last saved drill and benchmarks (tables, plots)
@@ -37,6 +38,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from ..data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, DataError, data_dir, load_procedure, load_site
 from ..names import template_dir
 from ..plan.build import PlanError, build_plan
+from ..plan.copies import backup_path
 from ..plan.steps import Plan
 from ..rehearse.mapping import address_plan
 from ..wording import number_word, spanish_list, spanish_number
@@ -47,8 +49,11 @@ from .results import ResultsError, load_results, measured, results_markdown
 from .search import add_unaccented_fields
 from .steps import node_label, observation_markdown, step_markdown
 from .tables import node_table, services_table, step_checks_list, topology, verify_checks
+from .values import values_note, values_table
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
+# How the pages name the system of the balancers (the site's `os`).
+RELEASES = {"debian12": "Debian 12 (bookworm)", "debian13": "Debian 13 (trixie)"}
 
 
 class RunbookConfig(base.Config):
@@ -67,6 +72,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def on_config(self, config):
         self._data_dir = self._resolve_data_dir(config)
         self._published = self.config.site == PUBLISHED_SITE
+        self._repo_url = config.repo_url
         try:
             site = load_site(self.config.site, self._data_dir)
             self.plan: Plan = build_plan(site, load_procedure(self._data_dir))
@@ -210,11 +216,16 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
             "services": site.services,
             # The published site's build has the pages about this project (published_only).
             "published": self._published,
+            # Where ./rb comes from (mkdocs.yml repo_url): pages link to it where they name ./rb first.
+            "repo_url": self._repo_url,
             # Values the prose quotes from the rendered configuration files.
             "track": self._facts.track,
             "maintenance": self._facts.maintenance,
             "checks": self._facts.checks,
             "global_maxconn": self._facts.global_maxconn,
+            "bind_line": self._facts.bind_lines,
+            "interface_lines": self._facts.interface_lines,
+            "release": RELEASES.get(site.os, site.os),
         }
         if self._lab_site is not None:
             ctx["lab_site"] = self._lab_site
@@ -245,7 +256,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
                 f"runbook: el paso {step_id!r} aparece dos veces ({self._rendered[step_id]} y {place.src})"
             )
         self._rendered[step_id] = place.src
-        return step_markdown(self.plan, step, place.stash)
+        note = values_note(self.plan, step_id, place.src)
+        return step_markdown(self.plan, step, place.stash, values_note=note)
 
     def _observation(self, place: Place, observation_id: str) -> str:
         try:
@@ -283,6 +295,9 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def _step_checks(self, place: Place) -> str:
         return step_checks_list(self.plan, self._find_step, place.src)
 
+    def _values(self, place: Place) -> str:
+        return values_table(self.plan, self._find_step, place.src)
+
     def _results_page(self, place: Place) -> str:
         return results_markdown(self._results, place.stash)
 
@@ -301,6 +316,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         Directive("servicios", (), _services),
         Directive("comprobaciones-verify", (), _verify_checks),
         Directive("comprobaciones-pasos", (), _step_checks),
+        Directive("valores", (), _values),
         Directive("resultados", (), _results_page),
         Directive("referencia", (), _reference),
     )
@@ -355,6 +371,7 @@ def _page_environment() -> jinja2.Environment:
     env.filters["num"] = spanish_number
     env.filters["enumera"] = spanish_list  # ["A", "B", "C"] -> "A, B y C"
     env.filters["en_letra"] = number_word
+    env.filters["copia"] = backup_path  # where deploy keeps the file it replaced
     return env
 
 

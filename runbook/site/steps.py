@@ -59,7 +59,9 @@ def _stashed(stash: BlockStash, blocks: list[str]) -> str:
     return "\n\n".join(stash.add(b) for b in blocks)
 
 
-def step_markdown(plan: Plan, step: PlannedStep, stash: BlockStash, level: int = 2) -> str:
+def step_markdown(
+    plan: Plan, step: PlannedStep, stash: BlockStash, level: int = 2, values_note: str | None = None
+) -> str:
     """A step as a reader follows it by hand; the tool's details in a collapsed box at its end."""
     nodes = list(plan.node_names)
     when = step.when_file_exists
@@ -74,6 +76,8 @@ def step_markdown(plan: Plan, step: PlannedStep, stash: BlockStash, level: int =
             )
         )
     out += [step.explanation.strip(), ""]
+    if values_note:
+        out.append(admonition("tip", "Tus valores", values_note))
     for adm in step.admonitions:
         out.append(admonition(adm.kind, adm.title, adm.text.strip()))
 
@@ -113,7 +117,8 @@ def _tool_blocks(step: PlannedStep, names: list[str], node: str) -> list[str]:
 
 def _tool_box(step: PlannedStep, nodes: list[str], stash: BlockStash) -> str:
     """The collapsed "Con ./rb" box: what deploy does in this step and what verify requires."""
-    identical = step.actions_identical() and _criteria_identical(step)
+    # The box shows no file content: nodes whose files differ may still get one box for all.
+    identical = _tool_view_identical(step, nodes)
     body, _ = _per_node(
         nodes, identical, lambda names, n: _stashed(stash, _tool_blocks(step, names, n))
     )
@@ -121,12 +126,10 @@ def _tool_box(step: PlannedStep, nodes: list[str], stash: BlockStash) -> str:
     return collapsed("info", "Con `./rb`: qué hace deploy y qué exige verify", f"{intro}\n\n{body}")
 
 
-def _criteria_identical(step: PlannedStep) -> bool:
-    def criteria(node: str) -> list[tuple]:
-        return [(c.id, c.exit_code, c.stdout_contains, c.stdout_regex) for c in step.checks[node]]
-
-    first = criteria(next(iter(step.checks)))
-    return all(criteria(n) == first for n in step.checks)
+def _tool_view_identical(step: PlannedStep, nodes: list[str]) -> bool:
+    """Whether the box would say the same for every node (so it is shown once, not per tab)."""
+    first = _tool_blocks(step, nodes, nodes[0])
+    return all(_tool_blocks(step, nodes, n) == first for n in nodes[1:])
 
 
 def observation_markdown(item: Observation, stash: BlockStash) -> str:

@@ -193,7 +193,10 @@ def test_tampering_stopped_haproxy_healed_through_rb_as_the_issue_tells(lab_conv
 def test_tampering_backend_down_is_flagged_and_deploy_says_it_cannot_fix_it(lab_converged):
     plan = lab_converged.plan
     zeus = next(b for b in layout(plan.site).backends if b.name == "zeus")
-    backends = on_each(BOTH, "servicio-horizon-backends", "servicio-memcached-backends")
+    haproxy_view = on_each(BOTH, "servicio-horizon-backends", "servicio-memcached-backends")
+    # verify also runs each balancer's own question to the servers (step servidores-responden);
+    # deploy's health wait looks at HAProxy's view only.
+    backends = haproxy_view | on_each(BOTH, "servidores-contestan")
     subprocess.run(["ip", "-n", layout(plan.site).netns, "link", "set", zeus.peer, "down"], check=True)
     try:
         wait_flagged(plan, frozenset(backends), "zeus desenchufado")
@@ -201,15 +204,17 @@ def test_tampering_backend_down_is_flagged_and_deploy_says_it_cannot_fix_it(lab_
                                          text=True, timeout=120).stdout)
         down = [r for r in data["results"] if (r["check"], r["node"]) in backends]
         assert down and all(r["status"] == "failed" and r["deploy_can_fix"] is False for r in down)
-        assert "zeus DOWN" in down[0]["detail"]
+        # HAProxy's view names the server DOWN; the balancer's own question, its address.
+        seen = {"servidores-contestan": f"{zeus.address.ip}:"}
+        assert all(seen.get(r["check"], "zeus DOWN") in r["detail"] for r in down)
 
         proc = subprocess.run([INVOKE, "deploy", "--json"], cwd=REPO, capture_output=True, text=True, timeout=300)
         result = json.loads(proc.stdout)
         assert proc.returncode == 1
         assert all(r["changed"] == 0 and r["failed"] == 0 for r in result["recap"].values())
         remaining = {(p["check"], p["node"]) for p in result["remaining"]}
-        assert remaining == backends and not any(p["deploy_can_fix"] for p in result["remaining"])
-        assert all("Deploy no puede arreglarlo" in p["message"] and "zeus DOWN" in p["message"]
+        assert remaining == haproxy_view and not any(p["deploy_can_fix"] for p in result["remaining"])
+        assert all("Deploy no puede arreglarlo" in p["message"] and seen.get(p["check"], "zeus DOWN") in p["message"]
                    for p in result["remaining"])
         human = subprocess.run([INVOKE, "deploy"], cwd=REPO, capture_output=True, text=True, timeout=300)
         assert human.returncode == 1

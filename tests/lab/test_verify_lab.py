@@ -194,7 +194,8 @@ def test_unplugged_backend_is_reported_down(converged):
     zeus = next(b for b in layout(converged.site).backends if b.name == "zeus")
     expected = {
         (check, node)
-        for check in ("servicio-horizon-backends", "servicio-memcached-backends")
+        # Each balancer asks every server itself, too (step servidores-responden).
+        for check in ("servicio-horizon-backends", "servicio-memcached-backends", "servidores-contestan")
         for node in ("hera", "afrodita")
     } | {("servicio-horizon-reparto", "clúster"), ("servicio-memcached-reparto", "clúster")}
     lab_link(converged, zeus.peer, up=False)
@@ -205,6 +206,8 @@ def test_unplugged_backend_is_reported_down(converged):
         assert code == 1 and set(failing(data)) == expected
         assert "zeus DOWN" in failing(data)[("servicio-horizon-backends", "hera")]
         assert "acaban todas en hades" in failing(data)[("servicio-horizon-reparto", "clúster")]
+        # The balancer's own question names the server that does not answer.
+        assert f"{zeus.address.ip}:" in failing(data)[("servidores-contestan", "hera")]
         # The service itself still answers, from the remaining backend.
         assert result(data, "servicio-horizon-responde", None)["status"] == "passed"
     finally:

@@ -164,6 +164,26 @@ def test_every_page_reads_well_at_this_width(built_site, visit, width):
         v.page.screenshot(path=str(SCREENSHOTS / f"{name.removesuffix('.html')}-{width}.png"), full_page=True)
 
 
+def test_tables_keep_their_key_column_on_a_phone(built_site, visit):
+    """At 390 px a wide table scrolls; its first column stays in view, scrolled to either end."""
+    v = visit("http", 390)
+    wide = 0
+    for name in built_site.pages:
+        v.open(name)
+        for i in range(v.page.locator(".md-typeset__scrollwrap").count()):
+            wrap = v.page.locator(".md-typeset__scrollwrap").nth(i)
+            if wrap.evaluate("w => w.scrollWidth - w.clientWidth") <= 1:
+                continue
+            wide += 1
+            wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+            gap = wrap.evaluate(
+                "w => [...w.querySelectorAll('tr > :first-child')]"
+                ".map(c => c.getBoundingClientRect().left - w.getBoundingClientRect().left)"
+            )
+            assert all(abs(g) <= 1 for g in gap), f"{name}: tabla {i}, la primera columna se va ({gap})"
+    assert wide, "ninguna tabla necesita desplazarse a 390 px: la prueba no prueba nada"
+
+
 def test_diagrams_stay_readable_on_a_phone(built_site, visit):
     v = visit("http", 390)
     for name in built_site.pages:

@@ -178,6 +178,10 @@ def _passing_output(check_id: str, site, me) -> str:
         "servicios-activos": "active\nactive\n",
         "servicios-habilitados": "enabled\nenabled\n",
         "escucha-servicios": "".join(f"LISTEN 0 4096 {site.vip}:{s.port} 0.0.0.0:*\n" for s in site.services),
+        "servidores-contestan": "".join(
+            f"{b.address}:{b.port} " + ("HTTP/1.1 302 Found\n" if s.mode == "http" else "abierto\n")
+            for s in site.services for b in s.backends
+        ),
     }.get(check_id, "")
 
 
@@ -624,3 +628,8 @@ def test_vrrp_unicast_check_reads_keepalived_own_data(tmp_path, monkeypatch, dum
         assert result.status == Status.FAILED
         assert result.detail == ("según keepalived: VI_50 envía sus anuncios por unicast a 198.51.100.99, "
                                  "no a 198.51.100.110")
+def test_a_check_of_a_step_that_changes_nothing_is_outside_deploys_reach():
+    plan = load_plan(LAB_SITE)
+    documented = {c.id: c for c in build_registry(plan, SECRETS).documented}
+    assert documented["servidores-contestan"].outside()  # servers are not nodes of the site
+    assert documented["haproxy-config-valida"].outside() is None
