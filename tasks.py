@@ -11,6 +11,7 @@ from runbook.cli import (
     lab_tasks,
     new_tasks,
     plan_tasks,
+    soak_tasks,
     verify_tasks,
 )
 
@@ -19,6 +20,7 @@ ns.add_task(plan_tasks.plan)
 ns.add_task(verify_tasks.verify)
 ns.add_task(deploy_tasks.deploy)
 ns.add_task(drill_tasks.drill)
+ns.add_task(soak_tasks.soak)
 ns.add_task(export_tasks.export)
 ns.add_task(new_tasks.new)
 ns.add_task(new_tasks.schema)
