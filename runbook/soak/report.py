@@ -60,10 +60,10 @@ def print_summary(doc: dict, console: Console | Plain) -> None:
             emit(console, (f"✗ ronda {r['round']} ({r['fault']}): ", "bold red"), rule)
     s = doc["summary"]
     emit(console)
-    emit(console, ("Por fallo: ", "bold"), "; ".join(
-        f"{name} ×{f['rounds']}: {f['failed']} fallidas (máx. {f['max_failed']}), "
-        f"servicio de vuelta en {seconds(f['max_served_again_s'], 'sin volver')} como mucho"
-        for name, f in sorted(s["per_fault"].items())))
+    emit(console, ("Por fallo:", "bold"))
+    for name, f in sorted(s["per_fault"].items()):
+        emit(console, f"  {name} ×{f['rounds']}: {f['failed']} fallidas (máx. {f['max_failed']}), "
+                      f"servicio de vuelta en {seconds(f['max_served_again_s'], 'sin volver')} como mucho")
     broken = s["broken_rounds"]
     verdict = (f"{len(broken)} ronda(s) rompen las reglas: " + ", ".join(map(str, broken))
                if broken else "ninguna ronda rompe las reglas")

@@ -117,6 +117,7 @@ def run_round(plan: Plan, cluster: Cluster, secrets: dict[str, str], fault: Faul
         "failed": len(failed),
         "failed_after_repair": sum(1 for r in failed if r["t"] >= repaired),
         "served_again_s": _round(analysis.takeover(records, fault_at, ended)),
+        "failed_at_vip_change": analysis.failed_at_vip_change(records, samples),
         "two_holders_s": _round(analysis.two_holders_s(samples)),
         "no_holder_s": _round(no_holder_seconds(samples, fault_at, ended)),
         "no_holder_after_healthy_s": _round(no_holder_seconds(samples, healthy_at, ended))
