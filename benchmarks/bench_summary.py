@@ -166,9 +166,10 @@ def main() -> None:
         "benchmarks": {"when": now(), "command": "flock /run/lock/runbook-lab-dev.lock .venv/bin/python "
                                   "benchmarks/bench_summary.py --save", "rows": rows},
     }
-    if MEASURED.is_file() and "preemption" in json.loads(MEASURED.read_text()):
-        # Measured apart (benchmarks/bench_preemption.py, with its own date): kept as it is.
-        result["preemption"] = json.loads(MEASURED.read_text())["preemption"]
+    for apart in ("preemption", "soak"):
+        if MEASURED.is_file() and apart in json.loads(MEASURED.read_text()):
+            # Measured apart (bench_preemption.py, soak_summary.py, each with its own date): kept as it is.
+            result[apart] = json.loads(MEASURED.read_text())[apart]
     if opts.reuse_timers:
         result["timers"] = saved_timers()
     elif not opts.no_timers:

@@ -22,7 +22,7 @@ from ..drill.scenarios import Cluster, DrillError
 from ..plan.steps import Plan
 from ..verify import run_verify
 from .faults import Fault, Target
-from .rules import VERIFY_WITHIN_S, broken_rules, no_holder_seconds
+from .rules import VERIFY_WITHIN_S, broken_rules, healthy_since, no_holder_seconds
 
 LEAD_S = 1.0  # load before the fault
 LOAD_CEILING_S = 600.0  # the load stops by itself after this, should a round hang
@@ -48,8 +48,8 @@ def run_deploy(plan: Plan, secrets: dict[str, str]) -> dict:
 def verify_until_green(plan: Plan, since: float) -> tuple[float | None, float | None, list[str]]:
     """Verify again and again while less than VERIFY_WITHIN_S have passed since `since`.
 
-    Returns (seconds from `since` to the start of the first green verify, its epoch start,
-    what failed last); (None, None, failures) when none was green in time.
+    Returns (seconds from `since` to the start of the first green verify, the epoch time it
+    returned, what failed last); (None, None, failures) when none was green in time.
     """
     bad: list[str] = []
     while True:
@@ -58,7 +58,7 @@ def verify_until_green(plan: Plan, since: float) -> tuple[float | None, float | 
             return None, None, bad
         bad = failing(run_verify(plan))
         if not bad:
-            return begun - since, begun, []
+            return begun - since, time.time(), []
         time.sleep(VERIFY_POLL_S)
 
 
@@ -94,9 +94,8 @@ def run_round(plan: Plan, cluster: Cluster, secrets: dict[str, str], fault: Faul
                 log(f"ronda {index}: restableciendo")
                 fault.restore(target)
             repaired = time.time()
-            green_s, green_at, verify_bad = verify_until_green(plan, repaired)
-            # From when the cluster was declared healthy: deploy returned 0, or verify went green.
-            healthy_at = repaired if first is not None and first["exit"] == 0 else green_at
+            green_s, green_end, verify_bad = verify_until_green(plan, repaired)
+            healthy_at = healthy_since(first, repaired, green_end)
             log(f"ronda {index}: segundo deploy")
             second = run_deploy(plan, secrets)
             ended = time.time()

@@ -42,6 +42,18 @@ def broken_rules(record: dict) -> list[str]:
     return broken
 
 
+def healthy_since(first_deploy: dict | None, repaired: float, green_end: float | None) -> float | None:
+    """When the sysadmin was told the cluster is healthy: deploy returned 0, else a green verify returned.
+
+    A green verify counts from its end, when its verdict is shown: the VIP it read may have
+    changed hands while it ran (soak seed 202, rounds 39 and 43: hera took the VIP back, with
+    a 0,03 s handover gap, during the verify that then reported it on hera).
+    """
+    if first_deploy is not None and first_deploy["exit"] == 0:
+        return repaired
+    return green_end
+
+
 def seconds(value: float | None, none: str = "—") -> str:
     """Spanish decimal comma, two decimals: 3.576 -> "3,58 s"."""
     return none if value is None else f"{value:.2f} s".replace(".", ",")

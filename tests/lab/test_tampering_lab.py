@@ -45,7 +45,9 @@ ETH1 = "/etc/network/interfaces.d/eth1"
 SYSCTL = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"
 KEEPALIVED = "/etc/keepalived/keepalived.conf"
 HAPROXY = "/etc/haproxy/haproxy.cfg"
-FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy"}
+RESTART = "/etc/systemd/system/keepalived.service.d/reinicio.conf"
+FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy",
+              RESTART: "keepalived"}
 LAB = load_site("lab")
 LAN = LAB.network.lan
 
@@ -110,6 +112,9 @@ CASES = [
     # The live kernel value flipped while its file is intact: only the file's guard sees it.
     case("sysctl-en-vivo-afrodita", "afrodita", "sysctl -qw net.ipv4.ip_nonlocal_bind=0",
          {("nonlocal-bind-activo", "afrodita")}, step="ip-no-local"),
+    # keepalived's restart drop-in right on disk but not read by systemd (NeedDaemonReload): only its guard
+    # sees it, and the one deploy runs `systemctl daemon-reload`.
+    case("reinicio-sin-recargar-hera", "hera", f"touch {RESTART}", set(), step="keepalived"),
     # The LAN interface, broken as an operator would: address gone, link down, ifdown.
     case("lan-sin-direccion-hera", "hera",
          f"ip addr del {LAB.node('hera').lan_address}/{LAN.subnet.prefixlen} dev {LAN.interface}",

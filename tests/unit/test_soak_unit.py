@@ -16,7 +16,7 @@ from runbook.output.terminal import Plain
 from runbook.soak.faults import TAMPERINGS, catalogue
 from runbook.soak.picking import pick_faults
 from runbook.soak.report import print_summary
-from runbook.soak.rules import broken_rules, no_holder_seconds
+from runbook.soak.rules import broken_rules, healthy_since, no_holder_seconds
 from runbook.soak.runner import summary
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,6 +90,28 @@ def test_no_holder_counts_only_the_time_asked_for():
     assert no_holder_seconds(samples, 0.0, 4.0) == pytest.approx(2.0)
     assert no_holder_seconds(samples, 2.5, 4.0) == pytest.approx(0.5)
     assert no_holder_seconds(samples, 3.0, 4.0) == 0.0
+
+
+def test_seed_202_rounds_39_and_43_a_handover_during_the_green_verify_is_not_after_it():
+    """Soak seed 202 (19 faults, 50 rounds): rounds 39 (planned) and 43 (node-crash) were judged broken.
+
+    After the restore, hera took the VIP back with a 0,03 s gap while the first green verify was
+    running; the rule counted from that verify's start. The verdict is shown when verify returns.
+    """
+    names = ["planned", "haproxy-crash", "keepalived-crash", "node-crash", "backend-down", "planned-stop",
+             "haproxy-parado", "ambos-parados", "ambos-matados", "keepalived-parado-en-los-dos",
+             "keepalived-deshabilitado", "sysctl-en-vivo", "sysctl-chmod", "keepalived-editado",
+             "haproxy-editado", "lan-vaciada-titular", "lan-vaciada-otro", "lan-caida-otro",
+             "enlace-otro-intermitente"]
+    picked = pick_faults(names, 50, seed=202)
+    assert (picked[38], picked[42]) == ("planned", "node-crash")
+    # Restore at t=100; verify started at 103.39 (VIP still on afrodita), hera took it over at
+    # 103.60-103.63 (no holder), verify read hera and returned green at 103.9.
+    samples = [Sample(100.0, ("afrodita",)), Sample(103.6, ()), Sample(103.63, ("hera",)), Sample(110.0, ("hera",))]
+    since = healthy_since(None, 100.0, green_end=103.9)
+    assert since == 103.9 and no_holder_seconds(samples, since, 110.0) == 0.0
+    assert healthy_since({"exit": 0, "changed": 1}, 100.0, 101.0) == 100.0  # deploy said healthy: from then
+    assert healthy_since({"exit": 1, "changed": 1}, 100.0, None) is None
 
 
 # ------------------------------------------------------------------ report
