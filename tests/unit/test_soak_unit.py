@@ -170,3 +170,27 @@ def test_cli_refuses_without_touching_anything(tripwire, args, message):
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stdout == ""
     assert not log.exists(), log.read_text()
+
+
+# ------------------------------------------------------------------ the page's figures
+
+
+def test_soak_figures_render_from_result_files_and_a_missing_soak_is_a_clear_error():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from soak_summary import soak_figures
+
+    from runbook.site.results import ResultsError, soak_markdown
+
+    rounds = [good(), good(round=2, fault="haproxy-parado", failed=220, served_again_s=2.3)]
+    for r in rounds:
+        r["broken"] = broken_rules(r)
+    doc = {"site": "lab", "seed": 7, "rate": 100.0, "when": "2026-12-05T06:00:00Z", "machine": {"host": "m", "cpus": 2,
+           "kernel": "6.1"}, "rounds": rounds, "summary": summary(rounds)}
+    figures = soak_figures([doc], ["Semilla 7: nada que arreglar."])
+    text = soak_markdown({"soak": figures})
+    assert "1 pruebas, 2 rondas, 0 rondas que rompieron las reglas" in text
+    assert "| `./rb soak --rounds 2 --seed 7 --rate 100` | 2 | 232 | ninguna | 20 s |" in text
+    assert "| `haproxy-parado` | 1 | 220 | 220 | 2,30 s |" in text
+    assert "- Semilla 7: nada que arreglar." in text
+    with pytest.raises(ResultsError, match="no tienen la prueba de resistencia"):
+        soak_markdown({})
