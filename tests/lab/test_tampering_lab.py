@@ -112,9 +112,6 @@ CASES = [
     # The live kernel value flipped while its file is intact: only the file's guard sees it.
     case("sysctl-en-vivo-afrodita", "afrodita", "sysctl -qw net.ipv4.ip_nonlocal_bind=0",
          {("nonlocal-bind-activo", "afrodita")}, step="ip-no-local"),
-    # keepalived's restart drop-in right on disk but not read by systemd (NeedDaemonReload): only its guard
-    # sees it, and the one deploy runs `systemctl daemon-reload`.
-    case("reinicio-sin-recargar-hera", "hera", f"touch {RESTART}", set(), step="keepalived"),
     # The LAN interface, broken as an operator would: address gone, link down, ifdown.
     case("lan-sin-direccion-hera", "hera",
          f"ip addr del {LAB.node('hera').lan_address}/{LAN.subnet.prefixlen} dev {LAN.interface}",
@@ -175,6 +172,17 @@ def test_tampering_is_flagged_and_one_deploy_heals_it(lab_converged, tampering, 
         on(lab_converged, node, tampering.script)
     wait_flagged(plan, tampering.flags, tampering.id)
     assert_healed_and_still(lab_converged, deploy_lab(plan), tampering.heals, tampering.id)
+    lab_converged.proven_by = request.node.nodeid
+
+
+def test_restart_drop_in_not_read_by_systemd_is_reloaded_by_its_guard(lab_converged, request):
+    """keepalived's restart drop-in right on disk but not read by systemd (NeedDaemonReload=yes):
+    nothing verify checks is wrong, only the file's guard sees it; one deploy runs daemon-reload."""
+    on(lab_converged, "hera", f"touch {RESTART}")
+    assert on(lab_converged, "hera", "systemctl show -p NeedDaemonReload --value keepalived").strip() == "yes"
+    assert_healed_and_still(lab_converged, deploy_lab(lab_converged.plan), {("hera", "keepalived")},
+                            "reinicio sin recargar")
+    assert on(lab_converged, "hera", "systemctl show -p NeedDaemonReload --value keepalived").strip() == "no"
     lab_converged.proven_by = request.node.nodeid
 
 
