@@ -12,6 +12,7 @@ from runbook.cli import (
     new_tasks,
     plan_tasks,
     rehearse_tasks,
+    soak_tasks,
     verify_tasks,
 )
 
@@ -21,6 +22,7 @@ ns.add_task(verify_tasks.verify)
 ns.add_task(deploy_tasks.deploy)
 ns.add_task(drill_tasks.drill)
 ns.add_task(rehearse_tasks.rehearse)
+ns.add_task(soak_tasks.soak)
 ns.add_task(export_tasks.export)
 ns.add_task(new_tasks.new)
 ns.add_task(new_tasks.schema)

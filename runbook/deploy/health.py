@@ -125,14 +125,21 @@ def settle(
 ) -> list[Problem]:
     """Problems left once every check has passed for `stable_s` in a row, or SETTLE_S ends.
 
-    Without `wait` (a run that changed nothing) one look decides, at once.
-    A problem seen during the window starts the window again; when SETTLE_S
-    ends, the last look's problems are what is reported.
+    Without `wait` (a run that changed nothing) one look decides, at once,
+    unless it finds a problem deploy owns: then the cluster is still moving by
+    itself (a crashed keepalived that systemd is restarting, the VIP going back
+    to its node by preemption: soak seed 303), and deploy waits for it as after
+    a change. A problem seen during the window starts the window again; when
+    SETTLE_S ends, the last look's problems are what is reported.
     """
     deadline = time.monotonic() + SETTLE_S
     calm_since: float | None = None
+    first = True
     while True:
         problems = health.problems(look())
+        if first and not wait and any(p.deploy_can_fix for p in problems):
+            wait = True
+        first = False
         now = time.monotonic()
         if problems:
             calm_since = None

@@ -263,9 +263,15 @@ class Deployment:
             return
         health = self._health
         changed = any(o.status == Status.CHANGED for o in self.result.outcomes)
-        # Nothing changed: the opening round trip's answers are the node as it is now.
-        problems = settle(health, lambda: self._health_facts(health, reuse=not changed), wait=changed,
-                          waiting=self._waiting, stable_s=stable_window(self.site.vrrp.advert_int))
+        # Nothing changed: the opening round trip's answers are the node as it is now (first look only).
+        looks = []
+
+        def look() -> dict:
+            looks.append(1)
+            return self._health_facts(health, reuse=not changed and len(looks) == 1)
+
+        problems = settle(health, look, wait=changed, waiting=self._waiting,
+                          stable_s=stable_window(self.site.vrrp.advert_int))
         self.transcript.write("health", problems=[p.to_json() for p in problems])
         self.result.remaining = problems
         for problem in problems:

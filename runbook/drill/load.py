@@ -97,6 +97,12 @@ class LoadRun:
         self._out.close()
         return [r for r in lines if "t" in r]
 
+    def stop(self) -> list[dict]:
+        """End the load now (SIGTERM: the client waits for the requests in flight) and return its records."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+        return self.finish()
+
     def abort(self) -> None:
         if self._proc.poll() is None:
             self._proc.terminate()

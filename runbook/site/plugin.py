@@ -14,6 +14,7 @@ are then replaced by generated Markdown:
     <!-- runbook:comprobaciones-pasos -->    every step's documented check, as a command
     <!-- runbook:resultados -->              the last saved drill and benchmarks (tables, plots)
     <!-- runbook:medida ESCENARIO CLAVE -->   one measured figure, e.g. node-crash vip_moved_s
+    <!-- runbook:resistencia -->             the soak's figures (measured.json's «soak»)
     <!-- runbook:referencia -->              every field of a site file (runbook/site/reference.py)
 
 Each directive is one entry of RunbookPlugin.DIRECTIVES (name, arguments,
@@ -45,7 +46,7 @@ from ..wording import number_word, spanish_list, spanish_number
 from .blocks import BlockStash
 from .config_values import ConfigValueError, config_facts
 from .directives import DIRECTIVE_RE, Directive, Place, directive_table, find, parse, source_line, where
-from .results import ResultsError, load_results, measured, results_markdown
+from .results import ResultsError, load_results, measured, results_markdown, soak_markdown
 from .search import add_unaccented_fields
 from .steps import node_label, observation_markdown, step_markdown
 from .tables import node_table, services_table, step_checks_list, topology, verify_checks
@@ -301,6 +302,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     def _results_page(self, place: Place) -> str:
         return results_markdown(self._results, place.stash)
 
+    def _soak(self, place: Place) -> str:
+        try:
+            return soak_markdown(self._results)
+        except ResultsError as exc:
+            raise place.error(str(exc)) from None
+
     def _reference(self, place: Place) -> str:
         from ..data.schema import site_schema
         from .reference import reference_markdown
@@ -319,6 +326,7 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         Directive("valores", (), _values),
         Directive("resultados", (), _results_page),
         Directive("referencia", (), _reference),
+        Directive("resistencia", (), _soak),
     )
 
     def _find_step(self, step_id: str) -> tuple[str, str] | None:

@@ -358,3 +358,42 @@ def _marker(key: str, cx: float, cy: float, colour: str) -> str:
 
 def _bin(width: float) -> str:
     return f"{width:g}".replace(".", ",")
+
+
+def soak_markdown(data: dict) -> str:
+    """The soak's figures (`<!-- runbook:resistencia -->`): its runs, each fault's cost, what was fixed."""
+    soak = data.get("soak")
+    if not soak:
+        raise ResultsError("los resultados no tienen la prueba de resistencia "
+                           "(benchmarks/soak_summary.py --save)")
+    machine = soak["machine"]
+    runs = soak["runs"]
+    rounds = sum(r["rounds"] for r in runs)
+    broken = sum(len(r["broken_rounds"]) for r in runs)
+    mean = "—" if soak["round_s_mean"] is None else f"{soak['round_s_mean']:.0f} s"
+    out = [
+        f"Medido el **{_md(soak['when'])}** en `{_md(machine.get('host', '?'))}` ({machine.get('cpus', '?')} "
+        f"núcleos, núcleo Linux {_md(machine.get('kernel', '?'))}), sobre el laboratorio del sitio "
+        f"`{_md(soak['site'])}`{_copy(soak['site'])}: {len(runs)} pruebas, {rounds} rondas, "
+        f"{broken} rondas que rompieron las reglas; una ronda dura {mean} de media.",
+        "",
+        "| Prueba | Rondas | Peticiones fallidas | Rondas rotas | Ronda media |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for r in runs:
+        command = f"./rb soak --rounds {r['rounds']} --seed {r['seed']} --rate {r['rate']:g}"
+        rotas = ", ".join(map(str, r["broken_rounds"])) or "ninguna"
+        out.append(f"| `{_md(command)}` | {r['rounds']} | {r['failed']} | {_md(rotas)} "
+                   f"| {r['round_s_mean']:.0f} s |")
+    out += ["", '<div class="rb-compacta" markdown>', "",
+            "| Fallo | Rondas | Fallidas (total) | Fallidas (peor ronda) | Servicio de vuelta (peor) |",
+            "|---|---:|---:|---:|---:|"]
+    for name, f in sorted(soak["per_fault"].items(), key=lambda item: -item[1]["failed"]):
+        out.append(f"| `{_md(name)}` | {f['rounds']} | {f['failed']} | {f['max_failed']} "
+                   f"| {seconds(f['max_served_again_s'], 'no volvió')} |")
+    out += ["", "</div>", ""]
+    if soak.get("fixes"):
+        out += ["Lo que las pruebas encontraron y se arregló:", ""]
+        out += [f"- {_md(fix)}" for fix in soak["fixes"]]
+        out.append("")
+    return "\n".join(out)

@@ -45,7 +45,9 @@ ETH1 = "/etc/network/interfaces.d/eth1"
 SYSCTL = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"
 KEEPALIVED = "/etc/keepalived/keepalived.conf"
 HAPROXY = "/etc/haproxy/haproxy.cfg"
-FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy"}
+RESTART = "/etc/systemd/system/keepalived.service.d/reinicio.conf"
+FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy",
+              RESTART: "keepalived"}
 LAB = load_site("lab")
 LAN = LAB.network.lan
 
@@ -170,6 +172,17 @@ def test_tampering_is_flagged_and_one_deploy_heals_it(lab_converged, tampering, 
         on(lab_converged, node, tampering.script)
     wait_flagged(plan, tampering.flags, tampering.id)
     assert_healed_and_still(lab_converged, deploy_lab(plan), tampering.heals, tampering.id)
+    lab_converged.proven_by = request.node.nodeid
+
+
+def test_restart_drop_in_not_read_by_systemd_is_reloaded_by_its_guard(lab_converged, request):
+    """keepalived's restart drop-in right on disk but not read by systemd (NeedDaemonReload=yes):
+    nothing verify checks is wrong, only the file's guard sees it; one deploy runs daemon-reload."""
+    on(lab_converged, "hera", f"touch {RESTART}")
+    assert on(lab_converged, "hera", "systemctl show -p NeedDaemonReload --value keepalived").strip() == "yes"
+    assert_healed_and_still(lab_converged, deploy_lab(lab_converged.plan), {("hera", "keepalived")},
+                            "reinicio sin recargar")
+    assert on(lab_converged, "hera", "systemctl show -p NeedDaemonReload --value keepalived").strip() == "no"
     lab_converged.proven_by = request.node.nodeid
 
 

@@ -169,6 +169,18 @@ def test_what_deploy_cannot_fix_is_said_and_ends_with_exit_1(tmp_path):
     assert all(o["status"] == "ok" or o["status"] == "skipped" for o in data["outcomes"])
 
 
+def test_a_deploy_that_changed_nothing_waits_for_a_cluster_still_moving_by_itself(tmp_path, short_window):
+    # Soak seed 303, rounds 4, 6, 14, 15: keepalived killed on the VIP holder, systemd restarted it
+    # before the sysadmin's deploy, which had nothing to change; its one look found the VIP still on
+    # the peer (hera about to take it back) and deploy failed, while verify passed 3 s later.
+    run(tmp_path, None)  # converged: the next run changes nothing
+    health = ScriptedHealth([FAULT], [FAULT], [])
+    result = run(tmp_path, health)
+    assert result.exit_code == 0, result.errors
+    assert health.looks >= 4 and result.remaining == []
+    assert all(o.status != Status.CHANGED for o in result.outcomes)
+
+
 def test_a_problem_deploy_owns_that_does_not_settle_fails_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr("runbook.deploy.health.SETTLE_S", 1)
     monkeypatch.setattr("runbook.deploy.health.POLL_S", 0.1)
@@ -210,5 +222,5 @@ def test_every_guard_and_managed_file_has_a_tampering_case_on_the_lab(plan):
     # arranque-lento only applies where /etc/init/failsafe.conf exists (Ubuntu 14.04): no lab node has it.
     guarded = {a.step for a in plan.actions() if a.unless} - {"arranque-lento"}
     managed = {a.step for a in plan.actions() if isinstance(a, FileAction)}
-    assert guarded == {"interfaz-lan", "ip-no-local", "paquetes", "servicios"}
+    assert guarded == {"interfaz-lan", "ip-no-local", "keepalived", "paquetes", "servicios"}
     assert guarded | managed <= healed

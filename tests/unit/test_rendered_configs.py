@@ -235,7 +235,8 @@ def test_keepalived_check_catches_a_typo(tmp_path):
 
 def test_original_bug_is_fixed_one_master_distinct_priorities():
     for plan in PLANS.values():
-        contents = [a.content for a in plan.step("keepalived").actions.values() for a in a]
+        contents = [a.content for a in plan.step("keepalived").actions.values() for a in a
+                    if a.path == "/etc/keepalived/keepalived.conf"]
         assert sum("state MASTER" in c for c in contents) == 1
         priorities = {line.split()[1] for c in contents for line in c.splitlines() if "priority" in line}
         assert len(priorities) == len(contents)
