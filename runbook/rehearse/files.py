@@ -45,6 +45,10 @@ def prepare(site, source: str) -> Rehearsal:
     from ..plan.build import build_plan
 
     data = site.model_dump(mode="json")
+    for service in data.get("services", []):
+        # A tcp service's retry_on is HAProxy's default, never written: written, the model refuses it.
+        if service.get("mode") == "tcp":
+            service.get("resilience", {}).pop("retry_on", None)
     derived = derive(data)
     addresses = address_map(data)
     path = site_file(site.name)

@@ -373,8 +373,8 @@ def soak_markdown(data: dict) -> str:
     mean = "—" if soak["round_s_mean"] is None else f"{soak['round_s_mean']:.0f} s"
     out = [
         f"Medido el **{_md(soak['when'])}** en `{_md(machine.get('host', '?'))}` ({machine.get('cpus', '?')} "
-        f"núcleos, núcleo Linux {_md(machine.get('kernel', '?'))}), sobre el laboratorio del sitio "
-        f"`{_md(soak['site'])}`{_copy(soak['site'])}: {len(runs)} pruebas, {rounds} rondas, "
+        f"núcleos, núcleo Linux {_md(machine.get('kernel', '?'))}), sobre el laboratorio (contenedores en un "
+        f"mismo núcleo): {len(runs)} pruebas, {rounds} rondas, "
         f"{broken} rondas que rompieron las reglas; una ronda dura {mean} de media.",
         "",
         "| Prueba | Rondas | Peticiones fallidas | Rondas rotas | Ronda media |",
