@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -293,18 +292,6 @@ def test_load_client_speaks_memcached_to_a_tcp_service(tmp_path):
 
 # ------------------------------------------------------------------ CLI refusals
 
-
-@pytest.fixture
-def tripwire(tmp_path):
-    """Stand-in ip/ssh/nc that record any call: the refusals must open nothing."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "calls.log"
-    for tool in ("ip", "ssh", "nc", "curl"):
-        (bin_dir / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\" >> {log}\nexit 1\n")
-        (bin_dir / tool).chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin"}
-    return env, log
 
 
 @pytest.mark.parametrize(

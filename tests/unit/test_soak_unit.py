@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,18 +136,6 @@ def test_summary_and_plain_report():
 
 # ------------------------------------------------------------------ CLI refusals
 
-
-@pytest.fixture
-def tripwire(tmp_path):
-    """Stand-in ip/ssh/nc that record any call: the refusals must open nothing."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "calls.log"
-    for tool in ("ip", "ssh", "nc"):
-        (bin_dir / tool).write_text(f"#!/bin/sh\necho {tool} \"$@\" >> {log}\nexit 1\n")
-        (bin_dir / tool).chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin"}
-    return env, log
 
 
 @pytest.mark.parametrize(
