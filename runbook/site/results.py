@@ -377,15 +377,18 @@ def soak_markdown(data: dict) -> str:
         f"mismo núcleo): {len(runs)} pruebas, {rounds} rondas, "
         f"{broken} rondas que rompieron las reglas; una ronda dura {mean} de media.",
         "",
-        "| Prueba | Rondas | Peticiones fallidas | Rondas rotas | Ronda media |",
-        "|---|---:|---:|---|---:|",
+        "Cada prueba es `./rb soak --rounds RONDAS --seed SEMILLA --rate RITMO`, con los valores de su fila:",
+        "",
+        '<div class="rb-compacta" markdown>',
+        "",
+        "| Semilla | Rondas | Ritmo (peticiones/s) | Peticiones fallidas | Rondas rotas | Ronda media |",
+        "|---:|---:|---:|---:|---|---:|",
     ]
     for r in runs:
-        command = f"./rb soak --rounds {r['rounds']} --seed {r['seed']} --rate {r['rate']:g}"
         rotas = ", ".join(map(str, r["broken_rounds"])) or "ninguna"
-        out.append(f"| `{_md(command)}` | {r['rounds']} | {r['failed']} | {_md(rotas)} "
+        out.append(f"| {r['seed']} | {r['rounds']} | {r['rate']:g} | {r['failed']} | {_md(rotas)} "
                    f"| {r['round_s_mean']:.0f} s |")
-    out += ["", '<div class="rb-compacta" markdown>', "",
+    out += ["", "</div>", "", '<div class="rb-compacta" markdown>', "",
             "| Fallo | Rondas | Fallidas (total) | Fallidas (peor ronda) | Servicio de vuelta (peor) |",
             "|---|---:|---:|---:|---:|"]
     for name, f in sorted(soak["per_fault"].items(), key=lambda item: -item[1]["failed"]):

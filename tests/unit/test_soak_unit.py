@@ -176,7 +176,7 @@ def test_soak_figures_render_from_result_files_and_a_missing_soak_is_a_clear_err
     figures = soak_figures([doc], ["Semilla 7: nada que arreglar."])
     text = soak_markdown({"soak": figures})
     assert "1 pruebas, 2 rondas, 0 rondas que rompieron las reglas" in text
-    assert "| `./rb soak --rounds 2 --seed 7 --rate 100` | 2 | 232 | ninguna | 20 s |" in text
+    assert "| 7 | 2 | 100 | 232 | ninguna | 20 s |" in text
     assert "| `haproxy-parado` | 1 | 220 | 220 | 2,30 s |" in text
     assert "- Semilla 7: nada que arreglar." in text
     with pytest.raises(ResultsError, match="no tienen la prueba de resistencia"):
