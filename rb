@@ -18,10 +18,11 @@ die() { say "$*"; exit 1; }
 trap 'rc=$?; say "error inesperado (código $rc) en la línea $LINENO: «$BASH_COMMAND»; vuelva a ejecutar con «bash -x ./rb …» para ver el detalle"; exit $rc' ERR
 
 # Debian packages the lab, the validators and the browser test need (nginx and
-# memcached: the lab's backends, run in their own namespaces).
+# memcached: the lab's backends, run in their own namespaces; nftables: a lab
+# LAN without multicast, as a cloud network is).
 apt_packages=(python3-venv haproxy keepalived systemd-container debootstrap chromium
               netcat-openbsd psmisc apt-utils iproute2 ifupdown curl openssh-client
-              nginx memcached)
+              nginx memcached nftables)
 # Their own services are not wanted on the control machine (the lab starts
 # its own nginx and memcached instances in the backends' namespaces).
 control_machine_off=(haproxy keepalived nginx memcached)

@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("python3-venv haproxy keepalived systemd-container debootstrap chromium netcat-openbsd psmisc "
-            "apt-utils iproute2 ifupdown curl openssh-client nginx memcached").split()
+            "apt-utils iproute2 ifupdown curl openssh-client nginx memcached nftables").split()
 REAL_TOOLS = ("bash", "sha256sum", "cut", "awk", "grep", "mkdir", "mktemp", "rm", "touch", "cp", "tar",
               "gzip", "dirname", "chmod", "cat")
 UNSHARE = shutil.which("unshare")
@@ -372,7 +372,7 @@ def test_a_changed_pyproject_checks_packages_and_the_venv_again(machine):
 def test_a_changed_wrapper_checks_its_packages_again(machine):
     ready_machine(machine)
     rb = machine.repo / "rb"
-    rb.write_text(rb.read_text().replace("nginx memcached)", "nginx memcached jq)", 1))
+    rb.write_text(rb.read_text().replace("memcached nftables)", "memcached nftables jq)", 1))
     proc = machine.rb("plan")
     assert proc.returncode == 0, proc.stderr
     assert machine.calls() == [DPKG_QUERY + " jq", APT_UPDATE, apt_install("jq"), "venv-python -m runbook.cli plan"]
