@@ -188,6 +188,11 @@ class Stats(Strict):
         "Ruta de la página de estadísticas.", "/stats", default="/stats")
     user: SafeName = doc("Usuario de la página de estadísticas (su contraseña es el secreto "
                          "stats_password).", "admin", default="admin")
+    # The balancers' firewall opens the stats port to these networks only.
+    allow_from: Annotated[list[Subnet], Field(max_length=16)] = doc(
+        "Redes desde las que se puede abrir la página de estadísticas: el cortafuegos de los "
+        "balanceadores cierra su puerto a todas las demás. Vacío: solo la red de gestión.",
+        ["10.30.0.0/24", "10.40.7.0/28"], default=[])
 
 
 class Haproxy(Strict):
@@ -501,6 +506,9 @@ class Site(SiteMethods, Strict):
                 raise FieldError(
                     path, f"{addr} no es de un rango de documentación (192.0.2.0/24, 198.51.100.0/24)"
                 )
+        for i, net in enumerate(self.stats.allow_from):
+            if not any(net.subnet_of(r) for r in LAB_RANGES):
+                raise FieldError(("stats", "allow_from", i), f"{net} no es un rango de documentación")
         gateway = self.lab.management_gateway
         if gateway not in self.network.management.subnet:
             raise FieldError(("lab", "management_gateway"),

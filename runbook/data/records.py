@@ -84,6 +84,7 @@ class SiteMethods:
         nodes: list
         servers: list
         services: list
+        stats: Any
         lab: Any
 
     def addresses(self) -> list[tuple[tuple, IPv4Address]]:
@@ -120,6 +121,11 @@ class SiteMethods:
         """The Host header of a service's health check: its own `host`, else the VIP clients use."""
         own = service.health_check.host if service.health_check else None
         return own or str(self.vip)
+
+    @property
+    def stats_sources(self) -> list[IPv4Network]:
+        """The networks the balancers' firewall lets reach the stats page: its own list, else management."""
+        return list(self.stats.allow_from) or [self.network.management.subnet]
 
     @property
     def nodes_by_priority(self) -> list:
@@ -187,6 +193,7 @@ class Stats:
     port: int
     uri: str
     user: str
+    allow_from: list[IPv4Network]
 
 
 @record

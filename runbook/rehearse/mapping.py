@@ -4,7 +4,8 @@
 and returns the lab site that rehearses it: the same node names, NIC names,
 priorities, VRRP settings, services (names, modes, ports, balance, health
 checks and their expected statuses, sticky cookies, maxconn), backends
-(names and ports) and stats page; every address replaced by one of the lab's
+(names and ports) and stats page (opened to the lab's management network and
+client); every address replaced by one of the lab's
 address plan below, so nothing of the real ranges is ever contacted; SSH,
 the secret and the `lab:` block the lab's own. A site the plan cannot hold
 is a RehearsalError: one Spanish line, exit 2, before anything is written or
@@ -20,7 +21,7 @@ The address plan (a /24 each; the lab's namespaces have no route out):
 from __future__ import annotations
 
 import hashlib
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from pathlib import Path
 
 from ..errors import BadInputError
@@ -197,6 +198,9 @@ def derive(data: dict) -> dict:
                      "management_address": addresses.get(s.get("management_address"))}
                     for s in data.get("servers") or []],
         "services": services,
+        # The balancers' firewall opens the stats page to these only: the lab's management network
+        # and its client, which opens the page from the LAN (your own admin networks are not the lab's).
+        "stats": {**(data.get("stats") or {}), "allow_from": [str(MANAGEMENT), *_client_networks()]},
     }
     site = {key: replaced.get(key, value) for key, value in data.items() if key != "lab"}
     site |= {key: value for key, value in replaced.items() if key not in site}
@@ -206,6 +210,10 @@ def derive(data: dict) -> dict:
         "client": {"name": _client_name(data), "addresses": [_lan(h) for h in CLIENT]},
     }
     return _without_none(site)
+
+
+def _client_networks() -> list[str]:
+    return [str(n) for n in summarize_address_range(LAN[CLIENT[0]], LAN[CLIENT[-1]])]
 
 
 def _without_none(value):

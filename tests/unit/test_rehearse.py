@@ -40,7 +40,7 @@ vrrp: {router_id: 77, version: 3, advert_int: 0.5}
 ssh: {user: despliegue, port: 2222, identity: ~/.ssh/id_ed25519_lb}
 secrets:
   stats_password: {env: TIENDA_STATS_PASSWORD}
-stats: {port: 9000, uri: /estado, user: operador}
+stats: {port: 9000, uri: /estado, user: operador, allow_from: [10.99.0.0/24]}
 nodes:
   - {name: lb-norte, lan_address: 10.20.0.11, management_address: 10.30.0.11, priority: 150}
   - {name: lb-sur, lan_address: 10.20.0.12, management_address: 10.30.0.12, priority: 140}
@@ -102,6 +102,12 @@ def test_the_rehearsal_keeps_your_shape():
         assert [(b.name, b.port) for b in ours.backends] == [(b.name, b.port) for b in theirs.backends]
     check = lab.services[0].health_check
     assert (check.path, check.expect_status) == ("/healthz", "200")
+
+
+def test_the_rehearsal_opens_the_stats_page_to_the_labs_management_network_and_client():
+    lab = files.prepare(yours(), "site_data/tienda.yaml").site
+    assert lab.stats.allow_from == [IPv4Network("192.0.2.0/24"), IPv4Network("198.51.100.200/29")]
+    assert [str(a) for a in lab.lab.client.addresses] == [f"198.51.100.{h}" for h in range(200, 208)]
 
 
 def test_every_address_is_mapped_into_the_documentation_ranges_and_none_of_yours_is_left():
