@@ -5,7 +5,7 @@ Built once per release with debootstrap and cached under
 mirror, package lists, the setup script). Changing any of them builds a new
 base; nodes mount it read-only as the lower layer of their overlay.
 
-The local repository holds the closure of haproxy, keepalived and psmisc. For
+The local repository holds the closure of haproxy, keepalived, psmisc and nftables. For
 the host's own release (bookworm) the host's apt computes and downloads it;
 for another release, an apt configuration of its own (sources of that
 release, its own lists and cache under the build directory) does.
@@ -34,14 +34,15 @@ MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 # What a fresh Debian server has: systemd, sshd, ifupdown, iproute2, procps
-# (sysctl), curl and nc for checks, and python3 (Debian's standard system
-# utilities bring it; Ansible needs it on the managed nodes). NOT haproxy,
-# keepalived or psmisc: deploy installs those, from the local repository below.
+# (sysctl), curl and nc for checks, python3 (Debian's standard system
+# utilities bring it; Ansible needs it on the managed nodes) and netbase
+# (/etc/protocols: nft reads the names vrrp and icmp there; priority important). NOT haproxy,
+# keepalived, psmisc or nftables: deploy installs those, from the local repository below.
 BASE_PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ifupdown",
-    "procps", "iputils-ping", "curl", "netcat-openbsd", "less", "python3",
+    "procps", "iputils-ping", "curl", "netcat-openbsd", "less", "python3", "netbase",
 )
-REPO_PACKAGES = ("haproxy", "keepalived", "psmisc")
+REPO_PACKAGES = ("haproxy", "keepalived", "psmisc", "nftables")
 REPO_IN_IMAGE = "var/local/lab-repo"
 SETUP_SCRIPT = Path(__file__).with_name("setup-base.sh")
 # Bump when the way the base is assembled (this file) changes.

@@ -87,10 +87,11 @@ def test_a_unit_name_comes_from_the_data(tmp_path):
     registry = build_registry(plan)
     units = [c for c in registry.node if c.id.startswith("unidad-")]
     assert [(c.id, c.unit, c.step) for c in units] == [
-        ("unidad-haproxy", "haproxy", "servicios"), ("unidad-vrrpd", "vrrpd", "servicios")]
-    assert "`vrrpd`" in units[1].description
+        ("unidad-haproxy", "haproxy", "servicios"), ("unidad-nftables", "nftables", "cortafuegos"),
+        ("unidad-vrrpd", "vrrpd", "servicios")]
+    assert "`vrrpd`" in units[2].description
     asked = [f.command() for f in registry.facts("hera") if isinstance(f, UnitState)]
-    assert [c.split()[-1] for c in asked] == ["haproxy.service", "vrrpd.service"]
+    assert [c.split()[-1] for c in asked] == ["haproxy.service", "nftables.service", "vrrpd.service"]
     # keepalived's config is found by what it declares, not by its unit's name.
     assert any(c.id == "keepalived-seguimiento" and c.step == "keepalived" for c in registry.node)
 
@@ -98,7 +99,7 @@ def test_a_unit_name_comes_from_the_data(tmp_path):
 def test_the_published_plan_gives_the_units_and_sysctl_it_declares():
     registry = build_registry(load_plan(PUBLISHED_SITE))
     units = {c.unit for c in registry.node if c.id.startswith("unidad-")}
-    assert units == {"haproxy", "keepalived"}
+    assert units == {"haproxy", "keepalived", "nftables"}
     sysctl = next(c for c in registry.node if c.id == "nonlocal-bind-persistente")
     assert (sysctl.key, sysctl.value, sysctl.step) == ("net.ipv4.ip_nonlocal_bind", "1", "ip-no-local")
 

@@ -56,7 +56,7 @@ def test_conditional_step_is_marked():
 
 def test_service_reloads_are_rolling_steps():
     plan = load_plan("lab")
-    assert [s.id for s in plan.steps if s.rolling] == ["keepalived", "haproxy"]
+    assert [s.id for s in plan.steps if s.rolling] == ["keepalived", "haproxy", "cortafuegos"]
     action = plan.step("haproxy").actions["hera"][0]
     assert action.on_change == "systemctl reload-or-restart haproxy"
     assert action.validate_command("/etc/haproxy/x y") == "haproxy -c -f '/etc/haproxy/x y'"

@@ -240,3 +240,54 @@ def test_original_bug_is_fixed_one_master_distinct_priorities():
         assert sum("state MASTER" in c for c in contents) == 1
         priorities = {line.split()[1] for c in contents for line in c.splitlines() if "priority" in line}
         assert len(priorities) == len(contents)
+
+
+NFTABLES = [i for i in FILES if i[1].path == "/etc/nftables.conf"]
+
+
+def needs_nft(test):
+    """`nft -c` asks the kernel: root, in a scratch network namespace (nothing of this machine's rules)."""
+    return pytest.mark.validators("nft", reason="nft y root necesarios")(
+        pytest.mark.root("ip", reason="nft y root necesarios")(test))
+
+
+def _nft_check(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "nftables.conf"
+    path.write_text(text, encoding="utf-8")
+    with ScratchNetns([]) as ns:
+        return ns.run(["nft", "-c", "-f", str(path)])
+
+
+@needs_nft
+@pytest.mark.parametrize("item", NFTABLES, ids=[_id(i) for i in NFTABLES])
+def test_nft_accepts_rendered_firewall(tmp_path, item):
+    _, action = item
+    result = _nft_check(tmp_path, action.content)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).strip() == "", "nft -c printed something"
+
+
+@needs_nft
+def test_nft_check_catches_a_typo(tmp_path):
+    _, action = NFTABLES[0]
+    broken = action.content.replace("ip protocol vrrp", "ip protocl vrrp", 1)
+    result = _nft_check(tmp_path, broken)
+    assert result.returncode != 0
+    assert "protocl" in result.stdout + result.stderr
+
+
+def test_firewall_opens_what_the_site_needs_and_drops_the_rest():
+    for name, plan in PLANS.items():
+        site = plan.site
+        for action in (a for s, a in NFTABLES if s == name):
+            text = action.content
+            assert "policy drop;" in text and "flush ruleset" in text, name
+            peers = sorted(str(n.lan_address) for n in site.nodes if n.name != action.node)
+            vrrp = f'ip saddr {{ {", ".join(peers)} }}'
+            assert vrrp in text and ("ip daddr 224.0.0.18" in text) != site.vrrp.unicast, name
+            ports = ", ".join(str(p) for p in sorted(s.port for s in site.services))
+            assert f"ip daddr {site.vip} tcp dport {{ {ports} }} accept" in text, name
+            assert f"ip saddr {site.network.management.subnet} tcp dport {site.ssh.port} accept" in text
+            node = site.node(action.node)
+            sources = ", ".join(str(n) for n in sorted(site.stats_sources))
+            assert f"ip saddr {{ {sources} }} ip daddr {node.lan_address} tcp dport {site.stats.port}" in text
