@@ -30,6 +30,7 @@ MANAGED = [
     "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf",
     "/etc/keepalived/keepalived.conf",
     "/etc/haproxy/haproxy.cfg",
+    "/etc/nftables.conf",
 ]
 LOCK_WAIT_S = 300  # other engineers' deploys may hold the lab's lock for a while
 

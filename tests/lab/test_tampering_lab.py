@@ -46,8 +46,9 @@ SYSCTL = "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf"
 KEEPALIVED = "/etc/keepalived/keepalived.conf"
 HAPROXY = "/etc/haproxy/haproxy.cfg"
 RESTART = "/etc/systemd/system/keepalived.service.d/reinicio.conf"
+NFTABLES = "/etc/nftables.conf"
 FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy",
-              RESTART: "keepalived"}
+              RESTART: "keepalived", NFTABLES: "cortafuegos"}
 LAB = load_site("lab")
 LAN = LAB.network.lan
 
@@ -120,6 +121,14 @@ CASES = [
          {("lan-direccion", "hera")}, step="interfaz-lan"),
     case("lan-ifdown-afrodita", "afrodita", f"ifdown {LAN.interface}",
          {("lan-direccion", "afrodita")}, step="interfaz-lan"),
+    # The firewall: its rules emptied (the file's guard reloads them), its service stopped (which
+    # empties them too) or no longer started at boot (the enable's guard).
+    case("cortafuegos-vaciado-hera", "hera", "nft flush ruleset",
+         {("cortafuegos-cargado", "hera")}, step="cortafuegos"),
+    case("cortafuegos-parado-afrodita", "afrodita", "systemctl stop nftables",
+         on_each(["afrodita"], "cortafuegos-cargado", "unidad-nftables"), step="cortafuegos"),
+    case("cortafuegos-deshabilitado-hera", "hera", "systemctl disable -q nftables",
+         on_each(["hera"], "cortafuegos-habilitado", "unidad-nftables"), step="cortafuegos"),
     # Packages removed (not purged: dpkg still knows them, "deinstall ok config-files").
     case("paquete-haproxy-quitado-afrodita", "afrodita", "apt-get remove -qq -y haproxy >/dev/null",
          on_each(["afrodita"], "haproxy-instalado", "unidad-haproxy"), step="paquetes"),
