@@ -110,10 +110,11 @@ def wait_served(lab, timeout: float = 20.0) -> None:
 
 
 def data_copy(tmp_path: Path, edits: dict[str, str]) -> dict[str, str]:
-    """Env for a copy of site_data with `lab.yaml` edited (old text -> new text)."""
+    """Env for a copy of the data in use (site_data, or a private lab's RUNBOOK_DATA_DIR) with `lab.yaml`
+    edited (old text -> new text)."""
     data = tmp_path / "site_data"
     data.mkdir()
-    for f in (REPO / "site_data").glob("*.yaml"):
+    for f in Path(os.environ.get("RUNBOOK_DATA_DIR", REPO / "site_data")).glob("*.yaml"):
         (data / f.name).write_text(f.read_text())
     text = (data / "lab.yaml").read_text()
     for old, new in edits.items():
@@ -153,7 +154,7 @@ def test_fresh_lab_deploy_exits_0_and_changes_both_nodes(first_deploy, lab):
         assert result["recap"][node]["changed"] >= 5  # files, ifup, packages...
     installed = {(o["node"], o["target"]) for o in result["outcomes"] if o["status"] == "changed"}
     assert ("hera", "/etc/haproxy/haproxy.cfg") in installed
-    assert ("afrodita", "apt-get update && apt-get install -y haproxy keepalived psmisc") in installed
+    assert ("afrodita", "apt-get update && apt-get install -y haproxy keepalived psmisc nftables") in installed
     assert secret(lab) not in proc.stdout + proc.stderr
     assert secret(lab) not in Path(result["transcript"]).read_text()
 

@@ -211,15 +211,15 @@ def test_nodes_start_without_haproxy_or_keepalived(lab):
 @pytest.mark.usefixtures("lab_up_not_deployed")
 def test_apt_works_offline_from_the_local_repository(lab):
     # Simulated install (-s) so that the nodes stay fresh for other tests; the
-    # real `apt-get install -y haproxy keepalived psmisc` is what deploy runs.
+    # real `apt-get install -y haproxy keepalived psmisc nftables` is what deploy runs.
     name = node_names(lab)[-1]
     proc = lab_api.node_run(
         lab.site, name,
-        ["sh", "-c", "apt-get update && apt-get install -s haproxy keepalived psmisc"],
+        ["sh", "-c", "apt-get update && apt-get install -s haproxy keepalived psmisc nftables"],
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    for pkg in ("haproxy", "keepalived", "psmisc"):
+    for pkg in ("haproxy", "keepalived", "psmisc", "nftables"):
         assert re.search(rf"^Inst {pkg} ", proc.stdout, re.M), pkg
 
 
