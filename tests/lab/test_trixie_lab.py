@@ -11,7 +11,7 @@ keepalived silently back in multicast caught by verify and healed by one
 deploy; the same site with unicast off (a multicast site in a network
 without multicast) leaving both nodes with the VIP, and verify saying so;
 the drill's planned and node-crash scenarios. And every config rendered for
-every site accepted by Debian 13's own haproxy and keepalived.
+every site accepted by Debian 13's own haproxy, keepalived and nft.
 """
 
 from __future__ import annotations
@@ -206,6 +206,14 @@ def test_debian13_keepalived_accepts_every_rendered_config(site, scratch_netns):
             assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), (site, action.node)
 
 
+@pytest.mark.parametrize("site", site_names())
+def test_debian13_nft_accepts_every_rendered_firewall(site, scratch_netns):
+    for action in _files(site):
+        if action.path == "/etc/nftables.conf":
+            result = run13(["nft", "-c", "-f", "{conf}"], {"conf": action.content}, scratch_netns)
+            assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), (site, action.node)
+
+
 def test_debian13_validators_catch_a_typo(scratch_netns):
     keepalived = next(a for a in _files(SITE) if a.path == "/etc/keepalived/keepalived.conf")
     result = run13(["keepalived", "-t", "-f", "{conf}"],
@@ -215,3 +223,7 @@ def test_debian13_validators_catch_a_typo(scratch_netns):
     broken = materialize(haproxy.content, FAKE_SECRETS).replace("timeout connect 5s", "contimeout 5000")
     result = run13(["haproxy", "-c", "-f", "{cfg}"], {"cfg": broken})
     assert result.returncode != 0 and "contimeout" in result.stderr
+    nftables = next(a for a in _files(SITE) if a.path == "/etc/nftables.conf")
+    result = run13(["nft", "-c", "-f", "{conf}"], {"conf": nftables.content.replace("policy drop", "policy dorp")},
+                   scratch_netns)
+    assert result.returncode != 0 and "dorp" in result.stderr
