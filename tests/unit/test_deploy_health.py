@@ -42,7 +42,7 @@ def private_lock_dir(tmp_path, monkeypatch):
 def test_health_probes_are_verifys_and_a_converged_cluster_has_no_problem(plan, cluster):
     health = Health(plan, SECRETS)
     assert {c.id for c in health.node_checks} == {
-        "unidad-haproxy", "unidad-keepalived", "keepalived-seguimiento",
+        "unidad-haproxy", "unidad-keepalived", "unidad-nftables", "keepalived-seguimiento",
         "servicio-horizon-backends", "servicio-memcached-backends",
     }
     assert [c.id for c in health.cluster_checks] == ["vip-unica", "vip-nodo-previsto"]
@@ -222,5 +222,5 @@ def test_every_guard_and_managed_file_has_a_tampering_case_on_the_lab(plan):
     # arranque-lento only applies where /etc/init/failsafe.conf exists (Ubuntu 14.04): no lab node has it.
     guarded = {a.step for a in plan.actions() if a.unless} - {"arranque-lento"}
     managed = {a.step for a in plan.actions() if isinstance(a, FileAction)}
-    assert guarded == {"interfaz-lan", "ip-no-local", "keepalived", "paquetes", "servicios"}
+    assert guarded == {"interfaz-lan", "ip-no-local", "keepalived", "paquetes", "servicios", "cortafuegos"}
     assert guarded | managed <= healed

@@ -156,7 +156,7 @@ def healthy_facts(plan, node: str) -> NodeFacts:
             probes[FileContent(action.path).key] = Probe(0, content)
             perms = f"{int(action.mode, 8):o} {action.owner} {action.group}"
             probes[FileState(action.path).key] = file_state(action.path, content, perms)
-    for unit in ("haproxy", "keepalived"):
+    for unit in ("haproxy", "keepalived", "nftables"):
         probes[unit_key(unit)] = Probe(0, _unit(unit, "active", "enabled"))
     probes[SYSCTL] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
     state = "MASTER" if holder else "BACKUP"
@@ -173,6 +173,10 @@ def _passing_output(check_id: str, site, me) -> str:
         "nonlocal-bind-activo": "1\n",
         "haproxy-instalado": "HAProxy version 2.6.12-1+deb12u4 2025/01/01\n",
         "killall-instalado": "/usr/bin/killall\n",
+        "nft-instalado": "/usr/sbin/nft\n",
+        "cortafuegos-cargado": "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; "
+                               "policy drop;\n\t}\n}\n",
+        "cortafuegos-habilitado": "enabled\n",
         "keepalived-config-valida": "",
         "haproxy-config-valida": "Configuration file is valid\n",
         "servicios-activos": "active\nactive\n",
