@@ -194,6 +194,15 @@ class Stats(Strict):
         "balanceadores cierra su puerto a todas las demás. Vacío: solo la red de gestión.",
         ["10.30.0.0/24", "10.40.7.0/28"], default=[])
 
+    @model_validator(mode="after")
+    def _distinct_sources(self) -> Self:
+        # nft refuses a set whose intervals overlap: say it here, with the field.
+        for j, net in enumerate(self.allow_from):
+            for other in self.allow_from[:j]:
+                if net.overlaps(other):
+                    raise FieldError(("allow_from", j), f"{net} se solapa con {other}, ya en la lista")
+        return self
+
 
 class Haproxy(Strict):
     # `global maxconn`: connections the whole process accepts at once, every
