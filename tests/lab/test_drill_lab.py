@@ -124,10 +124,12 @@ def test_yes_opens_a_site_without_a_lab_block_over_its_ssh(drill, tmp_path):
     The CLI runs inside the lab client's namespace, so the load it sends from "this
     machine" and its SSH (the lab's ProxyCommand) can only reach lab addresses.
     """
-    site = yaml.safe_load((REPO / "site_data" / "lab.yaml").read_text())
+    # The data in use: a private lab's (RUNBOOK_DATA_DIR) reaches its own nodes, never the main lab's.
+    data = Path(os.environ.get("RUNBOOK_DATA_DIR", REPO / "site_data"))
+    site = yaml.safe_load((data / "lab.yaml").read_text())
     del site["lab"]
     (tmp_path / "lab.yaml").write_text(yaml.safe_dump(site, allow_unicode=True))
-    (tmp_path / "procedure.yaml").write_text((REPO / "site_data" / "procedure.yaml").read_text())
+    (tmp_path / "procedure.yaml").write_text((data / "procedure.yaml").read_text())
     env = {**os.environ, "RUNBOOK_DATA_DIR": str(tmp_path)}
     client_ns = layout(load_site("lab")).client.netns
 
