@@ -12,23 +12,11 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
+from support.voice import USTED
 
 from runbook.data.schema import site_schema
 from runbook.site.reference import MAP_KEY, field_paths
 
-# Formal imperatives and pronouns (the site says "tú"). Present subjunctives share most
-# imperative forms ("que el nodo use", "un servidor configure"), so those count only where
-# an instruction starts (a sentence, a clause after a colon, a parenthesis); the forms
-# below them count anywhere.
-_IMPERATIVES = (r"quite|ejecute|compruebe|elija|escriba|pulse|consulte|sustituya|ponga|haga|"
-                r"instale|configure|edite|copie|abra|revise|utilice|use|añada|mire|vea|repita|"
-                r"reinicie|cambie|pruebe|recuerde|lea|siga|vuelva|cree|borre|guarde|espere")
-USTED = re.compile(
-    rf"(?:^|[.,:;!?¡¿(]\s*)(?:{_IMPERATIVES})\b"
-    r"|\b(?:usted|ustedes|asegúrese|fíjese|cámbiela|cámbielo|póngala|póngalo|hágalo|ejecútelo|"
-    r"compruébelo|escríbalo|tenga en cuenta|sus propios nodos)\b",
-    re.I,
-)
 # Words the review ruled out.
 BANNED = ("estrofa", "para máquinas")
 # The project's own vocabulary: never in a reader's prose.
