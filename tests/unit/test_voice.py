@@ -88,6 +88,23 @@ def test_the_readme_speaks_tu():
     assert not hits, "habla de usted:\n" + "\n".join(hits)
 
 
+# A command named as `invoke TASK` (users run ./rb; invoke is what it runs underneath).
+INVOKE = re.compile(r"\binvoke\s+(?!a\b)[\w.-]+")
+
+
+def test_messages_name_the_command_users_run():
+    hits = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _docstrings(tree)
+        hits += [f"{path.relative_to(REPO)}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
+                 and SPANISH.search(node.value) and INVOKE.search(node.value)]
+    assert not hits, "nombra invoke en vez de ./rb:\n" + "\n".join(hits)
+    assert INVOKE.search("el laboratorio no está en marcha (use «invoke lab.up»)")
+    assert not INVOKE.search("fichero de configuración de invoke a usar")
+
+
 @pytest.mark.parametrize("source, found", [
     ('raise fail("indique la carpeta del proyecto con --output CARPETA")', True),
     ('raise fail(f"formato desconocido {f!r}; use uno de: {known}")', True),
