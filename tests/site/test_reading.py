@@ -119,6 +119,35 @@ def test_rb_is_introduced_with_a_link_to_the_repository(built_site):
     assert first.find_next("p") is sentence or first is sentence
 
 
+def test_a_placeholder_repository_link_is_announced_at_build_time(built_site):
+    # mkdocs.yml links to an example address until RUNBOOK_REPO_URL names the real one:
+    # the build says so (an INFO line: --strict still passes), and only then.
+    import os
+
+    from runbook.site.plugin import placeholder_notice, placeholder_repo
+
+    url = os.environ.get("RUNBOOK_REPO_URL") or "https://git.example.org/runbook/runbook"
+    shown = BeautifulSoup(built_site.html("index.html"), "html.parser").select_one("a.md-source")["href"]
+    assert shown.rstrip("/") == url.rstrip("/")
+    assert (placeholder_notice(url) in built_site.stderr) is placeholder_repo(url)
+
+
+@pytest.mark.parametrize("url, placeholder", [
+    ("https://git.example.org/runbook/runbook", True),
+    ("https://example.com/runbook", True),
+    ("https://git.lab.invalid/runbook", True),
+    ("", True),
+    (None, True),
+    ("https://github.com/someone/runbook", False),
+    ("https://git.empresa.es/infra/runbook", False),
+    ("https://notexample.org/runbook", False),
+])
+def test_placeholder_repository_links(url, placeholder):
+    from runbook.site.plugin import placeholder_repo
+
+    assert placeholder_repo(url) is placeholder
+
+
 def test_managed_files_do_not_forbid_what_the_steps_do(built_site):
     # A by-hand step edits haproxy.cfg with nano: its header must not say "do not edit".
     text = _all_text(built_site, "instalacion.html")
