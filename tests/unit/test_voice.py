@@ -20,11 +20,17 @@ PACKAGE = Path(runbook.__file__).parent
 REPO = PACKAGE.parent
 
 
+def _is_task(node: ast.AST) -> bool:
+    """An invoke task: its docstring is the Spanish help `./rb --help TASK` prints."""
+    names = [d.func if isinstance(d, ast.Call) else d for d in getattr(node, "decorator_list", [])]
+    return any(getattr(n, "id", getattr(n, "attr", None)) == "task" for n in names)
+
+
 def _docstrings(tree: ast.AST) -> set[int]:
-    """The ids of the docstring nodes (English, for developers)."""
+    """The ids of the docstring nodes (English, for developers), tasks' help excepted."""
     out = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and not _is_task(node):
             first = node.body[0] if node.body else None
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 out.add(id(first.value))
@@ -110,6 +116,7 @@ def test_messages_name_the_command_users_run():
     ('raise fail(f"formato desconocido {f!r}; use uno de: {known}")', True),
     ('say("falta nft: instálelo con «apt-get install nftables»")', True),
     ('"""Use the lab: indique nothing here (a docstring, for developers)."""', False),
+    ('@task\ndef up(c):\n    """Levanta el laboratorio; si falla, revise el registro."""', True),
     ('raise fail(f"formato desconocido {f!r}; usa uno de: {known}")', False),
     ('msg = "que el nodo use la dirección de su LAN"', False),
     ('state = "active"; hint = "use the lab"', False),
