@@ -43,7 +43,7 @@ def _status_codes(value: object) -> str:
     except ValueError:
         raise FieldError(
             (),
-            f"códigos de estado no válidos {str(value)[:40]!r}: escriba un código (302), un rango "
+            f"códigos de estado no válidos {str(value)[:40]!r}: escribe un código (302), un rango "
             "(200-399) o una lista separada por comas (200,302), entre 100 y 599"
         ) from None
     return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
@@ -145,7 +145,7 @@ class Vrrp(Strict):
         value = self.advert_int
         if self.version == 2 and not float(value).is_integer():
             raise FieldError(("advert_int",), f"advert_int {value} no es un número entero de segundos, como "
-                             "exige VRRP versión 2; para intervalos de menos de un segundo use version: 3")
+                             "exige VRRP versión 2; para intervalos de menos de un segundo usa version: 3")
         if self.version == 3 and (value > 40.95 or abs(value * 100 - round(value * 100)) > 1e-9):
             raise FieldError(("advert_int",), f"advert_int {value} no vale para VRRP versión 3: "
                              "centésimas de segundo, de 0.01 a 40.95")

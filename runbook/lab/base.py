@@ -133,7 +133,7 @@ def _build(target: Path, log, suite: str = SUITE) -> None:
         if shutil.which(tool) is None:
             pkg = "debootstrap" if tool == "debootstrap" else "apt-utils"
             raise PrerequisiteError(
-                f"falta {tool}: instálelo con «apt-get install {pkg}» para construir la imagen base"
+                f"falta {tool}: instálalo con «apt-get install {pkg}» para construir la imagen base"
             )
     tmp = target.with_name(target.name + ".tmp")
     _remove_tree(tmp)

@@ -45,11 +45,11 @@ def check_prerequisites() -> None:
     if os.geteuid() != 0:
         raise PrerequisiteError(
             "el laboratorio necesita root (espacios de red, montajes y contenedores): "
-            "ejecútelo con sudo o como root"
+            "ejecútalo con sudo o como root"
         )
     for tool, package in TOOLS.items():
         if shutil.which(tool) is None:
-            raise PrerequisiteError(f"falta {tool}: instálelo con «apt-get install {package}»")
+            raise PrerequisiteError(f"falta {tool}: instálalo con «apt-get install {package}»")
 
 
 @contextmanager

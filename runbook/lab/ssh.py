@@ -51,7 +51,7 @@ def write_known_hosts(lay: LabLayout, host_keys: dict[str, dict]) -> None:
 
 def write_config(lay: LabLayout) -> None:
     text = [
-        "# Escrito por `invoke lab.up`: acceso SSH a los nodos del laboratorio.\n",
+        "# Escrito por `./rb lab.up`: acceso SSH a los nodos del laboratorio.\n",
         "# Uso: ssh -F este_fichero NODO   (o la dirección de gestión del nodo)\n\n",
     ]
     every = []

@@ -31,7 +31,7 @@ class SiteExistsError(BadInputError):
 def site_path(name: str, directory: Path) -> Path:
     """Where site `name` lives; a name that cannot be a site's is refused (exit 2)."""
     if not isinstance(name, str) or not NAME_RE.match(name) or name == "procedure":
-        raise DataError(f"nombre de sitio no válido {shown(name)}: use minúsculas, cifras y guiones, "
+        raise DataError(f"nombre de sitio no válido {shown(name)}: usa minúsculas, cifras y guiones, "
                         "empezando por una letra (máx. 32 caracteres)")
     return directory / f"{name}.yaml"
 

@@ -28,7 +28,9 @@ publishing a site that drifted.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from mkdocs.config import base
@@ -53,6 +55,21 @@ from .tables import node_table, services_table, step_checks_list, topology, veri
 from .values import values_note, values_table
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
+# MkDocs prints its plugins' INFO lines; --strict fails only on warnings.
+LOG = logging.getLogger("mkdocs.plugins.runbook")
+# Domains reserved for examples (RFC 2606, RFC 6761): mkdocs.yml's repo_url until one is set.
+EXAMPLE_DOMAINS = ("example", "example.org", "example.com", "example.net", "test", "invalid", "localhost")
+
+
+def placeholder_repo(url: str | None) -> bool:
+    """True when the repository link is missing or points at a domain reserved for examples."""
+    host = (urlsplit(url or "").hostname or "").rstrip(".")
+    return not host or any(host == d or host.endswith("." + d) for d in EXAMPLE_DOMAINS)
+
+
+def placeholder_notice(url: str | None) -> str:
+    return (f"runbook: el enlace al repositorio de las páginas es de ejemplo ({url or 'ninguno'}): "
+            "antes de publicar la web, define RUNBOOK_REPO_URL con su dirección real")
 # How the pages name the system of the balancers (the site's `os`).
 RELEASES = {"debian12": "Debian 12 (bookworm)", "debian13": "Debian 13 (trixie)"}
 
@@ -74,6 +91,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         self._data_dir = self._resolve_data_dir(config)
         self._published = self.config.site == PUBLISHED_SITE
         self._repo_url = config.repo_url
+        if placeholder_repo(self._repo_url):
+            LOG.info(placeholder_notice(self._repo_url))
         try:
             site = load_site(self.config.site, self._data_dir)
             self.plan: Plan = build_plan(site, load_procedure(self._data_dir))

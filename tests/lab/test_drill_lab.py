@@ -138,7 +138,7 @@ def test_yes_opens_a_site_without_a_lab_block_over_its_ssh(drill, tmp_path):
                               capture_output=True, text=True, timeout=600)
 
     refused = real_drill("--scenario", "haproxy-crash")
-    assert refused.returncode == 2 and "repita con --yes" in refused.stderr, refused.stderr
+    assert refused.returncode == 2 and "repite con --yes" in refused.stderr, refused.stderr
     assert refused.stdout == "" and "AVISO" not in refused.stderr
     done = real_drill("--yes", "--scenario", "planned,haproxy-crash", "--rate", "50", "--duration", "12", "--json")
     assert done.returncode == 0, done.stderr[-3000:]
