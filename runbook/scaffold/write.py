@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.load import DataError, site_from_text
+from ..data.load import display_path as display
 from ..data.schema import default_path, schema_line, write_schema
 from ..errors import BadInputError
 from ..names import NAME_RE
@@ -74,11 +75,3 @@ def write_site(path: Path, text: str, force: bool) -> Path:
         if os.path.exists(handle.name):
             os.unlink(handle.name)
     return schema
-
-
-def display(path: Path) -> str:
-    """A path as the loader names it: relative to the working folder when it is below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

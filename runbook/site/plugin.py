@@ -175,7 +175,10 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         def expand(match) -> str:
             place = Place(src, source_line(markdown, match.group(0)), stash)
             directive, args = parse(match.group("body"), self.DIRECTIVES, src, place.line)
-            return directive.handler(self, place, *args)
+            try:
+                return directive.handler(self, place, *args)
+            except ResultsError as exc:  # a figure the results file lacks, named at its directive
+                raise place.error(str(exc)) from None
 
         return DIRECTIVE_RE.sub(expand, text)
 
@@ -289,42 +292,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         self._shown_observations.add(observation_id)
         return observation_markdown(item, place.stash)
 
-    def _measure(self, place: Place, scenario: str, key: str) -> str:
-        try:
-            return measured(self._results, scenario, key)
-        except ResultsError as exc:
-            raise place.error(str(exc)) from None
-
-    def _node_table(self, place: Place) -> str:
-        return node_table(self.plan.site)
-
-    def _topology(self, place: Place) -> str:
-        return topology(self.plan.site)
-
-    def _services(self, place: Place) -> str:
-        return services_table(self.plan.site)
-
     def _verify_checks(self, place: Place) -> str:
         from ..checks import catalog
 
         try:
             return verify_checks(catalog(self.plan), self._find_step, place.src)
         except ValueError as exc:
-            raise place.error(str(exc)) from None
-
-    def _step_checks(self, place: Place) -> str:
-        return step_checks_list(self.plan, self._find_step, place.src)
-
-    def _values(self, place: Place) -> str:
-        return values_table(self.plan, self._find_step, place.src)
-
-    def _results_page(self, place: Place) -> str:
-        return results_markdown(self._results, place.stash)
-
-    def _soak(self, place: Place) -> str:
-        try:
-            return soak_markdown(self._results)
-        except ResultsError as exc:
             raise place.error(str(exc)) from None
 
     def _reference(self, place: Place) -> str:
@@ -336,16 +309,18 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     DIRECTIVES = directive_table(
         Directive("paso", ("ID",), _step),
         Directive("orden", ("ID",), _observation),
-        Directive("medida", ("ESCENARIO", "CLAVE"), _measure),
-        Directive("tabla-nodos", (), _node_table),
-        Directive("topologia", (), _topology),
-        Directive("servicios", (), _services),
+        Directive("medida", ("ESCENARIO", "CLAVE"), lambda self, place, scenario, key:
+                  measured(self._results, scenario, key)),
+        Directive("tabla-nodos", (), lambda self, place: node_table(self.plan.site)),
+        Directive("topologia", (), lambda self, place: topology(self.plan.site)),
+        Directive("servicios", (), lambda self, place: services_table(self.plan.site)),
         Directive("comprobaciones-verify", (), _verify_checks),
-        Directive("comprobaciones-pasos", (), _step_checks),
-        Directive("valores", (), _values),
-        Directive("resultados", (), _results_page),
+        Directive("comprobaciones-pasos", (), lambda self, place:
+                  step_checks_list(self.plan, self._find_step, place.src)),
+        Directive("valores", (), lambda self, place: values_table(self.plan, self._find_step, place.src)),
+        Directive("resultados", (), lambda self, place: results_markdown(self._results, place.stash)),
         Directive("referencia", (), _reference),
-        Directive("resistencia", (), _soak),
+        Directive("resistencia", (), lambda self, place: soak_markdown(self._results)),
     )
 
     def _find_step(self, step_id: str) -> tuple[str, str] | None:
