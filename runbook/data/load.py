@@ -97,9 +97,7 @@ def site_from_text(name: str, text: str, display: str) -> Site:
 def _site(name: str, source: Source) -> Site:
     site = _validate(source, Site)
     if site.name != name:
-        raise DataError(
-            f"{source.where(('name',))}: vale {site.name!r} pero el fichero se llama {name}.yaml"
-        )
+        raise DataError(f"{source.where(('name',))}: vale {site.name!r} pero el fichero se llama {name}.yaml")
     return site
 
 

@@ -34,9 +34,6 @@ class RunAction:
     note: str = ""
     kind: Literal["run"] = "run"
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class FileAction:
@@ -64,9 +61,6 @@ class FileAction:
         if self.validate is None:
             return None
         return self.validate.replace("%s", shlex.quote(candidate))
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 Action = RunAction | FileAction
@@ -180,7 +174,7 @@ class Plan:
         return _by_id(self.observations, observation_id)
 
     def to_json(self, node: str | None = None) -> list[dict]:
-        return [{**action.to_json(), "when_file_exists": step.when_file_exists}
+        return [{**asdict(action), "when_file_exists": step.when_file_exists}
                 for step in self.steps for name in self._names(node) for action in step.actions[name]]
 
 
