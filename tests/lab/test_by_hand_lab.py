@@ -216,11 +216,12 @@ def test_a_reader_builds_the_cluster_from_the_site_alone_and_verify_is_green(wal
     assert verify.returncode == 0, verify.stdout[-3000:] + verify.stderr[-1000:]
 
 
-def verify_until(data, code: int) -> subprocess.CompletedProcess:
+def verify_until(data, code: int, says: str = "") -> subprocess.CompletedProcess:
+    """`./rb verify` again until it exits `code` saying `says` (HAProxy takes a few checks to decide)."""
     deadline = time.monotonic() + SETTLE_S
     while True:
         result = rb(data, "verify", "--site", NAME)
-        if result.returncode == code or time.monotonic() > deadline:
+        if (result.returncode == code and says in result.stdout) or time.monotonic() > deadline:
             return result
         time.sleep(1)
 
@@ -231,10 +232,12 @@ def test_with_debians_memcached_config_haproxy_marks_the_server_down(walked, sit
     server = site.servers[-1]
     back = on(site, server.name, f"cp {DEBIAN_MEMCACHED_CONF} /etc/memcached.conf; systemctl restart memcached")
     assert back.returncode == 0, back.stdout
-    broken = verify_until(data, 1)
+    # HAProxy's own view, as verify reports it: the server DOWN (its check refused).
+    broken = verify_until(data, 1, f"{server.name} DOWN")
     assert broken.returncode == 1, broken.stdout[-2000:]
-    # HAProxy's own view, as verify reports it: the server DOWN, its check refused.
     assert f"{server.name} DOWN" in broken.stdout, broken.stdout[-3000:]
+    # The page's own check from the balancers says it too: the server does not answer on that port.
+    assert f"{server.lan_address}:11211 {server.lan_address}: connect: Connection refused" in broken.stdout
     assert prepare(site, pages, server) is None
     healed = verify_until(data, 0)
     assert healed.returncode == 0, healed.stdout[-3000:]
