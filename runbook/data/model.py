@@ -350,6 +350,12 @@ class LabLayout(Strict):
     multicast: bool = doc("false: la LAN del laboratorio descarta los anuncios VRRP por multicast (nftables "
                           "en su puente), como una nube o un switch que no lo deja pasar.", False,
                           default=True)
+    backends: Literal["processes", "machines"] = doc(
+        "Cómo son los servidores del laboratorio: processes, nginx y memcached arrancados por el laboratorio "
+        "con su propia configuración (rápido); machines, una máquina Debian por servidor con nginx y "
+        "memcached recién instalados con apt, con la configuración de Debian, que hay que preparar como "
+        "dice «Antes de empezar». Con machines, la LAN necesita gateway: por él llega SSH a los "
+        "servidores.", "machines", default="processes")
 
 
 class Site(SiteMethods, Strict):
@@ -508,6 +514,9 @@ class Site(SiteMethods, Strict):
         taken = {n.management_address for n in self.nodes}
         if gateway in taken:
             raise FieldError(("lab", "management_gateway"), "coincide con la dirección de gestión de un nodo")
+        if self.lab.backends == "machines" and self.network.lan.gateway is None:
+            raise FieldError(("lab", "backends"), "con machines, la LAN necesita gateway "
+                             "(network.lan.gateway): por él llega SSH a los servidores")
         taken |= {self.vip} | {n.lan_address for n in self.nodes}
         taken |= {b.address for s in self.services for b in s.backends}
         for i, address in enumerate(self.lab.client.addresses):

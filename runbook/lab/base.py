@@ -187,13 +187,15 @@ def _apt_options(suite: str, root: Path, logfile: Path) -> list[str]:
     return options
 
 
-def _local_repo(repo: Path, logfile: Path, suite: str = SUITE, apt_root: Path | None = None) -> int:
-    """Download the closure of REPO_PACKAGES for `suite` and index it."""
+def _local_repo(repo: Path, logfile: Path, suite: str = SUITE, apt_root: Path | None = None,
+                packages: tuple[str, ...] | None = None) -> int:
+    """Download the closure of `packages` (REPO_PACKAGES) for `suite` and index it."""
+    packages = packages or REPO_PACKAGES
     repo.mkdir(parents=True)
     options = _apt_options(suite, apt_root or repo.with_name("apt"), logfile)
     deps = _run(
         ["apt-cache", *options, "depends", "--recurse", "--no-recommends", "--no-suggests",
-         "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *REPO_PACKAGES],
+         "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *packages],
         "calcular las dependencias del repositorio local",
     )
     # Lines starting with a letter are package names; "<virtual>" ones are not.
