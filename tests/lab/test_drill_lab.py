@@ -22,6 +22,7 @@ from runbook.drill.load import REQUEST_TIMEOUT_S
 from runbook.drill.runner import wait_healthy
 from runbook.drill.scenarios import HEALTH_CHECK_WINDOW_S
 from runbook.lab.layout import layout
+from runbook.names import data_dir
 from runbook.plan.build import load_plan
 
 pytestmark = pytest.mark.lab
@@ -126,7 +127,7 @@ def test_yes_opens_a_site_without_a_lab_block_over_its_ssh(drill, tmp_path):
     The CLI runs inside the lab client's namespace, so the load it sends from "this
     machine" and its SSH (the lab's ProxyCommand) can only reach lab addresses.
     """
-    site = yaml.safe_load((REPO / "site_data" / "lab.yaml").read_text())
+    site = yaml.safe_load((data_dir() / "lab.yaml").read_text())
     del site["lab"]
     (tmp_path / "lab.yaml").write_text(yaml.safe_dump(site, allow_unicode=True))
     (tmp_path / "procedure.yaml").write_text((REPO / "site_data" / "procedure.yaml").read_text())
