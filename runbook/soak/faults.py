@@ -141,6 +141,8 @@ def _reboot(role: str) -> Callable[[Target], float]:
             return lines[0] if booted else None
 
         before = boot_id()
+        if before is None:  # without it, the node still up before its reboot would pass for back
+            raise DrillError(f"{node}: no se pudo leer su arranque actual antes de reiniciarlo")
         stamp = t.cluster.node_command(node, reboot_command()) + 1.0
         deadline = time.time() + REBOOT_BACK_S
         while time.time() < deadline:

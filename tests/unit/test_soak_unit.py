@@ -134,6 +134,13 @@ def test_a_reboot_waits_until_the_node_has_booted_again(monkeypatch):
     assert catalogue()["reinicio-otro"].apply(target) == 1001.0  # the reboot starts 1 s after the command
     assert cluster.commands == [("afrodita", "systemd-run --quiet --on-active=1 systemctl reboot")]
 
+    unknown = FakeCluster(comes_back=True)
+    monkeypatch.setattr(runbook.lab, "node_run", lambda *a, **kw: subprocess.CompletedProcess(a, 255, "", ""),
+                        raising=False)
+    with pytest.raises(DrillError, match="no se pudo leer su arranque actual"):
+        catalogue()["reinicio-otro"].apply(Target(unknown, None, "hera", "afrodita"))
+    assert unknown.commands == []  # never rebooted without a boot id to tell the new boot by
+
     stuck = FakeCluster(comes_back=False)
     monkeypatch.setattr(runbook.lab, "node_run", stuck.node_run, raising=False)
     monkeypatch.setattr(soak_faults, "REBOOT_BACK_S", 0.01)
