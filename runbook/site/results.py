@@ -270,15 +270,15 @@ def _handover(h: dict) -> list[str]:
            f"Medido el **{_md(h['when'])}** sobre el laboratorio, a {h['rate']:g} peticiones/s y "
            f"{h['duration_s']:g} s por ejecución. Cada cifra es la de una ejecución, en orden.", "",
            '<div class="rb-compacta" markdown>', "",
-           "| Escenario | Ejecuciones sin fallidas | Fallidas | Dos nodos con la IP virtual (s) "
-           "| Servicio de nuevo tras (s) |",
+           "| Escenario | Ejecuciones sin fallidas | Fallidas | IP virtual movida tras (s) "
+           "| Dos nodos con la IP virtual (s) |",
            "|---|---:|---|---|---|"]
     for s in h["scenarios"]:
         clean = sum(1 for v in s["failed"] if v == 0)
         out.append(
             f"| **{_md(s['title'])}** | {clean} de {len(s['failed'])} | {', '.join(map(str, s['failed']))} "
-            f"| {'; '.join(number(v) for v in s['two_holders_s'])} "
-            f"| {'; '.join(number(v, 'sin recuperar') for v in s['takeover_s'])} |"
+            f"| {'; '.join(number(v, 'no se movió') for v in s['vip_moved_s'])} "
+            f"| {'; '.join(number(v) for v in s['two_holders_s'])} |"
         )
     return [*out, "", "</div>", ""]
 
