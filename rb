@@ -15,7 +15,7 @@ cd "$here"
 say() { printf 'rb: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 # A failure nobody foresaw still says where it happened instead of ending in silence.
-trap 'rc=$?; say "error inesperado (código $rc) en la línea $LINENO: «$BASH_COMMAND»; vuelva a ejecutar con «bash -x ./rb …» para ver el detalle"; exit $rc' ERR
+trap 'rc=$?; say "error inesperado (código $rc) en la línea $LINENO: «$BASH_COMMAND»; vuelve a ejecutar con «bash -x ./rb …» para ver el detalle"; exit $rc' ERR
 
 # Debian packages the lab, the validators and the browser test need (nginx and
 # memcached: the lab's backends, run in their own namespaces; nftables: a lab
@@ -54,7 +54,7 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   if [ -z "$apt_updated" ]; then
     apt-get update -qq \
-      || die "falló «apt-get update» (código $?): revise la red y las fuentes de apt (/etc/apt/sources.list*) y vuelva a ejecutar ./rb"
+      || die "falló «apt-get update» (código $?): revisa la red y las fuentes de apt (/etc/apt/sources.list*) y vuelve a ejecutar ./rb"
     apt_updated=1
   fi
   if [ ! -e "$policy_rc_d" ]; then
@@ -69,7 +69,7 @@ apt_install() {
     own_policy=""
   fi
   [ "$rc" = 0 ] \
-    || die "falló «apt-get install $*» (código $rc): lea el error de apt de arriba (¿otro apt en marcha?), corríjalo y vuelva a ejecutar ./rb"
+    || die "falló «apt-get install $*» (código $rc): lee el error de apt de arriba (¿otro apt en marcha?), corrígelo y vuelve a ejecutar ./rb"
 }
 
 # Checking packages and the venv costs tens of milliseconds (dpkg-query, pip's
@@ -85,13 +85,13 @@ ready=".venv/.rb-ready-${sums:0:8}${second:0:8}"
 if [ -n "${RB_CHECK_INSTALL:-}" ] || [ ! -e "$ready" ]; then
   complete=1  # becomes 0 while a package is missing (without root): check again next time
   if ! command -v dpkg-query >/dev/null; then
-    say "aviso: no hay dpkg-query (¿no es Debian?): instale a mano el equivalente de ${apt_packages[*]}"
+    say "aviso: no hay dpkg-query (¿no es Debian?): instala a mano el equivalente de ${apt_packages[*]}"
     complete=0
   else
     mapfile -t missing < <(missing_packages)
     if [ "${#missing[@]}" -gt 0 ]; then
       if [ "$(id -u)" != 0 ]; then
-        say "aviso: faltan paquetes de Debian (${missing[*]}): ejecute ./rb una vez como root, o «sudo apt-get install ${missing[*]}»"
+        say "aviso: faltan paquetes de Debian (${missing[*]}): ejecuta ./rb una vez como root, o «sudo apt-get install ${missing[*]}»"
         complete=0
       else
         say "instalando paquetes de Debian: ${missing[*]}"
@@ -113,12 +113,12 @@ if [ -n "${RB_CHECK_INSTALL:-}" ] || [ ! -e "$ready" ]; then
       # A venv left without pip (python3-venv was missing) is made again from scratch.
       rm -rf .venv
       command -v python3 >/dev/null \
-        || die "falta python3: instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+        || die "falta python3: instala python3-venv (como root: apt-get install python3-venv) y vuelve a ejecutar ./rb"
       python3 -m venv .venv \
-        || die "no se pudo crear .venv con «python3 -m venv» (código $?): instale python3-venv (como root: apt-get install python3-venv) y vuelva a ejecutar ./rb"
+        || die "no se pudo crear .venv con «python3 -m venv» (código $?): instala python3-venv (como root: apt-get install python3-venv) y vuelve a ejecutar ./rb"
     fi
     .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' \
-      || die "pip no pudo instalar el proyecto en .venv (código $?): revise el acceso a PyPI (o la configuración de pip) y vuelva a ejecutar ./rb"
+      || die "pip no pudo instalar el proyecto en .venv (código $?): revisa el acceso a PyPI (o la configuración de pip) y vuelve a ejecutar ./rb"
     rm -f .venv/.runbook-*
     touch "$stamp"
   fi
@@ -153,17 +153,17 @@ vendor() {  # package version file-in-package destination
     apt_install npm
   fi
   if ! command -v npm >/dev/null; then
-    say "aviso: sin npm no hay copia local de $pkg y «./rb docs» fallará: instale npm (como root: apt-get install npm) y vuelva a ejecutar ./rb"
+    say "aviso: sin npm no hay copia local de $pkg y «./rb docs» fallará: instala npm (como root: apt-get install npm) y vuelve a ejecutar ./rb"
   else
     say "descargando $pkg $version (paquete npm)"
     fetch_vendor "$pkg" "$version" "$src" "$dest" \
-      || say "aviso: no se pudo descargar $pkg (npm pack $pkg@$version, código $?) y «./rb docs» fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb"
+      || say "aviso: no se pudo descargar $pkg (npm pack $pkg@$version, código $?) y «./rb docs» fallará: revisa el acceso al registro de npm y vuelve a ejecutar ./rb"
   fi
 }
 vendor mermaid 11.4.1 dist/mermaid.min.js docs/assets/vendor/mermaid.min.js
 vendor iframe-worker 1.0.4 shim/index.js docs/assets/vendor/iframe-worker/shim.js
 
 [ -x .venv/bin/invoke ] \
-  || die "falta .venv/bin/invoke (.venv a medias): bórrelo («rm -rf .venv») y vuelva a ejecutar ./rb"
+  || die "falta .venv/bin/invoke (.venv a medias): bórralo («rm -rf .venv») y vuelve a ejecutar ./rb"
 # invoke, through a Program that answers command-line misuse in Spanish (exit 2).
 exec .venv/bin/python -m runbook.cli "$@"

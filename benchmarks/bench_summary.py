@@ -170,9 +170,9 @@ def main() -> None:
                                   "benchmarks/bench_summary.py --save", "rows": rows},
     }
     saved = json.loads(MEASURED.read_text()) if MEASURED.is_file() else {}
-    # Measured apart (benchmarks/bench_preemption.py, soak_summary.py; the figures before HAProxy's backend
-    # settings, benchmarks/README.md), each with its own date: kept as they are.
-    for kept in ("preemption", "before", "soak"):
+    # Measured apart (benchmarks/bench_preemption.py, soak_summary.py, handover_summary.py; the figures
+    # before HAProxy's backend settings, benchmarks/README.md), each with its own date: kept as they are.
+    for kept in ("preemption", "before", "soak", "handover"):
         if kept in saved:
             result[kept] = saved[kept]
     if opts.reuse_timers:

@@ -71,7 +71,7 @@ def wait_converged() -> None:
     deadline = time.monotonic() + 60
     while run_verify(load_plan(LAB_SITE)).exit_code != 0:  # backends need `rise 2` checks
         if time.monotonic() > deadline:
-            raise SystemExit("el laboratorio no converge: ejecute ./rb verify para ver qué falla")
+            raise SystemExit("el laboratorio no converge: ejecuta ./rb verify para ver qué falla")
         time.sleep(1)
 
 

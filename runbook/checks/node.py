@@ -292,7 +292,7 @@ class BackendsUp(NodeCheck):
 
     def outside(self) -> str:
         # The backends are other machines: the procedure configures HAProxy, not them.
-        return (f"los servidores de {self.service} no son nodos de este sitio; revíselos "
+        return (f"los servidores de {self.service} no son nodos de este sitio; revísalos "
                 "(HAProxy los da por buenos en cuanto respondan)")
 
     def evaluate(self, node: str, facts: NodeFacts) -> Outcome:

@@ -57,7 +57,7 @@ def deploy(c, site=None, node=None, step=None, check=False, json_=False):
                 result = run_deploy(the_plan, secrets, options, reporter=reporter)
     except KeyboardInterrupt:
         # Deploy's own advice: a half-applied run is what --check shows next.
-        raise fail("interrumpido: revise el resumen de la próxima ejecución (--check)", FAILED) from None
+        raise fail("interrumpido: revisa el resumen de la próxima ejecución (--check)", FAILED) from None
     if json_:
         out(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

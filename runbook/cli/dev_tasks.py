@@ -175,4 +175,4 @@ def _show_vip_answering(console) -> None:
             console.print(f"  {svc.name} {answer['source']} → {site.vip}:{svc.port}: {what} · atendió {who}",
                           highlight=False, markup=False)
     console.print("\nSitio en [bold]site/index.html[/]; el laboratorio sigue en marcha.")
-    console.print("Apáguelo con [bold]./rb lab.down[/].")
+    console.print("Apágalo con [bold]./rb lab.down[/].")

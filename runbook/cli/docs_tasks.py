@@ -122,9 +122,5 @@ def serve(c, site=None, port=8000):
 
     Con --site SITIO, el runbook de ese sitio."""
     name = check_data(site)
-    c.run(
-        f"{shlex.quote(MKDOCS)} serve --strict -f {shlex.quote(str(CONFIG))} "
-        f"-a 127.0.0.1:{int(port)}",
-        env=mkdocs_env(name),
-        pty=False,
-    )
+    c.run(f"{shlex.quote(MKDOCS)} serve --strict -f {shlex.quote(str(CONFIG))} -a 127.0.0.1:{int(port)}",
+          env=mkdocs_env(name), pty=False)

@@ -43,7 +43,7 @@ def scenario_names(scenario: str) -> list[str]:
     names = scenario.split(",")
     for name in names:
         if name not in SCENARIOS:
-            raise fail(f"escenario desconocido {name!r}; use uno de: {', '.join(SCENARIOS)} o all", BAD_INPUT)
+            raise fail(f"escenario desconocido {name!r}; usa uno de: {', '.join(SCENARIOS)} o all", BAD_INPUT)
     return list(dict.fromkeys(names))
 
 
@@ -54,7 +54,7 @@ def real_site_scenarios(site, names: list[str], every: bool, yes: bool) -> list[
     if not yes:
         raise fail(
             f"el sitio {site.name!r} no es un laboratorio: el simulacro tira servicios de verdad "
-            "(keepalived, haproxy) en sus nodos; si es lo que quiere, repita con --yes", BAD_INPUT)
+            "(keepalived, haproxy) en sus nodos; si es lo que quieres, repite con --yes", BAD_INPUT)
     if every:
         return [n for n in names if n not in LAB_ONLY]
     refused = [n for n in names if n in LAB_ONLY]
@@ -62,7 +62,7 @@ def real_site_scenarios(site, names: list[str], every: bool, yes: bool) -> list[
         raise fail(
             f"{', '.join(refused)} solo se ejecuta en el laboratorio: en el sitio {site.name!r} cortar el "
             "enlace de un nodo por SSH lo dejaría inalcanzable (nadie podría restablecerlo) y los backends "
-            "no son del simulacro; use planned, haproxy-crash, keepalived-crash o planned-stop", BAD_INPUT)
+            "no son del simulacro; usa planned, haproxy-crash, keepalived-crash o planned-stop", BAD_INPUT)
     return names
 
 
@@ -74,7 +74,7 @@ def real_site_warning(site, names: list[str], skipped: list[str]) -> str:
         f"nodos {nodes}. Se provocarán de verdad: {', '.join(names)} (en el nodo que tenga la IP "
         f"virtual), con carga enviada desde ESTA máquina a {site.vip}. "
         + (f"No se ejecutan aquí: {', '.join(skipped)} (solo en el laboratorio). " if skipped else "")
-        + "Interrumpa con Ctrl+C y compruebe después con ./rb verify."
+        + "Interrumpe con Ctrl+C y comprueba después con ./rb verify."
     )
 
 
@@ -119,7 +119,7 @@ def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_
             raise fail("hay direcciones fuera de los rangos del laboratorio: no se genera carga", BAD_INPUT)
         running = lab.status(plan.site)["running"]  # a LabError keeps its own exit code
         if not running:
-            raise fail("el laboratorio no está en marcha (use ./rb lab.up y ./rb deploy)", FAILED)
+            raise fail("el laboratorio no está en marcha (usa ./rb lab.up y ./rb deploy)", FAILED)
     try:
         doc = run_drill(plan, names, LoadSpec(rate=rate, duration=duration),
                         log=lambda m: console.print(f"[dim]drill:[/] {m}", highlight=False),
@@ -127,7 +127,7 @@ def drill(c, site=LAB_SITE, scenario="all", rate=DEFAULT_RATE, duration=DEFAULT_
     except (DrillError, lab.LabError) as exc:
         raise fail(str(exc), FAILED) from None
     except KeyboardInterrupt:
-        raise fail("interrumpido: compruebe el clúster con ./rb verify", FAILED) from None
+        raise fail("interrumpido: comprueba el clúster con ./rb verify", FAILED) from None
     if json_:
         out(to_json(doc))
     else:

@@ -62,7 +62,7 @@ def unexpected(exc: BaseException) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0] if text else "sin mensaje"
     return (f"error inesperado ({type(exc).__name__}: {first}); es un fallo de runbook: "
-            f"repita con {DEBUG_ENV}=1 para ver la traza y comuníquelo")
+            f"repite con {DEBUG_ENV}=1 para ver la traza y comunícalo")
 
 
 def debugging() -> bool:

@@ -31,9 +31,9 @@ def export(c, format=None, site=None, output=None):  # noqa: A002 - the CLI word
 
     if format not in FORMATS:
         shown = f"{format!r}" if format else "ninguno"
-        raise fail(f"formato de exportación desconocido: {shown}; use uno de: {', '.join(FORMATS)}")
+        raise fail(f"formato de exportación desconocido: {shown}; usa uno de: {', '.join(FORMATS)}")
     if not output:
-        raise fail("indique la carpeta del proyecto con --output CARPETA")
+        raise fail("indica la carpeta del proyecto con --output CARPETA")
     the_plan = plan_or_exit(site or LAB_SITE)
     target = Path(output)
     try:

@@ -70,7 +70,7 @@ def status(c, site=LAB_SITE, json_=False):
     else:
         _print_status(st)
     if not st["running"]:
-        raise fail("el laboratorio no está en marcha (use «invoke lab.up»)", 1)
+        raise fail("el laboratorio no está en marcha (usa ./rb lab.up)", 1)
 
 
 SSH_FAILED = 255  # ssh's own failures; any other code is the remote command's
@@ -104,7 +104,7 @@ def ssh(c, node, site=LAB_SITE, cmd=None):
         known = ", ".join(n.name for n in the_site.nodes)
         raise fail(f"el laboratorio no tiene el nodo {node!r} (nodos: {known})")
     if not paths["ssh_config"].exists():
-        raise fail("el laboratorio no está en marcha (use «invoke lab.up»)", 1)
+        raise fail("el laboratorio no está en marcha (usa ./rb lab.up)", 1)
     sys.stdout.flush()
     code = subprocess.call(ssh_argv(paths["ssh_config"], node, cmd or remote_command(_remainder())))
     if code == SSH_FAILED:
@@ -118,10 +118,10 @@ def client(c, site=LAB_SITE):
     """Ejecuta en el espacio de red del cliente la orden que sigue a -- (p. ej. curl a la VIP)."""
     argv = _remainder()
     if not argv:
-        raise fail("indique la orden tras --, p. ej.: invoke lab.client -- curl -s http://VIP/")
+        raise fail("indica la orden tras --, p. ej.: ./rb lab.client -- curl -s http://VIP/")
     the_site = _site(site)
     if os.geteuid() != 0:
-        raise fail("el laboratorio necesita root: ejecútelo con sudo o como root")
+        raise fail("el laboratorio necesita root: ejecútalo con sudo o como root")
     sys.stdout.flush()
     from .. import lab
 

@@ -108,7 +108,7 @@ class RunbookProgram(Program):
         sys.dont_write_bytecode = bool(sys.flags.dont_write_bytecode)
 
     def _misuse(self, message: str) -> Exit:
-        return Exit(f"error: {message} (véase «{BINARY} --list» o «{BINARY} --help TAREA»)", code=BAD_INPUT)
+        return Exit(f"error: {message} (mira «{BINARY} --list» o «{BINARY} --help TAREA»)", code=BAD_INPUT)
 
     def spanish_parse_error(self, exc: ParseError) -> str:
         text = str(exc)
@@ -128,7 +128,7 @@ class RunbookProgram(Program):
             return f"a la tarea «{match.group(1)}» le falta el argumento obligatorio {names}"
         match = re.match(r"^'(.*)' is ambiguous", text)
         if match:
-            return f"«{match.group(1)}» es ambiguo tras una opción de valor opcional; use --opción=valor"
+            return f"«{match.group(1)}» es ambiguo tras una opción de valor opcional; usa --opción=valor"
         return "línea de órdenes no válida"
 
     def _unknown(self, token: str, context, task: str | None) -> str:
@@ -198,7 +198,7 @@ class RunbookProgram(Program):
             from ..wording import shown
 
             wrong = shown(self.list_format)
-            raise self._misuse(f"formato de lista desconocido {wrong}; use flat, nested o json")
+            raise self._misuse(f"formato de lista desconocido {wrong}; usa flat, nested o json")
         super().list_tasks()
 
     def task_list_opener(self, extra: str = "") -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from invoke.exceptions import Exit
 
@@ -19,13 +18,6 @@ from .errors import task
 
 DEFAULT_RATE = "100"
 DEFAULT_DURATION = "12"
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 @task(
@@ -44,7 +36,7 @@ def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION, 
     rate = _number(rate, "rate", RATE_LIMITS)
     duration = _number(duration, "duration", DURATION_LIMITS)
     from .. import lab
-    from ..data.load import data_dir, load_site
+    from ..data.load import data_dir, display_path, load_site
     from ..lab.lifecycle import check_prerequisites
     from ..output.terminal import choose_console
     from ..output.verbatim import emit
@@ -58,7 +50,7 @@ def rehearse(c, site, down=False, rate=DEFAULT_RATE, duration=DEFAULT_DURATION, 
         lab.down(files.lab_site(yours))
         out(f"ensayo de {yours.name} detenido: sin espacios de red, montajes ni procesos")
         return
-    rehearsal = files.prepare(yours, _shown(data_dir() / f"{yours.name}.yaml"))  # exit 2 if unmappable
+    rehearsal = files.prepare(yours, display_path(data_dir() / f"{yours.name}.yaml"))  # exit 2 if unmappable
     check_prerequisites()
     console = choose_console(stderr=True)
     files.write(rehearsal)

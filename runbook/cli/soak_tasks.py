@@ -39,7 +39,7 @@ def fault_names(faults: str | None, rounds: int, seed: int | None) -> tuple[list
         names = faults.split(",")
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise fail(f"fallo desconocido {unknown[0]!r}; use uno de: {', '.join(known)}", BAD_INPUT)
+            raise fail(f"fallo desconocido {unknown[0]!r}; usa uno de: {', '.join(known)}", BAD_INPUT)
         return names, None
     seed = new_seed() if seed is None else seed
     return pick_faults(known, rounds, seed), seed

@@ -23,7 +23,7 @@ from .errors import task
 def verify(c, site=LAB_SITE, node=None, format="table", output=None, site_url=None):  # noqa: A002
     """Ejecuta todas las comprobaciones en los nodos y en el clúster, sin cambiar nada."""
     if format not in VERIFY_FORMATS:
-        raise fail(f"formato desconocido {format!r}; use uno de: {', '.join(VERIFY_FORMATS)}", BAD_INPUT)
+        raise fail(f"formato desconocido {format!r}; usa uno de: {', '.join(VERIFY_FORMATS)}", BAD_INPUT)
     if output is not None and not Path(output).parent.is_dir():
         raise fail(f"no existe la carpeta de {output}", BAD_INPUT)
     from ..output.terminal import choose_console

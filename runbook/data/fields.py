@@ -64,7 +64,7 @@ class FieldError(BadInputError, ValueError):
 
 def _safe_name(value: str) -> str:
     if not NAME_RE.match(value):
-        raise FieldError((), f"nombre no válido {shown(value)}: use minúsculas, cifras y guiones, "
+        raise FieldError((), f"nombre no válido {shown(value)}: usa minúsculas, cifras y guiones, "
                          "empezando por una letra (máx. 32 caracteres)")
     return value
 

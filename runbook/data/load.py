@@ -73,7 +73,7 @@ def load_site(name: str = PUBLISHED_SITE, directory: Path | None = None) -> Site
     path = directory / f"{name}.yaml"
     if not path.exists() and not path.is_symlink():  # anything else there is load_file's to judge
         raise DataError(f"no existe el sitio {name!r} en {directory} (sitios: {known})")
-    display = _display(path)
+    display = display_path(path)
     document = _read(path, display)
     for notice in _rename_old_keys(document, display):
         print(notice, file=sys.stderr)
@@ -97,9 +97,7 @@ def site_from_text(name: str, text: str, display: str) -> Site:
 def _site(name: str, source: Source) -> Site:
     site = _validate(source, Site)
     if site.name != name:
-        raise DataError(
-            f"{source.where(('name',))}: vale {site.name!r} pero el fichero se llama {name}.yaml"
-        )
+        raise DataError(f"{source.where(('name',))}: vale {site.name!r} pero el fichero se llama {name}.yaml")
     return site
 
 
@@ -117,7 +115,7 @@ def load_procedure(directory: Path | None = None) -> Procedure:
 
 
 def load_file(path: Path, model: type[M]) -> tuple[M, Source]:
-    display = _display(path)
+    display = display_path(path)
     source = Source(display, _read(path, display))
     return _validate(source, model), source
 
@@ -178,7 +176,8 @@ def field_path(loc: tuple) -> str:
     return out
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """A path as messages name it: relative to the working folder when it is below it."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:

@@ -188,9 +188,9 @@ def spanish(err: dict, source: str | None) -> str:
     text += f" (valor: {written}"
     if kind.endswith("_type") and not isinstance(value, str | dict | list):
         text += f", que YAML lee como {yaml_kind(value)})"
-        return text + ("; si es un texto, póngalo entre comillas" if kind == "string_type" else "")
+        return text + ("; si es un texto, ponlo entre comillas" if kind == "string_type" else "")
     if kind in ("int_type", "float_type", "bool_type") and isinstance(value, str):
-        return text + "); escríbalo sin comillas"
+        return text + "); escríbelo sin comillas"
     return text + ")"
 
 

@@ -43,7 +43,7 @@ def _status_codes(value: object) -> str:
     except ValueError:
         raise FieldError(
             (),
-            f"códigos de estado no válidos {str(value)[:40]!r}: escriba un código (302), un rango "
+            f"códigos de estado no válidos {str(value)[:40]!r}: escribe un código (302), un rango "
             "(200-399) o una lista separada por comas (200,302), entre 100 y 599"
         ) from None
     return ",".join(str(low) if low == high else f"{low}-{high}" for low, high in ranges)
@@ -145,7 +145,7 @@ class Vrrp(Strict):
         value = self.advert_int
         if self.version == 2 and not float(value).is_integer():
             raise FieldError(("advert_int",), f"advert_int {value} no es un número entero de segundos, como "
-                             "exige VRRP versión 2; para intervalos de menos de un segundo use version: 3")
+                             "exige VRRP versión 2; para intervalos de menos de un segundo usa version: 3")
         if self.version == 3 and (value > 40.95 or abs(value * 100 - round(value * 100)) > 1e-9):
             raise FieldError(("advert_int",), f"advert_int {value} no vale para VRRP versión 3: "
                              "centésimas de segundo, de 0.01 a 40.95")
@@ -364,6 +364,12 @@ class LabLayout(Strict):
     multicast: bool = doc("false: la LAN del laboratorio descarta los anuncios VRRP por multicast (nftables "
                           "en su puente), como una nube o un switch que no lo deja pasar.", False,
                           default=True)
+    backends: Literal["processes", "machines"] = doc(
+        "Cómo son los servidores del laboratorio: processes, nginx y memcached arrancados por el laboratorio "
+        "con su propia configuración (rápido); machines, una máquina Debian por servidor con nginx y "
+        "memcached recién instalados con apt, con la configuración de Debian, que hay que preparar como "
+        "dice «Antes de empezar». Con machines, la LAN necesita gateway: por él llega SSH a los "
+        "servidores.", "machines", default="processes")
 
 
 class Site(SiteMethods, Strict):
@@ -525,6 +531,9 @@ class Site(SiteMethods, Strict):
         taken = {n.management_address for n in self.nodes}
         if gateway in taken:
             raise FieldError(("lab", "management_gateway"), "coincide con la dirección de gestión de un nodo")
+        if self.lab.backends == "machines" and self.network.lan.gateway is None:
+            raise FieldError(("lab", "backends"), "con machines, la LAN necesita gateway "
+                             "(network.lan.gateway): por él llega SSH a los servidores")
         taken |= {self.vip} | {n.lan_address for n in self.nodes}
         taken |= {b.address for s in self.services for b in s.backends}
         for i, address in enumerate(self.lab.client.addresses):

@@ -145,7 +145,7 @@ class FileSpec(Strict):
     @model_validator(mode="after")
     def _one_activation(self) -> Self:
         if self.service is not None and self.apply is not None:
-            raise FieldError(("apply",), "use 'service' o 'apply', no ambos")
+            raise FieldError(("apply",), "usa 'service' o 'apply', no ambos")
         if self.unless is not None and self.service is None and self.apply is None:
             raise FieldError(("unless",), "'unless' necesita 'apply' o 'service' (la orden que se repite)")
         if self.validate_with is not None and "%s" not in self.validate_with:

@@ -272,6 +272,7 @@ class LabLayout:
     management_gateway: IPv4Address
     client: LabClient
     multicast: bool
+    backends: Literal["processes", "machines"]
 
 
 @record

@@ -46,7 +46,7 @@ _SYNTAX = [
     (r"mapping values are not allowed", "aquí no cabe «clave: valor» (¿falta un espacio tras «:», "
      "sobra un «:» o la sangría no cuadra?)"),
     (r"block sequence entries are not allowed", "aquí no puede empezar un elemento de lista «- » "
-     "(revise la sangría)"),
+     "(revisa la sangría)"),
     (r"escape", "secuencia de escape desconocida en un texto entre comillas dobles"),
     (r"quoted scalar", "unas comillas no se cierran"),
     (r"flow sequence", "una lista entre corchetes no se cierra bien (falta «,» o «]»)"),
@@ -55,7 +55,7 @@ _SYNTAX = [
     (r"block mapping|block collection|expected key|expected ':'|block end|indicator",
      "la sangría no cuadra o falta «:» tras una clave"),
     (r"cannot start any token", "un carácter que no puede empezar un valor YAML (p. ej. «@», «`» o «%»: "
-     "ponga el valor entre comillas)"),
+     "pon el valor entre comillas)"),
     (r"end of stream", "el fichero termina antes de cerrar una lista, un mapa o unas comillas"),
     (r"directive", "directiva YAML («%») no válida"),
     (r"document", "hay más de un documento YAML o un separador («---», «...») fuera de lugar"),

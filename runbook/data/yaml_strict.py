@@ -126,13 +126,13 @@ def decode(raw: bytes) -> str:
     for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
                       (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16")):
         if raw.startswith(bom):
-            raise YamlError(1, (), f"el fichero está codificado en {name}; guárdelo como UTF-8")
+            raise YamlError(1, (), f"el fichero está codificado en {name}; guárdalo como UTF-8")
     nul = raw.find(b"\x00")
     if nul >= 0:
         line = raw[:nul].count(b"\n") + 1
         raise YamlError(
             line, guess_field(raw[:nul].decode("utf-8", "replace"), line),
-            "contiene bytes NUL (¿codificado en UTF-16 o UTF-32?); guárdelo como UTF-8",
+            "contiene bytes NUL (¿codificado en UTF-16 o UTF-32?); guárdalo como UTF-8",
         )
     try:
         text = raw.decode("utf-8")
@@ -142,7 +142,7 @@ def decode(raw: bytes) -> str:
         raise YamlError(
             line, guess_field(before, line),
             f"no es UTF-8 válido (byte 0x{raw[exc.start]:02X}; ¿codificado en Latin-1 o "
-            "Windows-1252?); guárdelo como UTF-8",
+            "Windows-1252?); guárdalo como UTF-8",
         ) from None
     text = text.removeprefix("\ufeff")
     # One kind of line break, so that YAML's line numbers and ours agree.
@@ -199,13 +199,13 @@ def _compose(text: str) -> Document:
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise YamlError(line, (), "hay más de un documento YAML («---»); use uno solo")
+                    raise YamlError(line, (), "hay más de un documento YAML («---»); usa uno solo")
                 continue
             if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
                 continue
             if isinstance(event, yaml.AliasEvent):
                 raise YamlError(line, _here(stack), f"alias YAML (*{event.anchor}) no admitido: "
-                                "escriba el valor completo")
+                                "escribe el valor completo")
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 stack.pop()
                 continue
@@ -308,7 +308,7 @@ def _scalar(event, line: int, stack: list[_Frame]) -> Any:
     if kind == "int":
         if not _DECIMAL_RE.match(text):
             raise YamlError(line, _here(stack), f"número con formato ambiguo {shown(text)} (YAML lo "
-                            "leería como octal, hexadecimal o sexagesimal): escríbalo en decimal, o entre "
+                            "leería como octal, hexadecimal o sexagesimal): escríbelo en decimal, o entre "
                             "comillas si es un texto")
         if len(text.lstrip("+-")) > MAX_DIGITS:
             raise YamlError(line, _here(stack), f"número demasiado grande {shown(text)}")
@@ -318,7 +318,7 @@ def _scalar(event, line: int, stack: list[_Frame]) -> Any:
     if kind == "timestamp":
         return _construct(_CONSTRUCTOR.construct_yaml_timestamp, text, line, stack, "fecha no válida")
     if kind == "merge":
-        raise YamlError(line, _here(stack), "la clave de fusión «<<» no se admite: escriba los campos")
+        raise YamlError(line, _here(stack), "la clave de fusión «<<» no se admite: escribe los campos")
     return text
 
 

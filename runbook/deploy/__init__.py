@@ -35,15 +35,9 @@ def preflight(plan: Plan, secrets: dict[str, str]) -> None:
             materialize(action.content, secrets)  # raises SecretError (Spanish)
 
 
-def deploy(
-    plan: Plan,
-    secrets: dict[str, str],
-    options: DeployOptions | None = None,
-    reporter: Reporter | None = None,
-    connect=None,
-    runs_directory: Path | None = None,
-    health: Callable[[Plan, dict[str, str]], Health] | None = Health,
-) -> DeployResult:
+def deploy(plan: Plan, secrets: dict[str, str], options: DeployOptions | None = None,
+           reporter: Reporter | None = None, connect=None, runs_directory: Path | None = None,
+           health: Callable[[Plan, dict[str, str]], Health] | None = Health) -> DeployResult:
     """Deploy (or --check) a plan. Raises LockBusyError if another deploy holds the site.
 
     `health` builds the checks deploy waits for after the plan (None: none,

@@ -203,7 +203,7 @@ class Deployment:
         self.transcript.write("rolling", step=step.id, order=order)
         # Only wait for VRRP where there is a VIP to keep: it was served
         # before this step, or this step configures the daemon that holds it.
-        order_settles = any(s.facts.holds_vip for s in states) or _configures_vrrp(step)
+        order_settles = any(s.facts.holds_vip for s in states) or configures_vrrp(step)
         for i, name in enumerate(order):
             last = i == len(order) - 1
             if self._apply_step(self.states[name], step) and (
@@ -411,6 +411,7 @@ class Deployment:
         self.reporter.error(message)
 
 
-def _configures_vrrp(step: PlannedStep) -> bool:
+def configures_vrrp(step: PlannedStep) -> bool:
+    """The step writes a file of the daemon that holds the VIP (export's rollout waits the same way)."""
     actions = [a for acts in step.actions.values() for a in acts]
     return any(isinstance(a, FileAction) and a.service == VRRP_SERVICE for a in actions)

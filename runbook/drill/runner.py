@@ -57,7 +57,7 @@ def run_scenario(plan: Plan, cluster: Cluster, scenario: Scenario, spec: LoadSpe
     bad = wait_healthy(plan)
     if bad:
         raise DrillError(f"el clúster no está sano antes de «{scenario.name}» "
-                         f"(falla: {', '.join(bad[:5])}); ejecute ./rb deploy y ./rb verify")
+                         f"(falla: {', '.join(bad[:5])}); ejecuta ./rb deploy y ./rb verify")
     holders = cluster.holders()
     if len(holders) != 1:
         where = ", ".join(holders) or "ningún nodo"

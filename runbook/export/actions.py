@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from ..plan.copies import backup_path
 from ..plan.steps import FileAction, PlannedStep, RunAction, secret_names
 from . import failure
-from .host_values import ExportError, HostValues, jinja_string, shell
+from .host_values import ExportError, HostValues, jinja_string, look_task, shell
 from .secret_vars import file_expression
 from .validation import ansible_validate
 from .yaml_text import Unsafe
@@ -74,17 +74,8 @@ def run_tasks(
         return ActionTasks([run], [f"{prefix}_run"])
     guard = values.text(f"{prefix}_unless", guards)
     guard_shown = guard if isinstance(guard, Unsafe) else "la de cada nodo, en host_vars"
-    tasks = [
-        {
-            "name": Unsafe(f"{step.id} · ¿hace falta? salvo si: {guard_shown}"),
-            "ansible.builtin.shell": shell(guard),
-            "register": f"{prefix}_guard",
-            "changed_when": False,
-            "failed_when": False,
-            "check_mode": False,
-        },
-        {**run, "when": f"{prefix}_guard.rc != 0"},
-    ]
+    tasks = [look_task(f"{step.id} · ¿hace falta? salvo si: {guard_shown}", guard, f"{prefix}_guard"),
+             {**run, "when": f"{prefix}_guard.rc != 0"}]
     return ActionTasks(tasks, [f"{prefix}_run"])
 
 
@@ -177,9 +168,7 @@ def file_tasks(
         live, reapplied = f"{prefix}_live", f"{prefix}_reapply"
         guard = values.text(live, {n: a.unless for n, a in per_node.items()})
         guard_shown = guard if isinstance(guard, Unsafe) else "la de cada nodo, en host_vars"
-        tasks.insert(1, {"name": Unsafe(f"{label}: ¿en vigor? salvo si: {guard_shown}"),
-                         "ansible.builtin.shell": shell(guard), "register": live,
-                         "changed_when": False, "failed_when": False, "check_mode": False})
+        tasks.insert(1, look_task(f"{label}: ¿en vigor? salvo si: {guard_shown}", guard, live))
         changed.append(reapplied)
     block_vars: dict = {"rb_sha1": "{{ " + wanted + " | hash('sha1') }}"}
     if first.on_change:

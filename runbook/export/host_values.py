@@ -51,3 +51,10 @@ def jinja_string(text: str) -> str:
 def shell(command: str) -> dict:
     """Arguments of ansible.builtin.shell running `command` in bash (plan text comes as Unsafe)."""
     return {"cmd": command, "executable": SHELL}
+
+
+def look_task(name: str, command: str, register: str) -> dict:
+    """A read-only shell task (a guard, a question to the node): never a change or a failure, run
+    even in check mode; what it answers is read from `register`'s rc."""
+    return {"name": Unsafe(name), "ansible.builtin.shell": shell(command), "register": register,
+            "changed_when": False, "failed_when": False, "check_mode": False}

@@ -25,11 +25,11 @@ node then fails the rollout, unless only part of the site is in play.
 
 from __future__ import annotations
 
-from ..deploy.runner import VIP_SETTLE_S, VRRP_SERVICE
+from ..deploy.runner import VIP_SETTLE_S, configures_vrrp
 from ..facts.net import vip_condition
-from ..plan.steps import FileAction, Plan, PlannedStep
+from ..plan.steps import Plan, PlannedStep
 from .actions import action_tasks
-from .host_values import HostValues, shell
+from .host_values import HostValues, look_task
 from .yaml_text import Unsafe
 
 GROUP = "balancers"
@@ -100,10 +100,8 @@ def _turn_play(plan: Plan, step: PlannedStep) -> dict:
         Unsafe(f"{step.id} · turno: primero los nodos sin la IP virtual, de menor a mayor prioridad"),
         GROUP, step,
         [
-            {"name": Unsafe(f"{step.id} · ¿tiene este nodo la IP virtual {plan.site.vip}?"),
-             "ansible.builtin.shell": shell(Unsafe(vip_condition(str(plan.site.vip)))),
-             "register": f"{var}_vip",
-             "changed_when": False, "failed_when": False, "check_mode": False},
+            look_task(f"{step.id} · ¿tiene este nodo la IP virtual {plan.site.vip}?",
+                      Unsafe(vip_condition(str(plan.site.vip))), f"{var}_vip"),
             {"name": Unsafe(f"{step.id} · agrupar según la IP virtual"),
              "ansible.builtin.group_by": {
                  "key": "{{ '" + var + "_holders' if " + var + "_vip.rc == 0 else '" + var + "_others' }}"},
@@ -122,13 +120,8 @@ def _settle_tasks(plan: Plan, step: PlannedStep, changed: list[str]) -> list[dic
     var = step_var(step)
     # Deploy only waits where there is a VIP to keep: someone served it before
     # this step, or this step configures the daemon that holds it.
-    configures_vrrp = any(
-        isinstance(a, FileAction) and a.service == VRRP_SERVICE
-        for actions in step.actions.values()
-        for a in actions
-    )
     when = "not ansible_check_mode and (" + " or ".join(f"{r} is changed" for r in changed) + ")"
-    if not configures_vrrp:
+    if not configures_vrrp(step):
         when += f" and (groups['{var}_holders'] | default([]) | length > 0)"
     limit = VIP_SETTLE_S + 3 * plan.site.vrrp.advert_int
     nodes = len(plan.node_names)
@@ -158,12 +151,9 @@ def settle_tasks(plan: Plan) -> list[dict]:
     settled = ("rb_vip_holders | length == 1 and "
                "(not (rb_vip_last | bool) or rb_vip_holders[0] == rb_vip_preferred)")
     return [
-        {"name": Unsafe(f"¿qué nodos tienen la IP virtual {plan.site.vip}?"),
-         "ansible.builtin.shell": shell(Unsafe(vip_condition(str(plan.site.vip)))),
-         "delegate_to": "{{ item }}",
-         "loop": "{{ ansible_play_hosts }}",
-         "register": "rb_vip_poll",
-         "changed_when": False, "failed_when": False, "check_mode": False},
+        {**look_task(f"¿qué nodos tienen la IP virtual {plan.site.vip}?",
+                     Unsafe(vip_condition(str(plan.site.vip))), "rb_vip_poll"),
+         "delegate_to": "{{ item }}", "loop": "{{ ansible_play_hosts }}"},
         {"name": "nodos con la IP virtual",
          "ansible.builtin.set_fact": {
              "rb_vip_holders": "{{ rb_vip_poll.results | selectattr('rc', 'defined') "

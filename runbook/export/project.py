@@ -27,7 +27,7 @@ def header(plan: Plan, what: str) -> str:
     return (
         f"{what}\n"
         f"Generado por `./rb export ansible --site {plan.site.name}` a partir del plan de runbook\n"
-        "(el mismo que muestra la web y ejecuta ./rb deploy). No lo edite: vuelva a exportar."
+        "(el mismo que muestra la web y ejecuta ./rb deploy). No lo edites: vuelve a exportar."
     )
 
 
@@ -74,7 +74,7 @@ def write(files: dict[str, str], output: Path) -> None:
     earlier = output.is_dir() and (not any(output.iterdir()) or (output / MARKER).is_file())
     if output.exists() and not earlier:
         raise ExportError(
-            f"{output} ya existe y no es una exportación anterior: elija otra carpeta o vacíela"
+            f"{output} ya existe y no es una exportación anterior: elige otra carpeta o vacíala"
         )
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))

@@ -20,7 +20,7 @@ def readme(plan: Plan) -> str:
     return f"""# Proyecto de Ansible del sitio {site.name}
 
 Generado por `./rb export ansible --site {site.name}` a partir del mismo plan que muestra la
-web y que ejecuta `./rb deploy`. No lo edite a mano: cambie los datos y vuelva a exportar.
+web y que ejecuta `./rb deploy`. No lo edites a mano: cambia los datos y vuelve a exportar.
 
 ## Uso
 

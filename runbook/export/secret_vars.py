@@ -51,8 +51,8 @@ def describe_source(site: Site, name: str) -> str:
 def how_to_provide(site: Site, name: str) -> str:
     """What to do when it is missing, as runbook.plan.secrets says it (Spanish)."""
     source = site.secrets[name]
-    parts = [f"defina {source.env}"] if source.env else []
-    parts += [f"cree {source.file}"] if source.file else []
+    parts = [f"define {source.env}"] if source.env else []
+    parts += [f"crea {source.file}"] if source.file else []
     return " o ".join(parts)
 
 

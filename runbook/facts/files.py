@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass
 
 from ..plan.copies import copy_paths
-from .base import Fact, FactError, Probe
+from .base import Fact, FactError, Probe, T
 
 # The file is read by sha256sum, never printed. Its kind comes first
 # (sha256sum's `HASH  -` for a regular file, else `other` or `absent`), then
@@ -40,11 +40,15 @@ class FileFact:
 
 
 @dataclass(frozen=True)
-class FileState(Fact[FileFact]):
-    quick = True  # reads local state only: runs in the shared subshell
+class _PathFact(Fact[T]):
+    """A question about one path that reads local state only: it runs in the shared subshell."""
 
+    quick = True
     path: str
 
+
+@dataclass(frozen=True)
+class FileState(_PathFact[FileFact]):
     @property
     def key(self) -> str:
         return f"estado:{self.path}"
@@ -88,12 +92,8 @@ def _stat_line(line: str, path: str | None = None) -> tuple[str, int, str, str]:
 
 
 @dataclass(frozen=True)
-class FileContent(Fact["str | None"]):
+class FileContent(_PathFact["str | None"]):
     """The file's text as it is on the node; None when it is absent, not a regular file or unreadable."""
-
-    quick = True  # reads local state only: runs in the shared subshell
-
-    path: str
 
     @property
     def key(self) -> str:
@@ -108,12 +108,8 @@ class FileContent(Fact["str | None"]):
 
 
 @dataclass(frozen=True)
-class PathExists(Fact[bool]):
+class PathExists(_PathFact[bool]):
     """A step's `when`: the path exists (any kind)."""
-
-    quick = True  # reads local state only: runs in the shared subshell
-
-    path: str
 
     @property
     def key(self) -> str:

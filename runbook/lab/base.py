@@ -134,7 +134,7 @@ def _build(target: Path, log, suite: str = SUITE) -> None:
         if shutil.which(tool) is None:
             pkg = "debootstrap" if tool == "debootstrap" else "apt-utils"
             raise PrerequisiteError(
-                f"falta {tool}: instálelo con «apt-get install {pkg}» para construir la imagen base"
+                f"falta {tool}: instálalo con «apt-get install {pkg}» para construir la imagen base"
             )
     tmp = target.with_name(target.name + ".tmp")
     _remove_tree(tmp)
@@ -188,13 +188,15 @@ def _apt_options(suite: str, root: Path, logfile: Path) -> list[str]:
     return options
 
 
-def _local_repo(repo: Path, logfile: Path, suite: str = SUITE, apt_root: Path | None = None) -> int:
-    """Download the closure of REPO_PACKAGES for `suite` and index it."""
+def _local_repo(repo: Path, logfile: Path, suite: str = SUITE, apt_root: Path | None = None,
+                packages: tuple[str, ...] | None = None) -> int:
+    """Download the closure of `packages` (REPO_PACKAGES) for `suite` and index it."""
+    packages = packages or REPO_PACKAGES
     repo.mkdir(parents=True)
     options = _apt_options(suite, apt_root or repo.with_name("apt"), logfile)
     deps = _run(
         ["apt-cache", *options, "depends", "--recurse", "--no-recommends", "--no-suggests",
-         "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *REPO_PACKAGES],
+         "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *packages],
         "calcular las dependencias del repositorio local",
     )
     # Lines starting with a letter are package names; "<virtual>" ones are not.

@@ -99,6 +99,9 @@ class LabLayout:
     client: ClientLayout
     os: str = "debian12"  # the site's release: which base the nodes boot
     multicast: bool = True  # False: the LAN bridge drops multicast VRRP
+    # True (lab.backends: machines): each backend is a Debian machine booted like a node, with
+    # nginx and memcached installed by apt and left with Debian's configuration.
+    backend_machines: bool = False
 
     def node(self, name: str) -> NodeLayout:
         for node in self.nodes:
@@ -106,6 +109,34 @@ class LabLayout:
                 return node
         known = ", ".join(n.name for n in self.nodes)
         raise LabError(f"el laboratorio no tiene el nodo {name!r} (nodos: {known})", code=2)
+
+    def machine(self, backend: BackendLayout) -> NodeLayout:
+        """The machine a backend runs as (lab.backends: machines): booted like a node, on the LAN only.
+        Its layers live under nodes/ too, so `lab.down` finds and removes them with the nodes'."""
+        d = self.state_dir / "nodes" / backend.name
+        return NodeLayout(
+            name=backend.name, netns=backend.netns, management=backend.address,
+            lan_address=backend.address.ip, mgmt_if="eth0", lan_if="eth0", mgmt_peer=backend.peer,
+            lan_peer=backend.peer, dir=d, upper=d / "upper", work=d / "work", root=d / "root",
+            log=backend.log, cgroup=f"{self.netns}/{backend.name}",
+        )
+
+    @property
+    def machines(self) -> tuple[NodeLayout, ...]:
+        """The backends' machines (none unless lab.backends is machines)."""
+        return tuple(self.machine(b) for b in self.backends) if self.backend_machines else ()
+
+    @property
+    def ssh_hosts(self) -> tuple[NodeLayout, ...]:
+        """Every machine reached over SSH: the nodes, then the backends' machines."""
+        return (*self.nodes, *self.machines)
+
+    def host(self, name: str) -> NodeLayout:
+        """A node or a backend's machine by name."""
+        for host in self.ssh_hosts:
+            if host.name == name:
+                return host
+        return self.node(name)
 
     @property
     def all_netns(self) -> tuple[str, ...]:
@@ -193,6 +224,7 @@ def layout(site) -> LabLayout:
         client=client,
         os=site.os,
         multicast=getattr(lab, "multicast", True),
+        backend_machines=getattr(lab, "backends", "processes") == "machines",
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..facts.net import Ipv4Addresses, addresses_only, vip_held
 from ..remote.sshmux import close_masters
-from . import backend_config, backends, network, nodes, ssh
+from . import backend_config, backends, network, nodes, server_machines, ssh
 from .base import ensure_base, suite_of
 from .errors import LabError, PrerequisiteError
 from .layout import LabLayout, layout
@@ -45,11 +45,11 @@ def check_prerequisites() -> None:
     if os.geteuid() != 0:
         raise PrerequisiteError(
             "el laboratorio necesita root (espacios de red, montajes y contenedores): "
-            "ejecútelo con sudo o como root"
+            "ejecútalo con sudo o como root"
         )
     for tool, package in TOOLS.items():
         if shutil.which(tool) is None:
-            raise PrerequisiteError(f"falta {tool}: instálelo con «apt-get install {package}»")
+            raise PrerequisiteError(f"falta {tool}: instálalo con «apt-get install {package}»")
 
 
 @contextmanager
@@ -111,8 +111,9 @@ def up(site, log=None) -> dict:
         state = _read_state(lay)
         if _is_running(lay, state):
             try:
-                ssh.wait_ready(lay, [n.name for n in lay.nodes], timeout=10)
-                backends.wait_ready(lay, state["backends"], timeout=3)
+                ssh.wait_ready(lay, [n.name for n in lay.ssh_hosts], timeout=10)
+                if not lay.backend_machines:
+                    backends.wait_ready(lay, state["backends"], timeout=3)
                 log("el laboratorio ya estaba en marcha")
                 return {**status(site), "already_running": True}
             except LabError:
@@ -131,6 +132,7 @@ def _up(lay: LabLayout, site, log) -> None:
     started = time.monotonic()
     ensure_secrets(lay)
     base = ensure_base(log, suite_of(lay.os))
+    servers_repo = server_machines.ensure_repo(suite_of(lay.os), log) if lay.backend_machines else None
     # Recorded first, so that a crash from here on can be cleaned by name.
     state = {"site": lay.site_name, "phase": "starting", "base": str(base),
              "netns": list(lay.all_netns), "nodes": {}, "backends": {}}
@@ -138,22 +140,31 @@ def _up(lay: LabLayout, site, log) -> None:
     network.create(lay)
     public_key = ssh.ensure_key(lay)
     dns = [str(a) for a in getattr(site.network.lan, "dns", [])]
-    with ThreadPoolExecutor(len(lay.nodes)) as pool:
+    hosts = lay.ssh_hosts
+    with ThreadPoolExecutor(len(hosts)) as pool:
         keys = dict(zip(
-            [n.name for n in lay.nodes],
-            pool.map(lambda n: nodes.prepare(n, base, public_key, dns), lay.nodes),
+            [n.name for n in hosts],
+            pool.map(lambda n: nodes.prepare(n, base, public_key, dns), hosts),
             strict=True,
         ))
+    for machine in lay.machines:
+        server_machines.add_repo(machine, servers_repo)
     ssh.write_known_hosts(lay, keys)
     ssh.write_config(lay)
     for node in lay.nodes:
         state["nodes"][node.name] = {"pid": nodes.start(lay, node), "netns": node.netns}
     _write_state(lay, state)
-    state["backends"] = backends.start(lay)
+    if lay.backend_machines:
+        state["backends"] = {m.name: {"machine": nodes.start(lay, m)} for m in lay.machines}
+    else:
+        state["backends"] = backends.start(lay)
     _write_state(lay, state)
     pids = {n: state["nodes"][n]["pid"] for n in state["nodes"]}
+    pids |= {name: daemons["machine"] for name, daemons in state["backends"].items() if "machine" in daemons}
     ssh.wait_ready(lay, list(pids), timeout=90,
-                   on_fail=lambda name: nodes.check_started(lay.node(name), pids[name]))
+                   on_fail=lambda name: nodes.check_started(lay.host(name), pids[name]))
+    if lay.backend_machines:
+        server_machines.install(lay)
     state["phase"] = "running"
     state["up_seconds"] = round(time.monotonic() - started, 2)
     _write_state(lay, state)
@@ -235,7 +246,9 @@ def status(site) -> dict:
         })
     backend_list = []
     for b in lay.backends:
-        daemons = backends.daemon_states(b, state.get("backends", {}).get(b.name) or {})
+        recorded = state.get("backends", {}).get(b.name) or {}
+        daemons = (server_machines.daemon_states(b, recorded) if lay.backend_machines
+                   else backends.daemon_states(b, recorded))
         up = b.netns in existing and all(d["state"] == "running" for d in daemons)
         backend_list.append({
             "name": b.name,
@@ -280,7 +293,7 @@ def client_run(site, argv: list[str], **kw) -> subprocess.CompletedProcess:
 
 def node_run(site, node_name: str, argv: list[str], **kw) -> subprocess.CompletedProcess:
     lay = layout(site)
-    lay.node(node_name)
+    lay.host(node_name)
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
     return subprocess.run(ssh.ssh_argv(lay, node_name, argv), **kw)
@@ -298,6 +311,9 @@ STOP_TIMEOUT_S = 10.0
 
 def _backend_daemon(lay: LabLayout, backend: str, port: int):
     """(backend layout, daemon) serving `port` on the backend named `backend`; LabError if none."""
+    if lay.backend_machines:
+        raise LabError(f"el backend {backend} es una máquina: sus servicios se paran y arrancan "
+                       "con systemctl")
     for b in lay.backends:
         if backend in b.names:
             for d in backend_config.daemons(b):

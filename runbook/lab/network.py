@@ -63,7 +63,7 @@ def create(lay: LabLayout) -> None:
         "desactivar el reenvío en el laboratorio")
     if not lay.multicast:
         if shutil.which("nft") is None:
-            raise PrerequisiteError("falta nft: instálelo con «apt-get install nftables» para un "
+            raise PrerequisiteError("falta nft: instálalo con «apt-get install nftables» para un "
                                     "laboratorio sin multicast")
         run(["ip", "netns", "exec", lay.netns, "nft", "-f", "-"],
             "descartar el multicast VRRP en la LAN del laboratorio", input=NO_MULTICAST_RULES)

@@ -8,6 +8,7 @@ host keys.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -48,8 +49,39 @@ def prepare(node: NodeLayout, base_rootfs: Path, authorized_key: str, dns: list[
     }
 
 
+# systemd-nspawn's exit status when the container's systemd asks for a reboot
+# (`systemctl reboot` inside): systemd-nspawn(1), "EXIT STATUS" / systemd-nspawn@.service's
+# RestartForceExitStatus=133.
+REBOOT_EXIT = 133
+
+
+def reboot_reset(node: NodeLayout) -> list[str]:
+    """What a reboot takes from a node that its persistent namespace would keep (shell commands).
+
+    The node's network namespace outlives the container (the lab's bridges hold its
+    veths), so what a powered-off machine loses is taken by hand before it boots again:
+    the LAN interface goes down without addresses (the VIP with them) and the one sysctl
+    the procedure sets goes back to a new namespace's default. The management address is
+    the lab's (network.py sets it), as a real machine's own management setup would.
+    """
+    ns, lan = shlex.quote(node.netns), shlex.quote(node.lan_if)
+    return [f"ip -n {ns} addr flush dev {lan}", f"ip -n {ns} link set {lan} down",
+            f"ip netns exec {ns} sysctl -qw net.ipv4.ip_nonlocal_bind=0"]
+
+
+def wrapper(node: NodeLayout) -> str:
+    """The shell around nspawn: join the node's cgroups, boot, and boot again after a reboot."""
+    reset = "; ".join(reboot_reset(node))
+    return ('for cg in $RB_CGROUPS; do echo $$ > "$cg/cgroup.procs"; done\n'
+            'while :; do\n'
+            '  "$@"; rc=$?\n'
+            f'  [ "$rc" -eq {REBOOT_EXIT} ] || exit "$rc"\n'
+            f'  {reset}\n'
+            'done\n')
+
+
 def start(lay: LabLayout, node: NodeLayout) -> int:
-    """Boot the node in the background; return the nspawn pid."""
+    """Boot the node in the background; return the pid of the shell that runs (and reruns) nspawn."""
     node.log.parent.mkdir(parents=True, exist_ok=True)
     cgroups = cgroup_create(node.cgroup)
     nspawn = [
@@ -70,8 +102,8 @@ def start(lay: LabLayout, node: NodeLayout) -> int:
         "--resolv-conf=off",
         "--timezone=off",
     ]
-    # Move into the node's own cgroup first, then exec nspawn (see sysutil).
-    wrapper = 'for cg in $RB_CGROUPS; do echo $$ > "$cg/cgroup.procs"; done; exec "$@"'
+    # Move into the node's own cgroup first (see sysutil), then run nspawn; when the node
+    # reboots (nspawn exits with REBOOT_EXIT), boot it again as a real server would.
     env = dict(
         os.environ,
         RB_CGROUPS=" ".join(str(c) for c in cgroups),
@@ -80,7 +112,7 @@ def start(lay: LabLayout, node: NodeLayout) -> int:
     )
     with open(node.log, "ab") as log:
         proc = subprocess.Popen(
-            ["sh", "-c", wrapper, "nspawn", *nspawn],
+            ["sh", "-c", wrapper(node), "nspawn", *nspawn],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=env, start_new_session=True, close_fds=True,
         )

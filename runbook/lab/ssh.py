@@ -42,7 +42,7 @@ def _host_patterns(lay: LabLayout, node: NodeLayout) -> list[str]:
 
 def write_known_hosts(lay: LabLayout, host_keys: dict[str, dict]) -> None:
     lines = []
-    for node in lay.nodes:
+    for node in lay.ssh_hosts:
         patterns = ",".join(_host_patterns(lay, node))
         for keytype, blob in host_keys[node.name].values():
             lines.append(f"{patterns} {keytype} {blob}\n")
@@ -51,11 +51,11 @@ def write_known_hosts(lay: LabLayout, host_keys: dict[str, dict]) -> None:
 
 def write_config(lay: LabLayout) -> None:
     text = [
-        "# Escrito por `invoke lab.up`: acceso SSH a los nodos del laboratorio.\n",
+        "# Escrito por `./rb lab.up`: acceso SSH a los nodos del laboratorio.\n",
         "# Uso: ssh -F este_fichero NODO   (o la dirección de gestión del nodo)\n\n",
     ]
     every = []
-    for node in lay.nodes:
+    for node in lay.ssh_hosts:
         addr = str(node.management.ip)
         every += [node.name, addr]
         text.append(f"Host {node.name} {addr}\n    HostName {addr}\n\n")

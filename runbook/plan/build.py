@@ -200,7 +200,7 @@ def _command(text: str, ctx: dict, where: str) -> str:
         raise PlanError(f"{where}: la orden generada está vacía")
     if "@@SECRETO_" in command:
         raise PlanError(f"{where}: un secreto no puede ir en una orden (se vería en la lista de procesos); "
-                        "úselo solo en ficheros")
+                        "úsalo solo en ficheros")
     return command
 
 
@@ -220,10 +220,10 @@ def _plan_action(node: Node, step: StepSpec, spec: RunSpec | FileSpec, ctx: dict
     content = render_template(spec.template, ctx, at("template"))
     if secret_names(content) and int(spec.mode, 8) & 0o007:
         raise PlanError(f"{at('mode')}: {path} lleva secretos: su modo {spec.mode} no puede dar permisos "
-                        "a los demás usuarios (use p. ej. 0640)")
+                        "a los demás usuarios (usa p. ej. 0640)")
     for part, text in (("validate", spec.validate_with), ("apply", spec.apply), ("unless", spec.unless)):
         if text is not None and "@@SECRETO_" in text:
-            raise PlanError(f"{at(part)}: un secreto no puede ir en una orden; úselo solo en ficheros")
+            raise PlanError(f"{at(part)}: un secreto no puede ir en una orden; úsalo solo en ficheros")
     on_change, service = spec.apply, None
     if spec.service is not None:
         service = spec.service.name

@@ -47,11 +47,11 @@ def read_source(name: str, env: str | None, file: str | None) -> str:
         try:
             value = path.read_text(encoding="utf-8").strip()
         except OSError:
-            hint = f"defina {env} o cree " if env else "cree "
+            hint = f"define {env} o crea " if env else "crea "
             raise SecretError(f"falta el secreto {name}: {hint}{path}") from None
         origin = str(path)
     else:
-        raise SecretError(f"falta el secreto {name}: defina la variable {env}")
+        raise SecretError(f"falta el secreto {name}: define la variable {env}")
     if not SAFE_SECRET_RE.match(value):
         raise SecretError(
             f"el secreto {name} (de {origin}) debe tener 8-128 caracteres de A-Z a-z 0-9 . _ ~ ! % ^ * + = -"

@@ -34,9 +34,6 @@ class RunAction:
     note: str = ""
     kind: Literal["run"] = "run"
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class FileAction:
@@ -64,9 +61,6 @@ class FileAction:
         if self.validate is None:
             return None
         return self.validate.replace("%s", shlex.quote(candidate))
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 Action = RunAction | FileAction
@@ -142,9 +136,7 @@ class PlannedStep:
     @property
     def rolling(self) -> bool:
         """A step that reloads or restarts a service goes one node at a time."""
-        return any(
-            isinstance(a, FileAction) and a.service for acts in self.actions.values() for a in acts
-        )
+        return any(isinstance(a, FileAction) and a.service for acts in self.actions.values() for a in acts)
 
 
 def _same_across_nodes(per_node: dict[str, tuple]) -> bool:
@@ -164,45 +156,34 @@ class Plan:
     node_names: tuple[str, ...] = field(default=())
     observations: tuple[Observation, ...] = field(default=())
 
+    def _names(self, node: str | None) -> list[str]:
+        """The nodes asked for (None: all), in site order."""
+        return [name for name in self.node_names if node in (None, name)]
+
     def actions(self, node: str | None = None) -> list[Action]:
         """All actions in execution order (step by step, nodes in site order)."""
-        out: list[Action] = []
-        for step in self.steps:
-            for name in self.node_names:
-                if node is None or node == name:
-                    out.extend(step.actions[name])
-        return out
+        return [a for step in self.steps for name in self._names(node) for a in step.actions[name]]
 
     def checks(self, node: str | None = None) -> list[Check]:
-        out: list[Check] = []
-        for step in self.steps:
-            for name in self.node_names:
-                if node is None or node == name:
-                    out.extend(step.checks[name])
-        return out
+        return [c for step in self.steps for name in self._names(node) for c in step.checks[name]]
 
     def step(self, step_id: str) -> PlannedStep:
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(step_id)
+        return _by_id(self.steps, step_id)
 
     def observation(self, observation_id: str) -> Observation:
-        for item in self.observations:
-            if item.id == observation_id:
-                return item
-        raise KeyError(observation_id)
+        return _by_id(self.observations, observation_id)
 
     def to_json(self, node: str | None = None) -> list[dict]:
-        out = []
-        for step in self.steps:
-            for name in self.node_names:
-                if node is None or node == name:
-                    for action in step.actions[name]:
-                        item = action.to_json()
-                        item["when_file_exists"] = step.when_file_exists
-                        out.append(item)
-        return out
+        return [{**asdict(action), "when_file_exists": step.when_file_exists}
+                for step in self.steps for name in self._names(node) for action in step.actions[name]]
+
+
+def _by_id(items, item_id: str):
+    """The item with this id (a step, an observation); KeyError if there is none."""
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise KeyError(item_id)
 
 
 # Writing 1 here puts a node in maintenance: keepalived lowers its priority

@@ -26,7 +26,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ..errors import BadInputError
-from ..names import SECRET_MARKER, TEMPLATE_DIR
+from ..names import SECRET_MARKER
 
 MAX_OUTPUT = 1024 * 1024  # characters one template may produce (haproxy.cfg is ~2 KB)
 MAX_INT_ARGUMENT = 100_000  # the sandbox's own cap for range()
@@ -85,10 +85,6 @@ def _guarded(function):
         return function(*args, **kwargs)
 
     return wrapper
-
-
-def template_dir_default() -> Path:
-    return TEMPLATE_DIR
 
 
 @cache

@@ -201,17 +201,10 @@ def failure(t: SshTarget, stderr: str) -> NodeUnreachableError:
         return unknown_host_key(t)
     if "Permission denied" in text or "Too many authentication failures" in text:
         return auth_refused(t)
-    reasons = (
-        ("Connection refused", "Connection refused"),
-        ("timed out", "Connection timed out"),
-        ("No route to host", "No route to host"),
-        ("Network is unreachable", "Network is unreachable"),
-        ("Could not resolve hostname", "Could not resolve hostname"),
-        ("Cannot open network namespace", "Cannot open network namespace"),
-    )
-    for needle, reason in reasons:
+    for needle in ("Connection refused", "timed out", "No route to host", "Network is unreachable",
+                   "Could not resolve hostname", "Cannot open network namespace"):
         if needle in text:
-            return cannot_connect(t, reason)
+            return cannot_connect(t, "Connection timed out" if needle == "timed out" else needle)
     if re.search(r"kex_exchange_identification|Connection closed by|Connection reset", text):
         return cannot_connect(t, lines[-1] if lines else "la conexión se cerró")
     return ssh_failed(t, lines[-1] if lines else "sin mensaje de ssh (código 255)")
@@ -284,10 +277,9 @@ class MuxConnection:
         """A master found running that runs a command now; one that does not is retired."""
         if not self.master_alive():
             return False
-        argv = [*ssh_options(self.target, self.control), "-o", "ControlMaster=no", "-T", "--",
-                self.target.host, REMOTE]
         try:
-            done = deadline.run(argv, at_most=FOUND_MASTER_S, input=b"true", env=_environment())
+            done = deadline.run(self._session_argv(), at_most=FOUND_MASTER_S, input=b"true",
+                                env=_environment())
             if done.returncode == 0:
                 return True
         except subprocess.TimeoutExpired:
@@ -382,11 +374,9 @@ class MuxConnection:
     def _run_once(self, command: str, timeout: float | None):
         from invoke.runners import Result
 
-        argv = [*ssh_options(self.target, self.control), "-o", "ControlMaster=no", "-T", "--",
-                self.target.host, REMOTE]
         try:
-            done = subprocess.run(argv, input=command.encode(), capture_output=True, timeout=timeout,
-                                  env=_environment())
+            done = subprocess.run(self._session_argv(), input=command.encode(), capture_output=True,
+                                  timeout=timeout, env=_environment())
         except subprocess.TimeoutExpired as exc:
             from invoke.exceptions import CommandTimedOut
 
@@ -394,6 +384,11 @@ class MuxConnection:
             raise CommandTimedOut(result, timeout) from None
         return Result(stdout=_text(done.stdout), stderr=_text(done.stderr), command=command,
                       exited=done.returncode)
+
+    def _session_argv(self) -> list[str]:
+        """ssh running REMOTE in a session over the master (never making one)."""
+        return [*ssh_options(self.target, self.control), "-o", "ControlMaster=no", "-T", "--",
+                self.target.host, REMOTE]
 
     def put(self, local, remote: str) -> None:
         """Upload (a path or a file object) over SFTP: Fabric, connected on the first upload only."""

@@ -255,7 +255,7 @@ class Questions:
             problem = check(value)
             if problem is None:
                 return value
-            self.terminal.say(f"    no vale: {problem.removesuffix('; escríbalo sin comillas')}")
+            self.terminal.say(f"    no vale: {problem.removesuffix('; escríbelo sin comillas')}")
 
 
 def _field(model: type, name: str, used: dict[Any, str] | None = None) -> Check:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.load import DataError, site_from_text
+from ..data.load import display_path as display
 from ..data.schema import default_path, schema_line, write_schema
 from ..errors import BadInputError
 from ..names import NAME_RE
@@ -31,7 +32,7 @@ class SiteExistsError(BadInputError):
 def site_path(name: str, directory: Path) -> Path:
     """Where site `name` lives; a name that cannot be a site's is refused (exit 2)."""
     if not isinstance(name, str) or not NAME_RE.match(name) or name == "procedure":
-        raise DataError(f"nombre de sitio no válido {shown(name)}: use minúsculas, cifras y guiones, "
+        raise DataError(f"nombre de sitio no válido {shown(name)}: usa minúsculas, cifras y guiones, "
                         "empezando por una letra (máx. 32 caracteres)")
     return directory / f"{name}.yaml"
 
@@ -74,11 +75,3 @@ def write_site(path: Path, text: str, force: bool) -> Path:
         if os.path.exists(handle.name):
             os.unlink(handle.name)
     return schema
-
-
-def display(path: Path) -> str:
-    """A path as the loader names it: relative to the working folder when it is below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

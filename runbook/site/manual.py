@@ -4,11 +4,13 @@ A pure, deterministic transformation of the plan's own action objects, so
 the commands on the page cannot drift from what deploy runs:
 
 - a run action is its command, unchanged;
-- a file action becomes: write the content with a quoted here-document
-  (into `PATH.nuevo` when the file is validated first, else straight into
-  PATH), owner and mode when they differ from what `cat >` gives a new
-  file as root, the plan's validation with that real path instead of `%s`,
-  `mv` into place, and the command that makes it take effect.
+- a file action becomes: make its folder when no package does (a systemd
+  drop-in folder, `UNIT.d/`: deploy makes every folder it writes in),
+  write the content with a quoted here-document (into `PATH.nuevo` when
+  the file is validated first, else straight into PATH), owner and mode
+  when they differ from what `cat >` gives a new file as root, the plan's
+  validation with that real path instead of `%s`, `mv` into place, and
+  the command that makes it take effect.
 
 Secrets stay as the plan's markers here; the page shows each one as a
 placeholder the reader replaces (see `placeholder`).
@@ -16,6 +18,7 @@ placeholder the reader replaces (see `placeholder`).
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from dataclasses import dataclass
 from typing import Literal
@@ -32,7 +35,7 @@ FORGOTTEN = {
     "stats_password": "HAProxy da el fichero por bueno y la contraseña sería «pon», la primera palabra",
 }
 
-Role = Literal["run", "write", "perms", "validate", "install", "apply"]
+Role = Literal["run", "mkdir", "write", "perms", "validate", "install", "apply"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,11 @@ def hand_commands(action: Action) -> list[HandCommand]:
     target = candidate_path(action) if validated else action.path
     shown = f"`{target}`"
     out = []
+    folder = new_folder(action.path)
+    if folder:
+        out.append(HandCommand("mkdir", f"mkdir -p {shlex.quote(folder)}",
+                               "Crea antes su carpeta: los ajustes de una unidad de systemd van en una "
+                               "carpeta con su nombre, que no existe en un Debian recién instalado."))
     if validated:
         lead = (
             f"Escribe el fichero nuevo en {shown}, al lado de `{action.path}`: así lo compruebas "
@@ -117,6 +125,13 @@ def hand_commands(action: Action) -> list[HandCommand]:
         lead = f"Haz que `{action.service}` lo use:" if action.service else "Aplícalo:"
         out.append(HandCommand("apply", action.on_change, lead, output=action.apply_output))
     return out
+
+
+def new_folder(path: str) -> str | None:
+    """The folder the reader makes before writing `path`: a systemd drop-in folder, which no package
+    creates (every other folder of the procedure comes with Debian or with the package it configures)."""
+    folder = posixpath.dirname(path)
+    return folder if folder.startswith("/etc/systemd/system/") and folder.endswith(".d") else None
 
 
 def _secret_hint(secret: str, path: str) -> str:

@@ -28,7 +28,9 @@ publishing a site that drifted.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from mkdocs.config import base
@@ -53,6 +55,21 @@ from .tables import node_table, services_table, step_checks_list, topology, veri
 from .values import values_note, values_table
 
 THEME_DIR = Path(__file__).resolve().parent / "theme"
+# MkDocs prints its plugins' INFO lines; --strict fails only on warnings.
+LOG = logging.getLogger("mkdocs.plugins.runbook")
+# Domains reserved for examples (RFC 2606, RFC 6761): mkdocs.yml's repo_url until one is set.
+EXAMPLE_DOMAINS = ("example", "example.org", "example.com", "example.net", "test", "invalid", "localhost")
+
+
+def placeholder_repo(url: str | None) -> bool:
+    """True when the repository link is missing or points at a domain reserved for examples."""
+    host = (urlsplit(url or "").hostname or "").rstrip(".")
+    return not host or any(host == d or host.endswith("." + d) for d in EXAMPLE_DOMAINS)
+
+
+def placeholder_notice(url: str | None) -> str:
+    return (f"runbook: el enlace al repositorio de las páginas es de ejemplo ({url or 'ninguno'}): "
+            "antes de publicar la web, define RUNBOOK_REPO_URL con su dirección real")
 # How the pages name the system of the balancers (the site's `os`).
 RELEASES = {"debian12": "Debian 12 (bookworm)", "debian13": "Debian 13 (trixie)"}
 
@@ -74,6 +91,8 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         self._data_dir = self._resolve_data_dir(config)
         self._published = self.config.site == PUBLISHED_SITE
         self._repo_url = config.repo_url
+        if placeholder_repo(self._repo_url):
+            LOG.info(placeholder_notice(self._repo_url))
         try:
             site = load_site(self.config.site, self._data_dir)
             self.plan: Plan = build_plan(site, load_procedure(self._data_dir))
@@ -156,7 +175,10 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         def expand(match) -> str:
             place = Place(src, source_line(markdown, match.group(0)), stash)
             directive, args = parse(match.group("body"), self.DIRECTIVES, src, place.line)
-            return directive.handler(self, place, *args)
+            try:
+                return directive.handler(self, place, *args)
+            except ResultsError as exc:  # a figure the results file lacks, named at its directive
+                raise place.error(str(exc)) from None
 
         return DIRECTIVE_RE.sub(expand, text)
 
@@ -270,42 +292,12 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
         self._shown_observations.add(observation_id)
         return observation_markdown(item, place.stash)
 
-    def _measure(self, place: Place, scenario: str, key: str) -> str:
-        try:
-            return measured(self._results, scenario, key)
-        except ResultsError as exc:
-            raise place.error(str(exc)) from None
-
-    def _node_table(self, place: Place) -> str:
-        return node_table(self.plan.site)
-
-    def _topology(self, place: Place) -> str:
-        return topology(self.plan.site)
-
-    def _services(self, place: Place) -> str:
-        return services_table(self.plan.site)
-
     def _verify_checks(self, place: Place) -> str:
         from ..checks import catalog
 
         try:
             return verify_checks(catalog(self.plan), self._find_step, place.src)
         except ValueError as exc:
-            raise place.error(str(exc)) from None
-
-    def _step_checks(self, place: Place) -> str:
-        return step_checks_list(self.plan, self._find_step, place.src)
-
-    def _values(self, place: Place) -> str:
-        return values_table(self.plan, self._find_step, place.src)
-
-    def _results_page(self, place: Place) -> str:
-        return results_markdown(self._results, place.stash)
-
-    def _soak(self, place: Place) -> str:
-        try:
-            return soak_markdown(self._results)
-        except ResultsError as exc:
             raise place.error(str(exc)) from None
 
     def _reference(self, place: Place) -> str:
@@ -317,16 +309,18 @@ class RunbookPlugin(BasePlugin[RunbookConfig]):
     DIRECTIVES = directive_table(
         Directive("paso", ("ID",), _step),
         Directive("orden", ("ID",), _observation),
-        Directive("medida", ("ESCENARIO", "CLAVE"), _measure),
-        Directive("tabla-nodos", (), _node_table),
-        Directive("topologia", (), _topology),
-        Directive("servicios", (), _services),
+        Directive("medida", ("ESCENARIO", "CLAVE"), lambda self, place, scenario, key:
+                  measured(self._results, scenario, key)),
+        Directive("tabla-nodos", (), lambda self, place: node_table(self.plan.site)),
+        Directive("topologia", (), lambda self, place: topology(self.plan.site)),
+        Directive("servicios", (), lambda self, place: services_table(self.plan.site)),
         Directive("comprobaciones-verify", (), _verify_checks),
-        Directive("comprobaciones-pasos", (), _step_checks),
-        Directive("valores", (), _values),
-        Directive("resultados", (), _results_page),
+        Directive("comprobaciones-pasos", (), lambda self, place:
+                  step_checks_list(self.plan, self._find_step, place.src)),
+        Directive("valores", (), lambda self, place: values_table(self.plan, self._find_step, place.src)),
+        Directive("resultados", (), lambda self, place: results_markdown(self._results, place.stash)),
         Directive("referencia", (), _reference),
-        Directive("resistencia", (), _soak),
+        Directive("resistencia", (), lambda self, place: soak_markdown(self._results)),
     )
 
     def _find_step(self, step_id: str) -> tuple[str, str] | None:

@@ -166,6 +166,9 @@ def results_markdown(data: dict, stash: BlockStash) -> str:
     preemption = data.get("preemption")
     if preemption:
         out += _preemption(preemption)
+    handover = data.get("handover")
+    if handover:
+        out += _handover(handover)
     return "\n".join(out) + "\n"
 
 
@@ -257,6 +260,25 @@ def _preemption(p: dict) -> list[str]:
             f"| `{_md(v['label'])}` | {stop['failed']} | {seconds(stop['took_back_s'], 'no la recupera')} "
             f"| {stop['failed_after_restore']} | {seconds(planned['vip_moved_s'], 'no se movió')} "
             f"| {planned['failed']} |"
+        )
+    return [*out, "", "</div>", ""]
+
+
+def _handover(h: dict) -> list[str]:
+    """The same handover again and again: every run's figures, none summed up into a median."""
+    out = ["## Conmutaciones repetidas", "",
+           f"Medido el **{_md(h['when'])}** sobre el laboratorio, a {h['rate']:g} peticiones/s y "
+           f"{h['duration_s']:g} s por ejecución. Cada cifra es la de una ejecución, en orden.", "",
+           '<div class="rb-compacta" markdown>', "",
+           "| Escenario | Ejecuciones sin fallidas | Fallidas | IP virtual movida tras (s) "
+           "| Dos nodos con la IP virtual (s) |",
+           "|---|---:|---|---|---|"]
+    for s in h["scenarios"]:
+        clean = sum(1 for v in s["failed"] if v == 0)
+        out.append(
+            f"| **{_md(s['title'])}** | {clean} de {len(s['failed'])} | {', '.join(map(str, s['failed']))} "
+            f"| {'; '.join(number(v, 'no se movió') for v in s['vip_moved_s'])} "
+            f"| {'; '.join(number(v) for v in s['two_holders_s'])} |"
         )
     return [*out, "", "</div>", ""]
 

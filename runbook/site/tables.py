@@ -118,11 +118,15 @@ def services_table(site: Site) -> str:
 
 
 _SCOPES = {Scope.NODE: "en cada nodo", Scope.CLUSTER: "del clúster"}
+StepPage = Callable[[str], tuple[str, str] | None]  # step id -> (page, title)
 
 
-def verify_checks(
-    items: list[Check], step_page: Callable[[str], tuple[str, str] | None], current_page: str
-) -> str:
+def _link(page: str, current_page: str) -> str:
+    """A step's page as a link from the page being built."""
+    return posixpath.relpath(page, posixpath.dirname(current_page) or ".")
+
+
+def verify_checks(items: list[Check], step_page: StepPage, current_page: str) -> str:
     """The checks `invoke verify` runs beyond the documented ones, each linked to its step."""
     out = []
     for item in items:
@@ -137,13 +141,9 @@ def verify_checks(
             if found is None:
                 raise ValueError(f"la comprobación {item.id!r} cita el paso desconocido {item.step!r}")
             page, title = found
-            link = posixpath.relpath(page, posixpath.dirname(current_page) or ".")
-            body += ["", f"Paso relacionado: [{title}]({link}#{item.step})."]
+            body += ["", f"Paso relacionado: [{title}]({_link(page, current_page)}#{item.step})."]
         out.append(f"<div {attrs} markdown>\n\n" + "\n".join(body) + "\n\n</div>\n")
     return "\n".join(out)
-
-
-StepPage = Callable[[str], tuple[str, str] | None]  # step id -> (page, title)
 
 
 def step_checks_list(plan: Plan, step_page: StepPage, current_page: str) -> str:
@@ -155,8 +155,7 @@ def step_checks_list(plan: Plan, step_page: StepPage, current_page: str) -> str:
             commands = list(dict.fromkeys(step.checks[n][i].command for n in plan.node_names))
             if found is None:
                 raise ValueError(f"el paso {step.id!r} no está en ninguna página")
-            page, _title = found
-            link = posixpath.relpath(page, posixpath.dirname(current_page) or ".")
+            link = _link(found[0], current_page)
             where = f" Solo donde exista `{step.when_file_exists}`." if step.when_file_exists else ""
             shown = " / ".join(f"`{c}`" for c in commands)
             out.append(f"- [{check.title}]({link}#{step.id}): {shown}.{where}")

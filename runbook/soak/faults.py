@@ -10,7 +10,16 @@ The drill's scenarios are imported, never copied: a scenario added there is
 a fault here. The tamperings are those of tests/lab/test_tampering_lab.py
 that chain well (each one the way an operator or a failure breaks a node),
 plus what no single test covered: both daemons killed at once, the peer's
-LAN cable flapping, the LAN addresses flushed (the issue's sixth fault).
+LAN cable flapping, the LAN addresses flushed (the issue's sixth fault), a
+node rebooted (`systemctl reboot` inside it: the lab boots it again, see
+lab/nodes.py) and a full /var/log (a small tmpfs mounted over it and filled:
+the host's disk is never filled).
+
+Clock jumps are not in the catalogue: the nodes are containers that share the
+host's CLOCK_REALTIME, and a time namespace only offsets CLOCK_MONOTONIC and
+CLOCK_BOOTTIME, fixed when it is created (time_namespaces(7)). The only way to
+jump a node's wall clock is to jump the host's, which would jump every node at
+once and the machine's other work with it: not a fault of one node.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..drill.scenarios import SCENARIOS, Cluster, Scenario
+from ..drill.scenarios import SCENARIOS, Cluster, DrillError, Scenario
 from ..plan.steps import FileAction, Plan
 
 HOLD_S = 4.0  # how long a fault lasts before the repair: longer than a VRRP master timeout
@@ -102,6 +111,68 @@ def _both_killed() -> str:
     return f"systemctl kill --signal=SIGSTOP {units} && systemctl kill --signal=SIGKILL {units}"
 
 
+REBOOT_BACK_S = 120.0  # a rebooted node answers again within this, or the round cannot go on
+# The mark of the tmpfs a full /var/log is made of: the restore unmounts only this.
+FULL_LOG_SOURCE = "runbook-log-lleno"
+FULL_LOG_SIZE = "4m"
+
+
+def reboot_command() -> str:
+    """The node reboots itself a second after the command returns (so SSH gets its answer first)."""
+    return "systemd-run --quiet --on-active=1 systemctl reboot"
+
+
+def back_command() -> str:
+    """This boot's id, once the node has finished booting (`--wait`: until it is running or degraded)."""
+    return "cat /proc/sys/kernel/random/boot_id; systemctl is-system-running --wait || true"
+
+
+def _reboot(role: str) -> Callable[[Target], float]:
+    """Reboot the node, then wait as a sysadmin would before repairing: until it has booted again."""
+    def apply(t: Target) -> float:
+        from .. import lab
+
+        node = t.node(role)
+
+        def boot_id() -> str | None:
+            done = lab.node_run(t.cluster.site, node, ["sh", "-c", back_command()], timeout=60)
+            lines = done.stdout.split()
+            booted = done.returncode == 0 and lines and lines[-1] in ("running", "degraded")
+            return lines[0] if booted else None
+
+        before = boot_id()
+        if before is None:  # without it, the node still up before its reboot would pass for back
+            raise DrillError(f"{node}: no se pudo leer su arranque actual antes de reiniciarlo")
+        stamp = t.cluster.node_command(node, reboot_command()) + 1.0
+        deadline = time.time() + REBOOT_BACK_S
+        while time.time() < deadline:
+            time.sleep(1.0)
+            now = boot_id()
+            if now is not None and now != before:
+                return stamp
+        raise DrillError(f"{node} no volvió a arrancar en {REBOOT_BACK_S:g} s tras reiniciarlo")
+    return apply
+
+
+def fill_log_command() -> str:
+    """A small tmpfs over /var/log with its folders (owners and modes kept), filled to the last byte,
+    and journald told to start new files there (as it would on a disk that filled up)."""
+    source, size = shlex.quote(FULL_LOG_SOURCE), shlex.quote(FULL_LOG_SIZE)
+    return ('tree=$(find /var/log -mindepth 1 -type d -printf "%m %u %g %p\\n") && '
+            f"mount -t tmpfs -o size={size},mode=0755 {source} /var/log && "
+            'printf "%s\\n" "$tree" | while read -r mode user group dir; do '
+            'mkdir -p "$dir" && chmod "$mode" "$dir" && chown "$user:$group" "$dir"; done && '
+            "{ dd if=/dev/zero of=/var/log/relleno bs=64k status=none 2>/dev/null || true; } && "
+            "journalctl --rotate")
+
+
+def free_log_command() -> str:
+    """Unmount the full /var/log (only the soak's own tmpfs) and let journald move back to it."""
+    source = shlex.quote(FULL_LOG_SOURCE)
+    return (f'if [ "$(findmnt -n -o SOURCE /var/log)" = {source} ]; then '
+            "umount /var/log || umount -l /var/log; fi && journalctl --flush && journalctl --rotate")
+
+
 def _edit(step: str) -> Callable[[Plan], str]:
     return lambda plan: f"echo '# editado a mano' >> {shlex.quote(managed_path(plan, step))}"
 
@@ -144,6 +215,14 @@ TAMPERINGS: tuple[Fault, ...] = (
           _on("peer", lambda plan: f"ip addr flush dev {_lan(plan)}"), "deploy"),
     Fault("lan-caida-otro", "tampering", "ip link set down en la interfaz LAN del otro nodo", "peer",
           _on("peer", lambda plan: f"ip link set {_lan(plan)} down"), "deploy"),
+    Fault("reinicio-titular", "tampering", "systemctl reboot en el nodo con la IP virtual; se espera "
+          "a que vuelva a arrancar", "holder", _reboot("holder"), "deploy"),
+    Fault("reinicio-otro", "tampering", "systemctl reboot en el otro nodo; se espera a que vuelva a arrancar",
+          "peer", _reboot("peer"), "deploy"),
+    Fault("var-log-lleno", "tampering", f"/var/log lleno en el nodo con la IP virtual (un tmpfs de "
+          f"{FULL_LOG_SIZE.upper()} montado encima y llenado); se desmonta", "holder",
+          _on("holder", fill_log_command()), "restore",
+          restore=_on("holder", free_log_command())),
     Fault("enlace-otro-intermitente", "tampering",
           f"el cable LAN del otro nodo se corta y vuelve {FLAPS} veces ({FLAP_S:g} s cada vez)", "peer",
           _flap_peer, "deploy"),

@@ -97,7 +97,7 @@ def gather_client(site: Site) -> ClientFacts:
             available=False,
             skipped=True,
             reason=f"el sitio {site.name} no es un laboratorio: verify no hace peticiones de cliente "
-            "desde esta máquina (compruébelo desde un cliente de su LAN)",
+            "desde esta máquina (compruébalo desde un cliente de tu LAN)",
         )
     if not lab_only_targets(site):
         return ClientFacts(available=False, reason="hay direcciones fuera de los rangos del laboratorio")

@@ -22,6 +22,7 @@ from support.lab_fixtures import recreate
 
 from runbook import lab as lab_api
 from runbook.deploy.lock import deploy_lock
+from runbook.names import data_dir
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -110,11 +111,13 @@ def wait_served(lab, timeout: float = 20.0) -> None:
 
 
 def data_copy(tmp_path: Path, edits: dict[str, str]) -> dict[str, str]:
-    """Env for a copy of the data in use (site_data, or a private lab's RUNBOOK_DATA_DIR) with `lab.yaml`
-    edited (old text -> new text)."""
+    """Env for a copy of the site data in use with `lab.yaml` edited (old text -> new text).
+
+    The data in use: RUNBOOK_DATA_DIR's when set, so that a run on a private lab deploys to that
+    lab and never to the shared one of site_data/."""
     data = tmp_path / "site_data"
     data.mkdir()
-    for f in Path(os.environ.get("RUNBOOK_DATA_DIR", REPO / "site_data")).glob("*.yaml"):
+    for f in data_dir().glob("*.yaml"):
         (data / f.name).write_text(f.read_text())
     text = (data / "lab.yaml").read_text()
     for old, new in edits.items():

@@ -23,6 +23,7 @@ import pytest
 from support.lab_fixtures import recreate
 
 from runbook import lab as lab_api
+from runbook.names import data_dir
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -160,7 +161,7 @@ def test_refused_config_stops_the_rollout_and_nodes_keep_serving(first_run, lab,
     # section in haproxy.cfg: only the real `haproxy -c` can tell.
     data = tmp_path / "site_data"
     data.mkdir()
-    for f in (REPO / "site_data").glob("*.yaml"):
+    for f in data_dir().glob("*.yaml"):
         (data / f.name).write_text(f.read_text().replace("  - name: memcached\n", "  - name: stats\n"))
     broken = tmp_path / "ansible-roto"
     export(broken, env={"RUNBOOK_DATA_DIR": str(data)})

@@ -121,3 +121,14 @@ def test_keepalived_says_what_the_page_quotes_when_the_interface_is_not_there(bu
     assert [line for line in expected.strip().splitlines()] == [
         line for line in said.strip().splitlines() if line.strip()
     ][-len(expected.strip().splitlines()):]
+
+
+def test_the_keepalived_step_sends_an_unknown_interface_to_its_advice(built_site):
+    # `keepalived -t` on a machine whose NIC is not the tutorial's says «Non-existent interface»:
+    # the step where the reader runs it says what that means and links to what to change.
+    soup = BeautifulSoup(built_site.html("instalacion.html"), "html.parser")
+    heading = soup.find(id="keepalived")
+    paragraph = next(p for p in heading.find_all_next("p") if "Non-existent interface" in p.get_text())
+    assert "antes.html#interfaz" in [a["href"] for a in paragraph.select("a")]
+    assert heading.find_next(["h2"]) is None or heading.find_next("h2").sourceline >= paragraph.sourceline
+    assert "Non-existent interface specified in configuration" in built_site.html("antes.html")

@@ -314,3 +314,41 @@ def test_code_blocks_have_copy_buttons_and_outputs_do_not(visit):
     assert block.locator('button[title="Copiar al portapapeles"]').count() == 1
     output = page.locator('div.rb-check[data-step="paquetes"] .rb-output pre').first
     assert not output.locator("button").first.is_visible()
+
+
+# Each code block, command or expected output, visible once every box is opened: the ones
+# wider or taller than their box, and the ones an ancestor clips.
+_CUT_BLOCKS = """() => {
+  document.querySelectorAll('article details').forEach(d => { d.open = true; });
+  const out = [];
+  for (const pre of document.querySelectorAll('article pre')) {
+    if (pre.offsetParent === null) continue;  // in a tab not shown
+    const code = pre.querySelector('code') || pre;
+    const style = getComputedStyle(code);
+    const scrolls = axis => ['auto', 'scroll'].includes(style['overflow' + axis]);
+    let cut = 0;
+    for (let el = pre.parentElement; el && el.tagName !== 'ARTICLE'; el = el.parentElement) {
+      const s = getComputedStyle(el);
+      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const [p, c] = [pre.getBoundingClientRect(), el.getBoundingClientRect()];
+      cut = Math.max(p.right - c.right, p.bottom - c.bottom, 0);
+      break;
+    }
+    if ((code.scrollWidth - code.clientWidth > 1 && !scrolls('X'))
+        || (code.scrollHeight - code.clientHeight > 1 && !scrolls('Y')) || cut > 1)
+      out.push(code.textContent.slice(0, 60));
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_command_or_output_is_cut_off(built_site, visit, width):
+    """A long command or expected output scrolls inside its block; no box hides its end."""
+    v = visit("http", width)
+    seen = 0
+    for name in built_site.pages:
+        v.open(name)
+        assert v.page.evaluate(_CUT_BLOCKS) == [], f"{name} a {width} px"
+        seen += v.page.locator("article div.rb-output pre").count()
+    assert seen, "ninguna salida esperada: la prueba no prueba nada"

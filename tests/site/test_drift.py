@@ -21,6 +21,7 @@ plan (the same list `./rb plan --json` prints):
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import subprocess
 from pathlib import Path
@@ -43,7 +44,7 @@ TOOL_FIELDS = {
 NEW_FILE = {"mode": "0644", "owner": "root", "group": "root"}
 # A field the site leaves out is the plan's "nothing there" value.
 EMPTY = {"note": ""}
-HAND_ROLES = {"run": {"run"}, "file": {"write", "perms", "validate", "install", "apply"}}
+HAND_ROLES = {"run": {"run"}, "file": {"mkdir", "write", "perms", "validate", "install", "apply"}}
 HEREDOC_RE = re.compile(r"\Acat > (?P<path>\S+) <<'(?P<end>\w+)'\n(?P<body>.*\n)(?P=end)\Z", re.DOTALL)
 
 
@@ -141,6 +142,10 @@ def _hand_file(block, commands: dict[str, str]) -> dict:
     doc = HEREDOC_RE.match(commands["write"])
     assert doc, f"no es un here-document: {commands['write'][:80]!r}"
     written, content = doc["path"], doc["body"]
+    # A folder is made only where no package makes it: a systemd drop-in folder (UNIT.d).
+    folder = posixpath.dirname(written)
+    drop_in = folder.startswith("/etc/systemd/system/") and folder.endswith(".d")
+    assert commands.get("mkdir") == (f"mkdir -p {folder}" if drop_in else None), "carpeta de más o de menos"
     path = written
     if "install" in commands:
         tmp, _, path = commands["install"].removeprefix("mv ").partition(" ")

@@ -78,3 +78,29 @@ def test_the_bind_alert_cites_the_line_of_the_bind(built_site):
                if isinstance(a, FileAction) and a.path == "/etc/haproxy/haproxy.cfg")
     line = cfg.splitlines()[int(cited.group(1)) - 1]
     assert line.split() == ["bind", f"{plan.site.vip}:{first.port}"], line
+
+
+def _names_and_addresses(site) -> set[str]:
+    """What the site's data names on a balancer: its interfaces, the VIP, each node's name and addresses."""
+    out = {site.network.lan.interface, site.network.management.interface, str(site.vip)}
+    for node in site.nodes_by_priority:
+        out |= {node.name, str(node.lan_address), str(node.management_address)}
+    return out
+
+
+@pytest.mark.parametrize("site", [PUBLISHED_SITE, LAB_SITE])
+def test_no_configured_name_or_address_is_shown_as_variable(site):
+    # On a balancer, its interface's name is the site's (`eth1`): a variable part that holds
+    # it would let any other name pass. (A client's own interface is not the site's.)
+    plan = load_plan(site)
+    fixed = _names_and_addresses(plan.site)
+    on_nodes = [(f"{node}: {check.id}", check.output or "") for node in plan.node_names
+                for check in plan.checks(node)]
+    on_nodes += [(f"{node}: {item.id}", output) for item in plan.observations if item.where == "nodo"
+                 for node, (_, output) in item.rendered.items()]
+    hidden = {
+        where: sorted(f for f in fixed for piece, variable in parts(output)
+                      if variable and re.search(rf"(?<![\w.:-]){re.escape(f)}(?![\w-]|\.\d)", piece))
+        for where, output in on_nodes
+    }
+    assert not {w: p for w, p in hidden.items() if p}, hidden

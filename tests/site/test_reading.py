@@ -12,23 +12,11 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
+from support.voice import USTED
 
 from runbook.data.schema import site_schema
 from runbook.site.reference import MAP_KEY, field_paths
 
-# Formal imperatives and pronouns (the site says "tú"). Present subjunctives share most
-# imperative forms ("que el nodo use", "un servidor configure"), so those count only where
-# an instruction starts (a sentence, a clause after a colon, a parenthesis); the forms
-# below them count anywhere.
-_IMPERATIVES = (r"quite|ejecute|compruebe|elija|escriba|pulse|consulte|sustituya|ponga|haga|"
-                r"instale|configure|edite|copie|abra|revise|utilice|use|añada|mire|vea|repita|"
-                r"reinicie|cambie|pruebe|recuerde|lea|siga|vuelva|cree|borre|guarde|espere")
-USTED = re.compile(
-    rf"(?:^|[.,:;!?¡¿(]\s*)(?:{_IMPERATIVES})\b"
-    r"|\b(?:usted|ustedes|asegúrese|fíjese|cámbiela|cámbielo|póngala|póngalo|hágalo|ejecútelo|"
-    r"compruébelo|escríbalo|tenga en cuenta|sus propios nodos)\b",
-    re.I,
-)
 # Words the review ruled out.
 BANNED = ("estrofa", "para máquinas")
 # The project's own vocabulary: never in a reader's prose.
@@ -129,6 +117,35 @@ def test_rb_is_introduced_with_a_link_to_the_repository(built_site):
     links = [a["href"] for a in sentence.select("a")]
     assert source["href"] in links
     assert first.find_next("p") is sentence or first is sentence
+
+
+def test_a_placeholder_repository_link_is_announced_at_build_time(built_site):
+    # mkdocs.yml links to an example address until RUNBOOK_REPO_URL names the real one:
+    # the build says so (an INFO line: --strict still passes), and only then.
+    import os
+
+    from runbook.site.plugin import placeholder_notice, placeholder_repo
+
+    url = os.environ.get("RUNBOOK_REPO_URL") or "https://git.example.org/runbook/runbook"
+    shown = BeautifulSoup(built_site.html("index.html"), "html.parser").select_one("a.md-source")["href"]
+    assert shown.rstrip("/") == url.rstrip("/")
+    assert (placeholder_notice(url) in built_site.stderr) is placeholder_repo(url)
+
+
+@pytest.mark.parametrize("url, placeholder", [
+    ("https://git.example.org/runbook/runbook", True),
+    ("https://example.com/runbook", True),
+    ("https://git.lab.invalid/runbook", True),
+    ("", True),
+    (None, True),
+    ("https://github.com/someone/runbook", False),
+    ("https://git.empresa.es/infra/runbook", False),
+    ("https://notexample.org/runbook", False),
+])
+def test_placeholder_repository_links(url, placeholder):
+    from runbook.site.plugin import placeholder_repo
+
+    assert placeholder_repo(url) is placeholder
 
 
 def test_managed_files_do_not_forbid_what_the_steps_do(built_site):

@@ -181,6 +181,22 @@ def test_page_says_how_busy_the_machine_was_and_compares_preemption():
     assert "bench_preemption.py" not in text  # how it was measured: benchmarks/README.md
 
 
+def test_repeated_handovers_show_every_run():
+    handover = {"when": "2026-12-05 08:30 UTC", "rate": 200, "duration_s": 20, "scenarios": [
+        {"name": "planned", "title": "Mantenimiento planificado", "runs": 3, "failed": [0, 2, 0],
+         "requests": [4000] * 3, "two_holders_s": [0.0, 0.0, 0.0], "takeover_s": [0.0, 0.01, 0.0],
+         "vip_moved_s": [3.2, 3.3, 3.4], "failed_after_restore": [0, 1, 0]},
+        {"name": "keepalived-crash", "title": "Caída de Keepalived", "runs": 2, "failed": [0, 0],
+         "requests": [4000] * 2, "two_holders_s": [0.84, 1.5], "takeover_s": [0.0, None],
+         "vip_moved_s": [3.0, None], "failed_after_restore": [0, 0]}]}
+    text = results_markdown({**DATA, "handover": handover}, BlockStash())
+    assert "## Conmutaciones repetidas" in text
+    assert "a 200 peticiones/s y 20 s por ejecución" in text
+    assert "| **Mantenimiento planificado** | 2 de 3 | 0, 2, 0 | 3,20; 3,30; 3,40 | 0,00; 0,00; 0,00 |" in text
+    assert "| **Caída de Keepalived** | 2 de 2 | 0, 0 | 3,00; no se movió | 0,84; 1,50 |" in text
+    assert "Conmutaciones repetidas" not in results_markdown(DATA, BlockStash())
+
+
 @pytest.fixture
 def docs_copy(tmp_path):
     shutil.copy(REPO_ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")

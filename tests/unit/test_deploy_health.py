@@ -110,7 +110,7 @@ FAULT = Problem("afrodita", "keepalived-seguimiento", "La comprobación de HAPro
                 "la instancia VI_50 está en FAULT", "keepalived")
 BACKEND = Problem("hera", "servicio-horizon-backends", "Servidores de horizon disponibles",
                   "horizon: zeus DOWN (L4CON: Connection refused)", "haproxy",
-                  outside="los servidores de horizon no son nodos de este sitio; revíselos")
+                  outside="los servidores de horizon no son nodos de este sitio; revísalos")
 
 
 def run(tmp_path, health, options=None):
@@ -162,7 +162,7 @@ def test_what_deploy_cannot_fix_is_said_and_ends_with_exit_1(tmp_path):
     assert result.errors == [
         "hera · servicio-horizon-backends (Servidores de horizon disponibles): horizon: zeus DOWN (L4CON: "
         "Connection refused). Deploy no puede arreglarlo: los servidores de horizon no son nodos de este sitio; "
-        "revíselos"
+        "revísalos"
     ]
     data = json.loads(json.dumps(result.to_json()))
     assert data["remaining"][0]["deploy_can_fix"] is False and data["remaining"][0]["check"] == "servicio-horizon-backends"
@@ -202,7 +202,7 @@ def test_a_single_step_or_a_dry_run_does_not_judge_the_cluster(tmp_path):
 def test_verify_report_says_deploy_cannot_fix_a_backend():
     down = Result("servicio-horizon-backends", "Servidores de horizon disponibles", "hera", Kind.STATE, Status.FAILED,
                   "horizon: zeus DOWN", "haproxy", "Configurar HAProxy", "x#haproxy",
-                  outside="los servidores de horizon no son nodos de este sitio; revíselos")
+                  outside="los servidores de horizon no son nodos de este sitio; revísalos")
     report = Report(site="lab", results=[down])
     assert "deploy no puede arreglarlo: los servidores de horizon no son nodos de este sitio" in render(report, "table")
     data = json.loads(render(report, "json"))["results"][0]

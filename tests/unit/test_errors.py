@@ -128,7 +128,7 @@ def test_an_unexpected_exception_is_one_clear_line_without_traceback(monkeypatch
     code, err = run_program(monkeypatch, capsys, ZeroDivisionError("division by zero\nmore"))
     assert code == 1
     assert err == ("error inesperado (ZeroDivisionError: division by zero); es un fallo de runbook: "
-                   "repita con RUNBOOK_DEBUG=1 para ver la traza y comuníquelo\n")
+                   "repite con RUNBOOK_DEBUG=1 para ver la traza y comunícalo\n")
 
 
 def test_runbook_debug_keeps_the_traceback_of_an_unexpected_exception(monkeypatch, capsys):

@@ -66,8 +66,8 @@ def test_cli_writes_the_project_and_says_how_to_run_it(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["pyinfra", "--output", "x"], "formato de exportación desconocido: 'pyinfra'; use uno de: ansible"),
-        (["ansible"], "indique la carpeta del proyecto con --output CARPETA"),
+        (["pyinfra", "--output", "x"], "formato de exportación desconocido: 'pyinfra'; usa uno de: ansible"),
+        (["ansible"], "indica la carpeta del proyecto con --output CARPETA"),
         (["ansible", "--site", "atlantida", "--output", "x"], "no existe el sitio 'atlantida'"),
     ],
 )

@@ -148,3 +148,30 @@ def test_a_lab_site_says_its_release_and_whether_its_lan_carries_multicast():
     assert (trixie.os, trixie.multicast) == ("debian13", False)
     assert base.suite_of(trixie.os) == "trixie"
     assert trixie.netns != main.netns and trixie.state_dir != main.state_dir  # they run side by side
+
+
+def _by_hand_site(tmp_path, text: str | None = None):
+    from runbook.data.load import REPO_ROOT
+
+    (tmp_path / "procedure.yaml").write_bytes((REPO_ROOT / "site_data" / "procedure.yaml").read_bytes())
+    source = (REPO_ROOT / "tests" / "lab" / "data" / "a-mano.yaml").read_text()
+    (tmp_path / "a-mano.yaml").write_text(text(source) if text else source)
+    return load_site("a-mano", tmp_path)
+
+
+def test_backends_as_machines_boot_like_nodes_on_the_lan(tmp_path):
+    lay = layout(_by_hand_site(tmp_path))
+    assert lay.backend_machines and not layout(load_site("lab")).backend_machines
+    assert [m.name for m in lay.machines] == [b.name for b in lay.backends]
+    for machine, backend in zip(lay.machines, lay.backends, strict=True):
+        assert machine.netns == backend.netns and machine.management == backend.address
+        assert machine.root.parent.parent == lay.state_dir / "nodes"  # lab.down removes them with the nodes
+    assert [h.name for h in lay.ssh_hosts] == ["norte", "sur", "web-a", "web-b"]
+    assert lay.host("web-b").lan_address == lay.backends[1].address.ip
+
+
+def test_backends_as_machines_need_a_lan_gateway(tmp_path):
+    from runbook.data.load import DataError
+
+    with pytest.raises(DataError, match="lab.backends.*gateway"):
+        _by_hand_site(tmp_path, lambda s: s.replace("    gateway: 198.51.100.1\n", ""))

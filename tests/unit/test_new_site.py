@@ -244,7 +244,7 @@ ANSWER_ERRORS = [
                                          "equipo (p. ej. root@10.30.0.11,root@10.30.0.12)"),
     ({"from_nodes": "a,a"}, "error: --from-nodes nombra dos veces el mismo equipo"),
     ({"from_nodes": "a,b", "ssh_port": "veintidós"},
-     "error: ssh_port: debe ser un número entero (valor: 'veintidós'); escríbalo sin comillas"),
+     "error: ssh_port: debe ser un número entero (valor: 'veintidós'); escríbelo sin comillas"),
 ]
 
 
@@ -257,7 +257,7 @@ def test_an_answer_with_no_place_in_a_site_file_is_one_line(data, change, messag
 
 
 @pytest.mark.parametrize(("name", "message"), [
-    ("Mine", "error: nombre de sitio no válido 'Mine': use minúsculas, cifras y guiones, empezando por una "
+    ("Mine", "error: nombre de sitio no válido 'Mine': usa minúsculas, cifras y guiones, empezando por una "
              "letra (máx. 32 caracteres)"),
     ("procedure", "error: nombre de sitio no válido 'procedure'"),
     ("../mine", "error: nombre de sitio no válido '../mine'"),

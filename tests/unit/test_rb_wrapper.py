@@ -247,8 +247,8 @@ def test_apt_update_failure_is_one_spanish_line_and_nothing_else_runs(machine):
     assert proc.returncode == 1
     assert "Temporary failure resolving" in proc.stderr  # apt's own words stay visible
     assert last_line(proc) == (
-        "rb: falló «apt-get update» (código 100): revise la red y las fuentes de apt "
-        "(/etc/apt/sources.list*) y vuelva a ejecutar ./rb"
+        "rb: falló «apt-get update» (código 100): revisa la red y las fuentes de apt "
+        "(/etc/apt/sources.list*) y vuelve a ejecutar ./rb"
     )
     assert machine.calls() == [DPKG_QUERY, APT_UPDATE]
 
@@ -257,8 +257,8 @@ def test_apt_install_failure_names_the_packages_and_stops(machine):
     proc = machine.rb("demo", fail="apt-get install")
     assert proc.returncode == 1
     assert last_line(proc) == (
-        f"rb: falló «apt-get install {' '.join(PACKAGES)}» (código 100): lea el error de apt de arriba "
-        "(¿otro apt en marcha?), corríjalo y vuelva a ejecutar ./rb"
+        f"rb: falló «apt-get install {' '.join(PACKAGES)}» (código 100): lee el error de apt de arriba "
+        "(¿otro apt en marcha?), corrígelo y vuelve a ejecutar ./rb"
     )
     assert machine.calls()[-1] == apt_install(*PACKAGES)
     assert not (machine.repo / ".venv").exists()
@@ -269,7 +269,7 @@ def test_without_root_missing_packages_are_named_not_installed(machine):
     proc = machine.rb("plan", uid=1000)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[0] == (
-        "rb: aviso: faltan paquetes de Debian (chromium): ejecute ./rb una vez como root, "
+        "rb: aviso: faltan paquetes de Debian (chromium): ejecuta ./rb una vez como root, "
         "o «sudo apt-get install chromium»"
     )
     assert not any(c.startswith(("apt-get", "systemctl")) for c in machine.calls())
@@ -288,14 +288,14 @@ def fails_once(machine: Machine, fail: str, line: str) -> subprocess.CompletedPr
 
 
 def test_venv_without_python3_venv_says_what_to_install_and_is_redone_next_time(machine):
-    fails_once(machine, "venv", "rb: no se pudo crear .venv con «python3 -m venv» (código 1): instale python3-venv "
-               "(como root: apt-get install python3-venv) y vuelva a ejecutar ./rb")
+    fails_once(machine, "venv", "rb: no se pudo crear .venv con «python3 -m venv» (código 1): instala python3-venv "
+               "(como root: apt-get install python3-venv) y vuelve a ejecutar ./rb")
     assert machine.calls()[1:3] == ["python3 -m venv .venv", "pip install -q --disable-pip-version-check -e .[test]"]
 
 
 def test_pip_failure_is_one_spanish_line_and_is_retried_next_time(machine):
-    fails_once(machine, "pip", "rb: pip no pudo instalar el proyecto en .venv (código 1): revise el acceso a PyPI "
-               "(o la configuración de pip) y vuelva a ejecutar ./rb")
+    fails_once(machine, "pip", "rb: pip no pudo instalar el proyecto en .venv (código 1): revisa el acceso a PyPI "
+               "(o la configuración de pip) y vuelve a ejecutar ./rb")
     assert machine.calls()[1:] == ["pip install -q --disable-pip-version-check -e .[test]",
                                    "npm pack -q mermaid@11.4.1", "npm pack -q iframe-worker@1.0.4",
                                    "venv-python -m runbook.cli plan"]
@@ -307,10 +307,10 @@ def test_mermaid_download_failure_is_a_warning_and_the_task_still_runs(machine):
     assert proc.returncode == 0
     assert proc.stderr.splitlines()[-3:] == [
         "rb: aviso: no se pudo descargar mermaid (npm pack mermaid@11.4.1, código 1) y «./rb docs» "
-        "fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb",
+        "fallará: revisa el acceso al registro de npm y vuelve a ejecutar ./rb",
         "rb: descargando iframe-worker 1.0.4 (paquete npm)",
         "rb: aviso: no se pudo descargar iframe-worker (npm pack iframe-worker@1.0.4, código 1) y «./rb docs» "
-        "fallará: revise el acceso al registro de npm y vuelva a ejecutar ./rb",
+        "fallará: revisa el acceso al registro de npm y vuelve a ejecutar ./rb",
     ]
     assert proc.stdout == "invoke: lab.status\n"
     assert not (machine.repo / "docs" / "assets" / "vendor" / "mermaid.min.js").exists()
@@ -343,7 +343,7 @@ def test_a_half_made_venv_is_named_with_what_to_do(machine):
     (machine.repo / ".venv" / "bin" / "invoke").unlink()
     proc = machine.rb("plan")
     assert proc.returncode == 1
-    assert last_line(proc) == "rb: falta .venv/bin/invoke (.venv a medias): bórrelo («rm -rf .venv») y vuelva a ejecutar ./rb"
+    assert last_line(proc) == "rb: falta .venv/bin/invoke (.venv a medias): bórralo («rm -rf .venv») y vuelve a ejecutar ./rb"
 
 
 def ready_machine(machine: Machine) -> None:

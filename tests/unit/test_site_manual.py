@@ -116,3 +116,12 @@ def test_every_action_of_the_published_plan_has_a_by_hand_form():
             assert candidate_path(action) in commands[0].text.splitlines()[0]
         # Deterministic: the same action gives the same commands.
         assert hand_commands(action) == commands
+
+
+def test_a_file_in_a_systemd_drop_in_folder_is_written_after_making_the_folder(tmp_path):
+    action = _file("/etc/systemd/system/keepalived.service.d/reinicio.conf", "[Service]\nRestart=always\n")
+    commands = hand_commands(action)
+    assert [c.role for c in commands][:2] == ["mkdir", "write"]
+    assert commands[0].text == "mkdir -p /etc/systemd/system/keepalived.service.d"
+    # Every other folder of the procedure comes with Debian or with its package.
+    assert [c.role for c in hand_commands(_file("/etc/haproxy/haproxy.cfg", "x\n"))] == ["write"]

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from runbook.data.load import load_site
 from runbook.drill.sampler import Sample
-from runbook.drill.scenarios import SCENARIOS
+from runbook.drill.scenarios import SCENARIOS, DrillError
+from runbook.lab import nodes
+from runbook.lab.layout import layout
 from runbook.output.terminal import Plain
-from runbook.soak.faults import TAMPERINGS, catalogue
+from runbook.soak import faults as soak_faults
+from runbook.soak.faults import TAMPERINGS, Target, catalogue
 from runbook.soak.picking import pick_faults
 from runbook.soak.report import print_summary
 from runbook.soak.rules import broken_rules, healthy_since, no_holder_seconds
@@ -51,6 +55,120 @@ def test_picking_is_stable_across_versions():
 def test_picking_from_nothing_is_refused():
     with pytest.raises(ValueError):
         pick_faults([], 3, seed=1)
+
+
+# ------------------------------------------------------------------ a rebooted node, a full /var/log
+
+
+def test_the_new_faults_are_in_the_catalogue_and_the_soak_picks_them():
+    known = catalogue()
+    assert known["reinicio-titular"].role == "holder" and known["reinicio-otro"].role == "peer"
+    assert known["reinicio-titular"].repair == known["reinicio-otro"].repair == "deploy"  # as after a reboot
+    assert known["var-log-lleno"].repair == "restore"  # deploy does not own the disk: the restore unmounts
+    picked = pick_faults(list(known), 50, seed=1)
+    assert {"reinicio-titular", "reinicio-otro", "var-log-lleno"} <= set(picked)
+    assert not any("reloj" in name for name in known)  # no clock jump: see faults.py's docstring
+
+
+def stand_ins(tmp_path, scripts: dict[str, str]) -> tuple[dict, Path]:
+    """Stand-in commands on PATH that record their calls in calls.log (then run their own body)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "calls.log"
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(f'#!/bin/sh\necho {name} "$@" >> {log}\n{body}\n')
+        (bin_dir / name).chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin"}, log
+
+
+def test_a_full_var_log_is_a_small_tmpfs_and_its_restore_unmounts_only_that(tmp_path):
+    fill, free = soak_faults.fill_log_command(), soak_faults.free_log_command()
+    for command in (fill, free):
+        assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0
+    assert "mount -t tmpfs -o size=4m,mode=0755 runbook-log-lleno /var/log" in fill
+    assert fill.index("find /var/log") < fill.index("mount -t tmpfs")  # its folders read before hiding them
+    assert fill.rstrip().endswith("journalctl --rotate")  # journald starts new files on the full disk
+
+    quiet = {"umount": "", "journalctl": ""}
+    # The guard: something else mounted on /var/log (or nothing) is never unmounted.
+    env, log = stand_ins(tmp_path, {**quiet, "findmnt": "echo /dev/sda2"})
+    assert subprocess.run(["sh", "-c", free], env=env).returncode == 0
+    assert log.read_text().splitlines() == ["findmnt -n -o SOURCE /var/log", "journalctl --flush",
+                                           "journalctl --rotate"]
+    log.unlink()
+    env, log = stand_ins(tmp_path, {**quiet, "findmnt": "echo runbook-log-lleno"})
+    assert subprocess.run(["sh", "-c", free], env=env).returncode == 0
+    assert "umount /var/log" in log.read_text().splitlines()
+    log.unlink()
+    # Busy (journald still writing there): a lazy unmount, and journald is moved back all the same.
+    env, log = stand_ins(tmp_path, {"findmnt": "echo runbook-log-lleno", "journalctl": "",
+                                    "umount": '[ "$1" = -l ] || exit 32'})
+    assert subprocess.run(["sh", "-c", free], env=env).returncode == 0
+    assert log.read_text().splitlines()[1:] == ["umount /var/log", "umount -l /var/log", "journalctl --flush",
+                                               "journalctl --rotate"]
+
+
+class FakeCluster:
+    """A node that reboots: its boot id changes once `systemctl reboot` has been asked for (or never)."""
+
+    def __init__(self, comes_back: bool):
+        self.site, self.comes_back, self.rebooted, self.commands = load_site("lab"), comes_back, False, []
+
+    def node_command(self, node, command):
+        self.commands.append((node, command))
+        self.rebooted = True
+        return 1000.0
+
+    def node_run(self, site, node, argv, **kw):
+        boot = "b" if self.rebooted and self.comes_back else "a"
+        return subprocess.CompletedProcess(argv, 0, f"{boot}\nrunning\n", "")
+
+
+def test_a_reboot_waits_until_the_node_has_booted_again(monkeypatch):
+    import runbook.lab
+
+    cluster = FakeCluster(comes_back=True)
+    monkeypatch.setattr(runbook.lab, "node_run", cluster.node_run, raising=False)
+    monkeypatch.setattr(soak_faults.time, "sleep", lambda s: None)
+    target = Target(cluster, None, "hera", "afrodita")
+    assert catalogue()["reinicio-otro"].apply(target) == 1001.0  # the reboot starts 1 s after the command
+    assert cluster.commands == [("afrodita", "systemd-run --quiet --on-active=1 systemctl reboot")]
+
+    unknown = FakeCluster(comes_back=True)
+    monkeypatch.setattr(runbook.lab, "node_run", lambda *a, **kw: subprocess.CompletedProcess(a, 255, "", ""),
+                        raising=False)
+    with pytest.raises(DrillError, match="no se pudo leer su arranque actual"):
+        catalogue()["reinicio-otro"].apply(Target(unknown, None, "hera", "afrodita"))
+    assert unknown.commands == []  # never rebooted without a boot id to tell the new boot by
+
+    stuck = FakeCluster(comes_back=False)
+    monkeypatch.setattr(runbook.lab, "node_run", stuck.node_run, raising=False)
+    monkeypatch.setattr(soak_faults, "REBOOT_BACK_S", 0.01)
+    with pytest.raises(DrillError, match="hera no volvió a arrancar"):
+        catalogue()["reinicio-titular"].apply(Target(stuck, None, "hera", "afrodita"))
+
+
+def test_the_lab_boots_a_node_again_after_it_reboots_and_takes_what_a_reboot_takes(tmp_path):
+    node = layout(load_site("lab")).node("hera")
+    runs = tmp_path / "runs"
+    # nspawn's stand-in: the first boot ends in a reboot (133), the second in a power-off (0).
+    nspawn = f'echo boot >> {runs}; [ "$(wc -l < {runs})" -ge 2 ] && exit 0; exit {nodes.REBOOT_EXIT}'
+    env, log = stand_ins(tmp_path, {"ip": "", "nspawn": nspawn})
+    done = subprocess.run(["sh", "-c", nodes.wrapper(node), "nspawn", "nspawn", "--boot"],
+                          env={**env, "RB_CGROUPS": ""})
+    assert done.returncode == 0 and runs.read_text() == "boot\nboot\n"
+    ns, lan = node.netns, node.lan_if
+    assert log.read_text().splitlines() == [
+        "nspawn --boot",
+        f"ip -n {ns} addr flush dev {lan}", f"ip -n {ns} link set {lan} down",
+        f"ip netns exec {ns} sysctl -qw net.ipv4.ip_nonlocal_bind=0",
+        "nspawn --boot",
+    ]
+    # Any other end (a crash, a kill) is not a reboot: the node stays down, its status passed on.
+    log.unlink()
+    env, log = stand_ins(tmp_path, {"ip": "", "nspawn": "exit 1"})
+    done = subprocess.run(["sh", "-c", nodes.wrapper(node), "nspawn", "nspawn"], env={**env, "RB_CGROUPS": ""})
+    assert done.returncode == 1 and log.read_text().splitlines() == ["nspawn"]
 
 
 # ------------------------------------------------------------------ rules
