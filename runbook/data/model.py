@@ -540,6 +540,12 @@ class Site(SiteMethods, Strict):
             if address in taken:
                 raise FieldError(("lab", "client", "addresses", i),
                                  f"{address} ya es la IP virtual, un nodo o un backend")
+        # verify asks for the stats page from the lab's client: the balancers' firewall must let it in.
+        for i, address in enumerate(self.lab.client.addresses):
+            if not any(address in net for net in self.stats_sources):
+                raise FieldError(("lab", "client", "addresses", i),
+                                 f"{address} no podría abrir la página de estadísticas (el cortafuegos "
+                                 "solo la abre a stats.allow_from): añade una red que la contenga")
 
 # Secrets the templates know how to use; each one is redacted everywhere.
 KNOWN_SECRETS = ("stats_password",)

@@ -73,6 +73,7 @@ BAD_SITES = [
     ("stats-port-clash", _set("stats.port", 80), "stats.port"),
     ("stats-sources-overlap", _set("stats.allow_from", ["192.0.2.0/24", "192.0.2.128/25"]), "stats.allow_from[1]"),
     ("stats-source-not-doc", _set("stats.allow_from", ["10.0.0.0/8"]), "stats.allow_from[0]"),
+    ("stats-closed-to-the-client", _set("stats.allow_from", ["192.0.2.0/24"]), "lab.client.addresses[0]"),
     ("no-backends", _set("services.0.backends", []), "services[0].backends"),
     ("duplicate-backend", _set("services.0.backends.1.name", "zeus"), "services[0].backends[1].name"),
     ("tcp-with-http-check", _set("services.1.health_check", {"path": "/"}), "services[1].health_check"),
