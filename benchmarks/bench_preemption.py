@@ -26,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench_summary import MEASURED, now
+from bench_summary import now
+from results_io import save_measured
 
 from runbook import lab
 from runbook.data.load import LAB_SITE
@@ -120,10 +121,7 @@ def main() -> None:
               "variants": rows}
     print(json.dumps(result, indent=1, ensure_ascii=False))
     if opts.save:
-        data = json.loads(MEASURED.read_text())
-        data["preemption"] = result
-        MEASURED.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-        print(f"resultados: {MEASURED}", file=sys.stderr)
+        save_measured("preemption", result)
 
 
 if __name__ == "__main__":

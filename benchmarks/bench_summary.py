@@ -32,7 +32,7 @@ from pathlib import Path
 from bench_deploy import deploy_once
 from bench_lab import timed
 from bench_verify import cli_once, converge, in_process_once
-from results_io import summary, write_results
+from results_io import MEASURED, summary, write_results
 from rich.console import Console
 from rich.table import Table
 
@@ -42,7 +42,6 @@ from runbook.plan.build import load_plan
 
 REPO = Path(__file__).resolve().parents[1]
 INVOKE = str(REPO / ".venv" / "bin" / "invoke")
-MEASURED = REPO / "benchmarks" / "measured.json"
 # VRRP timer variants: the default (VRRPv2, advert_int 1) and VRRPv3 sub-second adverts.
 VARIANTS = ((2, 1), (3, 0.5), (3, 0.2))
 TIMER_SCENARIOS = ("node-crash", "planned", "planned-stop")

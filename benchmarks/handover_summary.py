@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-MEASURED = REPO / "benchmarks" / "measured.json"
+from results_io import save_measured
+
 KEYS = ("failed", "requests", "two_holders_s", "takeover_s", "vip_moved_s", "failed_after_restore")
 
 
@@ -57,10 +56,7 @@ def main() -> None:
     figures = handover_figures(docs, when)
     print(json.dumps(figures, indent=1, ensure_ascii=False))
     if opts.save:
-        measured = json.loads(MEASURED.read_text())
-        measured["handover"] = figures
-        MEASURED.write_text(json.dumps(measured, indent=1, ensure_ascii=False) + "\n")
-        print(f"escrito: {MEASURED}", file=sys.stderr)
+        save_measured("handover", figures)
 
 
 if __name__ == "__main__":

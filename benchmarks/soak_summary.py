@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from runbook.soak.runner import summary
+from results_io import MEASURED, save_measured
 
-REPO = Path(__file__).resolve().parents[1]
-MEASURED = REPO / "benchmarks" / "measured.json"
+from runbook.soak.runner import summary
 
 
 def soak_figures(docs: list[dict], fixes: list[str]) -> dict:
@@ -52,9 +50,7 @@ def main() -> None:
     figures = soak_figures(docs, measured.get("soak", {}).get("fixes", []))
     print(json.dumps(figures, indent=1, ensure_ascii=False))
     if opts.save:
-        measured["soak"] = figures
-        MEASURED.write_text(json.dumps(measured, indent=1, ensure_ascii=False) + "\n")
-        print(f"escrito: {MEASURED}", file=sys.stderr)
+        save_measured("soak", figures)
 
 
 if __name__ == "__main__":
