@@ -144,7 +144,7 @@ def _build(target: Path, log, suite: str = SUITE) -> None:
     # debootstrap (the slow part) and the repository download run in parallel.
     with ThreadPoolExecutor(2) as pool:
         boot = pool.submit(_debootstrap, tmp / "rootfs", tmp / "debootstrap.log", suite)
-        repo = pool.submit(_local_repo, tmp / "repo", tmp / "repo.log", suite, tmp / "apt")
+        repo = pool.submit(local_repo, tmp / "repo", tmp / "repo.log", suite, tmp / "apt")
         boot.result()
         count = repo.result()
     shutil.move(tmp / "repo", tmp / "rootfs" / REPO_IN_IMAGE)
@@ -188,10 +188,9 @@ def _apt_options(suite: str, root: Path, logfile: Path) -> list[str]:
     return options
 
 
-def _local_repo(repo: Path, logfile: Path, suite: str = SUITE, apt_root: Path | None = None,
-                packages: tuple[str, ...] | None = None) -> int:
-    """Download the closure of `packages` (REPO_PACKAGES) for `suite` and index it."""
-    packages = packages or REPO_PACKAGES
+def local_repo(repo: Path, logfile: Path, suite: str = SUITE, apt_root: Path | None = None,
+               packages: tuple[str, ...] = REPO_PACKAGES) -> int:
+    """Download the closure of `packages` for `suite` and index it (the base's, or the lab servers')."""
     repo.mkdir(parents=True)
     options = _apt_options(suite, apt_root or repo.with_name("apt"), logfile)
     deps = _run(

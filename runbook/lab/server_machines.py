@@ -55,7 +55,7 @@ def ensure_repo(suite: str, log=print) -> Path:
         tmp = target.with_name(target.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        base_image._local_repo(tmp / "repo", tmp / "repo.log", suite, tmp / "apt", PACKAGES)
+        base_image.local_repo(tmp / "repo", tmp / "repo.log", suite, tmp / "apt", PACKAGES)
         shutil.rmtree(tmp / "apt", ignore_errors=True)
         shutil.rmtree(target, ignore_errors=True)
         os.rename(tmp, target)
