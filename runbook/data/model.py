@@ -540,8 +540,7 @@ class Site(SiteMethods, Strict):
             if address in taken:
                 raise FieldError(("lab", "client", "addresses", i),
                                  f"{address} ya es la IP virtual, un nodo o un backend")
-        # verify asks for the stats page from the lab's client: the balancers' firewall must let it in.
-        for i, address in enumerate(self.lab.client.addresses):
+            # verify asks for the stats page from the lab's client: the balancers' firewall must let it in.
             if not any(address in net for net in self.stats_sources):
                 raise FieldError(("lab", "client", "addresses", i),
                                  f"{address} no podría abrir la página de estadísticas (el cortafuegos "
