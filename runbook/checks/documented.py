@@ -62,6 +62,11 @@ class DocumentedCheck(NodeCheck):
             # output (ss, haproxy -v) would bury it, so the expectation is shown instead.
             shown = _quote(output)
             return Outcome.ok(shown if shown and len(shown) <= 80 else check.description)
+        # A long listing: what differs says more than its first characters (but no output is no output).
+        same_code = probe.exit_code == check.exit_code
+        difference = check.output_difference(probe.output) if same_code and output else None
+        if difference is not None:
+            return Outcome.fail(f"se esperaba: {check.description} Diferencia: {self.redact(difference)}")
         return Outcome.fail(
             f"se esperaba: {check.description} Se obtuvo (código {probe.exit_code}): "
             + (_quote(output) or "(sin salida)")

@@ -42,6 +42,8 @@ class Expect(Strict):
     exit_code: Annotated[int, Field(ge=0, le=255)] = 0
     stdout_contains: str | None = None
     stdout_regex: str | None = None
+    # the whole output is the check's documented `output` (line by line, ⟨⟩ parts vary)
+    stdout_matches_output: bool = False
     description: NonBlank  # the expected outcome, in Spanish, shown on the site
 
     @field_validator("stdout_regex")
@@ -80,6 +82,13 @@ class CheckSpec(Strict):
     explanation: str = ""
     output: ExpectedOutput = None
     output_partial: bool = False  # output lists lines found among others, in any order
+
+    @model_validator(mode="after")
+    def _output_to_match(self) -> Self:
+        if self.expect.stdout_matches_output and self.output is None:
+            raise FieldError(("expect", "stdout_matches_output"),
+                             "necesita 'output' (la salida que se exige)")
+        return self
 
 
 class ObservationSpec(Strict):

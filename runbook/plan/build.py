@@ -272,6 +272,7 @@ def _plan_check(node: Node, step: StepSpec, spec: CheckSpec, ctx: dict, at) -> C
         explanation=spec.explanation,
         output=render_output(spec.output, ctx, at("output")),
         output_partial=spec.output_partial,
+        stdout_matches_output=spec.expect.stdout_matches_output,
     )
 
 

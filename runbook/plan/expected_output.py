@@ -77,8 +77,12 @@ def mismatch(expected: str, actual: str, partial: bool = False) -> str | None:
         missing = [w for w, p in zip(wanted, patterns, strict=True) if not any(p.fullmatch(g) for g in got)]
         return f"faltan las líneas: {missing}" if missing else None
     if len(got) != len(wanted):
-        return f"se esperaban {len(wanted)} líneas y salieron {len(got)}: {got}"
+        missing = [w for w, p in zip(wanted, patterns, strict=True) if not any(p.fullmatch(g) for g in got)]
+        extra = [g for g in got if not any(p.fullmatch(g) for p in patterns)]
+        which = [f"falta «{example(w.strip())}»" for w in missing] + [f"sobra «{g}»" for g in extra]
+        return (f"se esperaban {len(wanted)} líneas y salieron {len(got)}: "
+                + ("; ".join(which) if which else str(got)))
     for number, (line, pattern, real) in enumerate(zip(wanted, patterns, got, strict=True), 1):
         if not pattern.fullmatch(real):
-            return f"línea {number}: se esperaba {line!r} y salió {real!r}"
+            return f"línea {number}: se esperaba «{example(line.strip())}» y salió «{real}»"
     return None

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..names import SECRET_MARKER, SECRET_MARKER_RE
+from . import expected_output
 
 if TYPE_CHECKING:
     from ..data.records import Admonition, Site
@@ -82,6 +83,7 @@ class Check:
     explanation: str = ""
     output: str | None = None  # an example of what the command prints (⟨⟩ = varies)
     output_partial: bool = False  # output lists lines found among others, in any order
+    stdout_matches_output: bool = False  # the whole output is `output` (expected_output.mismatch)
 
     def passes(self, exit_code: int, stdout: str) -> bool:
         out = stdout.strip("\n")
@@ -91,7 +93,13 @@ class Check:
             return False
         if self.stdout_regex is not None and not re.search(self.stdout_regex, out):
             return False
-        return True
+        return self.output_difference(stdout) is None
+
+    def output_difference(self, stdout: str) -> str | None:
+        """In Spanish, how the output differs from the documented one, when the check requires it."""
+        if not self.stdout_matches_output or self.output is None:
+            return None
+        return expected_output.mismatch(self.output, stdout, self.output_partial)
 
     def to_json(self) -> dict:
         return asdict(self)

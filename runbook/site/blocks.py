@@ -249,6 +249,12 @@ def criteria_block(check: Check, nodes: list[str]) -> str:
         criteria.append(
             f"su salida cumple la expresión regular {field('stdout_regex', check.stdout_regex)}"
         )
+    if check.stdout_matches_output:
+        output = check.output or ""
+        varies = ", salvo las partes en cursiva" if any(v for _, v in expected_output.parts(output)) else ""
+        shape = ("contiene, en cualquier orden, las líneas que se muestran arriba" if check.output_partial
+                 else "es, línea a línea, la que se muestra arriba")
+        criteria.append(field("stdout_matches_output", f"su salida {shape}{varies}", "span"))
     return (
         f'<div class="rb-check-criteria" '
         f'{attrs(step=check.step, nodes=" ".join(nodes), check_id=check.id)}>'

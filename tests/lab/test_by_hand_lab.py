@@ -164,6 +164,7 @@ def check_passes(site, node: str, check: dict) -> str | None:
         ok = done.returncode == check["exit_code"]
         ok = ok and (check["stdout_contains"] is None or check["stdout_contains"] in out)
         ok = ok and (check["stdout_regex"] is None or re.search(check["stdout_regex"], out))
+        ok = ok and not (check["stdout_matches_output"] and mismatch(check["output"], out, check["output_partial"]))
         if ok:
             return None
         if time.monotonic() > deadline:

@@ -51,6 +51,14 @@ FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepaliv
               RESTART: "keepalived", NFTABLES: "cortafuegos"}
 LAB = load_site("lab")
 LAN = LAB.network.lan
+# One rule of the firewall's input chain deleted by hand, by its handle: the ping one (deleting
+# SSH's would cut deploy off, VRRP's would move the VIP), or one rule added.
+ICMP_RULE = "meta l4proto { icmp, ipv6-icmp } accept"
+DELETE_ICMP_RULE = (
+    "nft delete rule inet filter input handle "
+    f"$(nft -a list chain inet filter input | grep -F '{ICMP_RULE} # handle' | sed 's/.* handle //')"
+)
+ADD_RULE = "nft add rule inet filter input tcp dport 9999 accept"
 
 
 @dataclass(frozen=True)
@@ -121,9 +129,14 @@ CASES = [
          {("lan-direccion", "hera")}, step="interfaz-lan"),
     case("lan-ifdown-afrodita", "afrodita", f"ifdown {LAN.interface}",
          {("lan-direccion", "afrodita")}, step="interfaz-lan"),
-    # The firewall: its rules emptied (the file's guard reloads them), its service stopped (which
-    # empties them too) or no longer started at boot (the enable's guard).
+    # The firewall: its rules emptied, one rule deleted or added by hand (the file's guard reloads
+    # them), its service stopped (which empties them too) or no longer started at boot (the
+    # enable's guard).
     case("cortafuegos-vaciado-hera", "hera", "nft flush ruleset",
+         {("cortafuegos-cargado", "hera")}, step="cortafuegos"),
+    case("cortafuegos-regla-borrada-afrodita", "afrodita", DELETE_ICMP_RULE,
+         {("cortafuegos-cargado", "afrodita")}, step="cortafuegos"),
+    case("cortafuegos-regla-extra-hera", "hera", ADD_RULE,
          {("cortafuegos-cargado", "hera")}, step="cortafuegos"),
     case("cortafuegos-parado-afrodita", "afrodita", "systemctl stop nftables",
          on_each(["afrodita"], "cortafuegos-cargado", "unidad-nftables"), step="cortafuegos"),
@@ -192,6 +205,33 @@ def test_restart_drop_in_not_read_by_systemd_is_reloaded_by_its_guard(lab_conver
     assert_healed_and_still(lab_converged, deploy_lab(lab_converged.plan), {("hera", "keepalived")},
                             "reinicio sin recargar")
     assert on(lab_converged, "hera", "systemctl show -p NeedDaemonReload --value keepalived").strip() == "no"
+    lab_converged.proven_by = request.node.nodeid
+
+
+def test_firewall_rule_deleted_by_hand_fails_the_guard_and_one_rb_deploy_heals_it(lab_converged, request):
+    """The file's guard, run as the page shows it: 0 while the rules in use are the file's,
+    non-zero (naming the rule) once one is deleted by hand; `./rb deploy` reloads, once."""
+    site = lab_converged.site
+    guard = next(a.unless for a in lab_converged.plan.actions("afrodita") if getattr(a, "path", None) == NFTABLES)
+
+    def run_guard():
+        return lab_api.node_run(site, "afrodita", ["bash", "-c", guard], timeout=60)
+
+    assert run_guard().returncode == 0
+    on(lab_converged, "afrodita", DELETE_ICMP_RULE)
+    broken = run_guard()  # diff <(in use) <(the file's): «>» marks a rule only the file has
+    assert broken.returncode == 1 and f"> \t\t{ICMP_RULE}" in broken.stdout, broken.stdout + broken.stderr
+    wait_flagged(lab_converged.plan, frozenset({("cortafuegos-cargado", "afrodita")}), "regla borrada")
+    verify = subprocess.run([str(REPO / "rb"), "verify"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 1
+    assert f"se esperaban 13 líneas y salieron 12: falta «{ICMP_RULE}»" in verify.stdout, verify.stdout
+    proc = subprocess.run([str(REPO / "rb"), "deploy"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^afrodita\s+cortafuegos\s+cambiado\s+/etc/nftables.conf$", proc.stdout, re.M), proc.stdout
+    assert "1 cambio(s) aplicado(s)" in proc.stdout
+    assert run_guard().returncode == 0
+    again = subprocess.run([str(REPO / "rb"), "deploy"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "sin cambios: todo estaba según el plan" in again.stdout, again.stdout
     lab_converged.proven_by = request.node.nodeid
 
 

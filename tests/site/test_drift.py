@@ -224,6 +224,8 @@ def site_checks(site, node: str) -> list[dict]:
                 "explanation": _field(block, "explanation") or "",
                 "output": output,
                 "output_partial": partial,
+                # the page says verify requires the whole output shown above
+                "stdout_matches_output": _field(tool, "stdout_matches_output") is not None,
             }
         )
     assert not criteria, f"criterios de verify sin su comprobación: {sorted(criteria)}"

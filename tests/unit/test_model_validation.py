@@ -184,6 +184,15 @@ def test_bad_procedure_step(tmp_path):
         load_procedure(tmp_path)
 
 
+def test_a_check_matching_its_output_needs_one(tmp_path):
+    text = (REPO_ROOT / "site_data" / "procedure.yaml").read_text(encoding="utf-8")
+    (tmp_path / "procedure.yaml").write_text(text.replace('output: "1"\n        expect:\n          stdout_regex: "^1$"',
+                                                          'expect:\n          stdout_matches_output: true'))
+    with pytest.raises(DataError, match=r"campo 'steps\[3\].checks\[0\].expect.stdout_matches_output'.*"
+                                        r"necesita 'output'"):
+        load_procedure(tmp_path)
+
+
 def test_service_maxconn_above_the_global_one_is_explained(tmp_path):
     data = copy.deepcopy(LAB)
     data["services"][1]["maxconn"] = 10000  # the original tutorial's value, under global maxconn 4000

@@ -174,8 +174,7 @@ def _passing_output(check_id: str, site, me) -> str:
         "haproxy-instalado": "HAProxy version 2.6.12-1+deb12u4 2025/01/01\n",
         "killall-instalado": "/usr/bin/killall\n",
         "nft-instalado": "/usr/sbin/nft\n",
-        "cortafuegos-cargado": "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; "
-                               "policy drop;\n\t}\n}\n",
+        "cortafuegos-cargado": nft_ruleset(site, me),
         "cortafuegos-habilitado": "enabled\n",
         "keepalived-config-valida": "",
         "haproxy-config-valida": "Configuration file is valid\n",
@@ -187,6 +186,21 @@ def _passing_output(check_id: str, site, me) -> str:
             for s in site.services for b in s.backends
         ),
     }.get(check_id, "")
+
+
+def nft_ruleset(site, me) -> str:
+    """`nft list ruleset` on a lab node once its /etc/nftables.conf is loaded (as captured on the lab)."""
+    peer = next(n for n in site.nodes if n.name != me.name)
+    return (
+        "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n"
+        "\t\tct state established,related accept\n\t\tct state invalid drop\n\t\tiif \"lo\" accept\n"
+        "\t\tmeta l4proto { icmp, ipv6-icmp } accept\n"
+        f"\t\tiifname \"eth1\" ip saddr {peer.lan_address} ip daddr 224.0.0.18 ip protocol vrrp accept\n"
+        f"\t\tip daddr {site.vip} tcp dport {{ 80, 11211 }} accept\n"
+        "\t\tip saddr 192.0.2.0/24 tcp dport 22 accept\n"
+        f"\t\tip saddr {{ 192.0.2.0/24, 198.51.100.200/29 }} ip daddr {me.lan_address} tcp dport 8404 accept\n"
+        "\t}\n}\n"
+    )
 
 
 def _unit(unit, active, enabled) -> str:
@@ -388,6 +402,40 @@ def test_documented_check_failure_says_what_was_expected(plan, registry, cluster
     assert results == {
         ("nonlocal-bind-activo", "hera"): (Status.FAILED, "se esperaba: `1`. Se obtuvo (código 0): 0", "")
     }
+
+
+SSH_RULE = "ip saddr 192.0.2.0/24 tcp dport 22 accept"
+
+
+@pytest.mark.parametrize("change, difference", [
+    (lambda text: text.replace(f"\t\t{SSH_RULE}\n", ""),
+     f"se esperaban 13 líneas y salieron 12: falta «{SSH_RULE}»"),
+    (lambda text: text.replace("\t}\n}", "\t\ttcp dport 9999 accept\n\t}\n}"),
+     "se esperaban 13 líneas y salieron 14: sobra «tcp dport 9999 accept»"),
+    (lambda text: text.replace("tcp dport 22 accept", "tcp dport 2222 accept"),
+     f"línea 10: se esperaba «{SSH_RULE}» y salió «ip saddr 192.0.2.0/24 tcp dport 2222 accept»"),
+    (lambda text: text + "table inet extra {\n}\n",
+     "se esperaban 13 líneas y salieron 15: sobra «table inet extra {»"),
+], ids=["regla-borrada", "regla-extra", "regla-cambiada", "tabla-extra"])
+def test_firewall_rules_in_use_other_than_the_files_say_what_differs(plan, registry, cluster, change, difference):
+    me = plan.site.node("hera")
+    cluster["hera"].probes[check_key("cortafuegos-cargado")] = Probe(0, change(nft_ruleset(plan.site, me)))
+    results = failing(evaluate(plan, registry, cluster, good_client(plan.site)))
+    assert list(results) == [("cortafuegos-cargado", "hera")]
+    status, detail, _ = results[("cortafuegos-cargado", "hera")]
+    assert status == Status.FAILED
+    assert detail.startswith("se esperaba: Exactamente las reglas del fichero:")
+    assert "las reglas en uso no son las del fichero" in detail
+    assert detail.endswith(f" Diferencia: {difference}")
+
+
+def test_firewall_not_loaded_says_so_and_a_nodes_rules_are_its_own(plan, registry, cluster):
+    cluster["hera"].probes[check_key("cortafuegos-cargado")] = Probe(0, "")
+    status, detail, _ = failing(evaluate(plan, registry, cluster, good_client(plan.site)))[("cortafuegos-cargado", "hera")]
+    assert status == Status.FAILED
+    assert detail.endswith("el cortafuegos no está cargado y entra todo. Se obtuvo (código 0): (sin salida)")
+    check = next(c for c in plan.checks("hera") if c.id == "cortafuegos-cargado")
+    assert not check.passes(0, nft_ruleset(plan.site, plan.site.node("afrodita")))  # the other node's rules
 
 
 # ----------------------------------------------------------------- sites that are not the lab
