@@ -47,10 +47,17 @@ KEEPALIVED = "/etc/keepalived/keepalived.conf"
 HAPROXY = "/etc/haproxy/haproxy.cfg"
 RESTART = "/etc/systemd/system/keepalived.service.d/reinicio.conf"
 NFTABLES = "/etc/nftables.conf"
+ARP = "/etc/sysctl.d/60-ip-virtual-arp.conf"
 FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy",
-              RESTART: "keepalived", NFTABLES: "cortafuegos"}
+              RESTART: "keepalived", NFTABLES: "cortafuegos", ARP: "ip-virtual-aceptada"}
 LAB = load_site("lab")
 LAN = LAB.network.lan
+VIP_ROUTE = f"local {LAB.vip}/32 dev lo table local metric 1"
+# What each sysctl file persists: its values edited to 0, or the file removed, flag these.
+PERSISTED = {
+    SYSCTL: ("nonlocal-bind-persistente",),
+    ARP: tuple(f"arp-{key}-{dev}-persistente" for dev in ("all", LAN.interface) for key in ("ignore", "announce")),
+}
 # One rule of the firewall's input chain deleted by hand, by its handle: the ping one (deleting
 # SSH's would cut deploy off, VRRP's would move the VIP), or one rule added.
 ICMP_RULE = "meta l4proto { icmp, ipv6-icmp } accept"
@@ -86,8 +93,8 @@ def file_cases() -> list[Tampering]:
     for i, (path, step) in enumerate(FILE_STEPS.items()):
         check = file_check_id(path)
         one, other = BOTH[i % 2], BOTH[(i + 1) % 2]
-        persist = {("nonlocal-bind-persistente", one)} if path == SYSCTL else set()  # edited or removed
-        edit = (f"sed -i 's/= 1$/= 0/' {path}" if path == SYSCTL  # the value, not just a comment
+        persist = {(c, one) for c in PERSISTED.get(path, ())}  # edited or removed
+        edit = (f"sed -i 's/= [0-9]*$/= 0/' {path}" if path in PERSISTED  # the values, not just a comment
                 else f"echo '# editado a mano' >> {path}")
         out += [
             case(f"editado-{check}-{one}", one, edit, {(check, one)} | persist, step=step),
@@ -121,6 +128,15 @@ CASES = [
     # The live kernel value flipped while its file is intact: only the file's guard sees it.
     case("sysctl-en-vivo-afrodita", "afrodita", "sysctl -qw net.ipv4.ip_nonlocal_bind=0",
          {("nonlocal-bind-activo", "afrodita")}, step="ip-no-local"),
+    # Every node accepts the VIP (a local route on lo), only its holder answers ARP for it: the
+    # route deleted on the backup (the run's guard sees it), arp_ignore flipped on the holder,
+    # arp_announce of the LAN interface on the backup (the file's guard sees both).
+    case("ruta-vip-borrada-afrodita", "afrodita", f"ip route del {VIP_ROUTE}",
+         {("vip-aceptada", "afrodita")}, step="ip-virtual-aceptada"),
+    case("arp-ignore-en-vivo-hera", "hera", "sysctl -qw net.ipv4.conf.all.arp_ignore=0",
+         {("arp-solo-quien-la-tiene", "hera")}, step="ip-virtual-aceptada"),
+    case("arp-announce-en-vivo-afrodita", "afrodita", f"sysctl -qw net.ipv4.conf.{LAN.interface}.arp_announce=0",
+         {("arp-solo-quien-la-tiene", "afrodita")}, step="ip-virtual-aceptada"),
     # The LAN interface, broken as an operator would: address gone, link down, ifdown.
     case("lan-sin-direccion-hera", "hera",
          f"ip addr del {LAB.node('hera').lan_address}/{LAN.subnet.prefixlen} dev {LAN.interface}",

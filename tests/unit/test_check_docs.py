@@ -103,6 +103,14 @@ def test_the_published_plan_gives_the_units_and_sysctl_it_declares():
     assert units == {"haproxy", "keepalived", "nftables"}
     sysctl = next(c for c in registry.node if c.id == "nonlocal-bind-persistente")
     assert (sysctl.key, sysctl.value, sysctl.step) == ("net.ipv4.ip_nonlocal_bind", "1", "ip-no-local")
+    # The ARP settings name an interface: `all` and the LAN's each get a check of their own.
+    arp = {c.id: (c.key, c.value, c.title) for c in registry.node if c.id.startswith("arp-")}
+    assert arp == {
+        f"arp-{name}-{dev}-persistente": (f"net.ipv4.conf.{dev}.arp_{name}", value,
+                                          f"arp_{name} ({dev}) persiste tras un reinicio")
+        for dev in ("all", "eth1") for name, value in (("ignore", "1"), ("announce", "2"))
+    }
+    assert {c.step for c in registry.node if c.id in arp} == {"ip-virtual-aceptada"}
 
 
 @pytest.mark.parametrize(("key", "check_id"), [
