@@ -32,6 +32,7 @@ from runbook import lab as lab_api
 from runbook.checks.managed import file_check_id
 from runbook.data.load import load_site
 from runbook.lab.layout import layout
+from runbook.soak.faults import REBOOT_BACK_S, back_command, reboot_command
 from runbook.verify import run_verify
 from runbook.vocabulary import Status
 
@@ -210,6 +211,47 @@ def test_tampering_is_flagged_and_one_deploy_heals_it(lab_converged, tampering, 
         on(lab_converged, node, tampering.script)
     wait_flagged(plan, tampering.flags, tampering.id)
     assert_healed_and_still(lab_converged, deploy_lab(plan), tampering.heals, tampering.id)
+    lab_converged.proven_by = request.node.nodeid
+
+
+def test_a_reboot_takes_the_vip_route_and_the_interfaces_file_brings_it_back_without_deploy(
+        lab_converged, request):
+    """The backup rebooted: the lab takes what a reboot takes (the local table's added routes, a marker
+    one included, and the sysctl), and the node boots with the VIP's route again: ifup runs the
+    `up` line of its interfaces file. The deploy after it does not have to add the route."""
+    site, plan = lab_converged.site, lab_converged.plan
+    marker = "local 198.51.100.199/32 dev lo table local"  # added by hand: nothing brings it back
+
+    def boot_id() -> str | None:
+        done = lab_api.node_run(site, "afrodita", ["sh", "-c", back_command()], timeout=60)
+        lines = done.stdout.split()
+        return lines[0] if done.returncode == 0 and lines and lines[-1] in ("running", "degraded") else None
+
+    def local_routes() -> str:
+        return on(lab_converged, "afrodita", "ip -4 route show table local type local dev lo")
+
+    on(lab_converged, "afrodita", f"ip route add {marker}")
+    assert f"{LAB.vip} scope host metric 1" in local_routes() and "198.51.100.199" in local_routes()
+    before = boot_id()
+    assert before is not None
+    on(lab_converged, "afrodita", reboot_command())
+    deadline = time.monotonic() + REBOOT_BACK_S
+    while boot_id() in (None, before):
+        assert time.monotonic() < deadline, "afrodita no volvió a arrancar"
+        time.sleep(1.0)
+    routes = local_routes()
+    assert "198.51.100.199" not in routes, routes  # the reboot took the local table's added routes
+    assert f"local {LAB.vip} scope host metric 1" in routes, routes  # and ifup put the VIP's back
+    result = deploy_lab(plan)
+    assert result.exit_code == 0, result.errors
+    ran = {(o.node, o.step, o.kind) for o in result.outcomes if o.status == Status.CHANGED}
+    assert not any(step == "ip-virtual-aceptada" and kind == "run" for _, step, kind in ran), ran
+    deadline = time.monotonic() + FLAG_TIMEOUT_S
+    while (report := run_verify(plan)).exit_code != 0:
+        assert time.monotonic() < deadline, sorted(failing_checks(report))
+        time.sleep(0.5)
+    again = deploy_lab(plan)
+    assert again.exit_code == 0 and changed_steps(again) == set(), (again.errors, changed_steps(again))
     lab_converged.proven_by = request.node.nodeid
 
 
