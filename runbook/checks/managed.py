@@ -16,7 +16,10 @@ from ..plan.steps import FileAction, Plan, RunAction
 from .parse import haproxy_stats_socket, keepalived_config_names
 
 SYSCTL_DIR = "/etc/sysctl.d/"
-_SYSCTL_LINE = re.compile(r"^\s*-?\s*([\w.]+)\s*=\s*(\S+)\s*$")
+# A key may name an interface: `net.ipv4.conf.eth1.arp_ignore`, `...conf.br-lan...`, and
+# `...conf.eth1/100...` for a VLAN (sysctl's own spelling of a name with a dot).
+_SYSCTL_LINE = re.compile(r"^\s*-?\s*([\w./-]+)\s*=\s*(\S+)\s*$")
+_PER_INTERFACE = re.compile(r"^net\.ipv[46]\.(?:conf|neigh)\.(.+)\.([^.]+)$")
 
 
 def managed_files(plan: Plan) -> list[FileAction]:
@@ -89,9 +92,22 @@ def persisted_sysctls(plan: Plan) -> list[tuple[str, str, str]]:
 
 
 def sysctl_check_id(key: str) -> str:
-    """`net.ipv4.ip_nonlocal_bind` -> `nonlocal-bind-persistente` (IPv4 keys repeat `ip_`)."""
-    name = key.rsplit(".", 1)[-1].removeprefix("ip_")
+    """`net.ipv4.ip_nonlocal_bind` -> `nonlocal-bind-persistente` (IPv4 keys repeat `ip_`).
+
+    A per-interface key keeps its interface, so `all` and `eth1` do not collide:
+    `net.ipv4.conf.eth1.arp_ignore` -> `arp-ignore-eth1-persistente`.
+    """
+    name, interface = sysctl_name(key)
+    name = name.removeprefix("ip_") + (f"-{interface}" if interface else "")
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + "-persistente"
+
+
+def sysctl_name(key: str) -> tuple[str, str | None]:
+    """(setting, interface or None): `net.ipv4.conf.eth1.arp_ignore` -> (`arp_ignore`, `eth1`)."""
+    match = _PER_INTERFACE.match(key)
+    if match:
+        return match.group(2), match.group(1).replace("/", ".")
+    return key.rsplit(".", 1)[-1], None
 
 
 def keepalived_names(plan: Plan) -> tuple[dict[str, list[str]], dict[str, list[str]]]:

@@ -35,6 +35,7 @@ from .managed import (
     persisted_sysctls,
     step_of,
     sysctl_check_id,
+    sysctl_name,
 )
 from .parse import haproxy_stats_socket
 
@@ -173,9 +174,10 @@ def _unit_checks(plan: Plan) -> Iterator[NodeCheck]:
 
 def _sysctl_checks(plan: Plan) -> Iterator[NodeCheck]:
     for key, value, step in persisted_sysctls(plan):
+        name, interface = sysctl_name(key)
         yield node.SysctlPersisted(
             sysctl_check_id(key),
-            f"{key.rsplit('.', 1)[-1]} persiste tras un reinicio",
+            f"{name}{f' ({interface})' if interface else ''} persiste tras un reinicio",
             step,
             key=key,
             value=value,

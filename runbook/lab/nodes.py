@@ -60,13 +60,19 @@ def reboot_reset(node: NodeLayout) -> list[str]:
 
     The node's network namespace outlives the container (the lab's bridges hold its
     veths), so what a powered-off machine loses is taken by hand before it boots again:
-    the LAN interface goes down without addresses (the VIP with them) and the one sysctl
-    the procedure sets goes back to a new namespace's default. The management address is
-    the lab's (network.py sets it), as a real machine's own management setup would.
+    the LAN interface goes down without addresses (the VIP with them), the routes someone
+    added to the local table go (the VIP's on `lo`: only the interfaces file brings it
+    back) and the sysctl the procedure sets go back to a new namespace's default. The
+    management address is the lab's (network.py sets it), as a real machine's own
+    management setup would.
     """
     ns, lan = shlex.quote(node.netns), shlex.quote(node.lan_if)
+    conf = [f"net.ipv4.conf.{dev}.{key}=0" for dev in ("all", node.lan_if.replace(".", "/"))
+            for key in ("arp_ignore", "arp_announce")]
+    sysctls = " ".join(shlex.quote(s) for s in ["net.ipv4.ip_nonlocal_bind=0", *conf])
     return [f"ip -n {ns} addr flush dev {lan}", f"ip -n {ns} link set {lan} down",
-            f"ip netns exec {ns} sysctl -qw net.ipv4.ip_nonlocal_bind=0"]
+            f"ip -n {ns} -4 route flush table local proto boot",
+            f"ip netns exec {ns} sysctl -qw {sysctls}"]
 
 
 def wrapper(node: NodeLayout) -> str:

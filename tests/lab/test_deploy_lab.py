@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 MANAGED = [
     "/etc/network/interfaces.d/eth1",
     "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf",
+    "/etc/sysctl.d/60-ip-virtual-arp.conf",
     "/etc/keepalived/keepalived.conf",
     "/etc/haproxy/haproxy.cfg",
     "/etc/nftables.conf",
@@ -57,14 +58,16 @@ def secret(lab) -> str:
 
 
 def node_state(lab) -> dict:
-    """What a deploy could change on the nodes: managed files (hash, mode, owner), backups, units, VIP."""
+    """What a deploy could change on the nodes: managed files (hash, mode, owner), backups, units, VIP,
+    the VIP's local route and the ARP settings."""
     script = (
         "for f in " + " ".join(MANAGED) + "; do "
         "if [ -f $f ]; then echo \"$f $(sha256sum < $f | cut -c1-64) $(stat -c '%a %U %G %Y' $f)\"; "
         "else echo \"$f absent\"; fi; done; "
         "ls -a /etc/haproxy /etc/keepalived; "
         "systemctl show -p MainPID -p ActiveState haproxy keepalived; "
-        "ip -o -4 addr show dev eth1"
+        "ip -o -4 addr show dev eth1; ip -4 route show table local type local dev lo; "
+        "sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce"
     )
     state = {}
     for node in lab.site.nodes:

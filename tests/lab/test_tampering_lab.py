@@ -32,6 +32,7 @@ from runbook import lab as lab_api
 from runbook.checks.managed import file_check_id
 from runbook.data.load import load_site
 from runbook.lab.layout import layout
+from runbook.soak.faults import REBOOT_BACK_S, back_command, reboot_command
 from runbook.verify import run_verify
 from runbook.vocabulary import Status
 
@@ -47,10 +48,17 @@ KEEPALIVED = "/etc/keepalived/keepalived.conf"
 HAPROXY = "/etc/haproxy/haproxy.cfg"
 RESTART = "/etc/systemd/system/keepalived.service.d/reinicio.conf"
 NFTABLES = "/etc/nftables.conf"
+ARP = "/etc/sysctl.d/60-ip-virtual-arp.conf"
 FILE_STEPS = {ETH1: "interfaz-lan", SYSCTL: "ip-no-local", KEEPALIVED: "keepalived", HAPROXY: "haproxy",
-              RESTART: "keepalived", NFTABLES: "cortafuegos"}
+              RESTART: "keepalived", NFTABLES: "cortafuegos", ARP: "ip-virtual-aceptada"}
 LAB = load_site("lab")
 LAN = LAB.network.lan
+VIP_ROUTE = f"local {LAB.vip}/32 dev lo table local metric 1"
+# What each sysctl file persists: its values edited to 0, or the file removed, flag these.
+PERSISTED = {
+    SYSCTL: ("nonlocal-bind-persistente",),
+    ARP: tuple(f"arp-{key}-{dev}-persistente" for dev in ("all", LAN.interface) for key in ("ignore", "announce")),
+}
 # One rule of the firewall's input chain deleted by hand, by its handle: the ping one (deleting
 # SSH's would cut deploy off, VRRP's would move the VIP), or one rule added.
 ICMP_RULE = "meta l4proto { icmp, ipv6-icmp } accept"
@@ -86,8 +94,8 @@ def file_cases() -> list[Tampering]:
     for i, (path, step) in enumerate(FILE_STEPS.items()):
         check = file_check_id(path)
         one, other = BOTH[i % 2], BOTH[(i + 1) % 2]
-        persist = {("nonlocal-bind-persistente", one)} if path == SYSCTL else set()  # edited or removed
-        edit = (f"sed -i 's/= 1$/= 0/' {path}" if path == SYSCTL  # the value, not just a comment
+        persist = {(c, one) for c in PERSISTED.get(path, ())}  # edited or removed
+        edit = (f"sed -i 's/= [0-9]*$/= 0/' {path}" if path in PERSISTED  # the values, not just a comment
                 else f"echo '# editado a mano' >> {path}")
         out += [
             case(f"editado-{check}-{one}", one, edit, {(check, one)} | persist, step=step),
@@ -121,6 +129,15 @@ CASES = [
     # The live kernel value flipped while its file is intact: only the file's guard sees it.
     case("sysctl-en-vivo-afrodita", "afrodita", "sysctl -qw net.ipv4.ip_nonlocal_bind=0",
          {("nonlocal-bind-activo", "afrodita")}, step="ip-no-local"),
+    # Every node accepts the VIP (a local route on lo), only its holder answers ARP for it: the
+    # route deleted on the backup (the run's guard sees it), arp_ignore flipped on the holder,
+    # arp_announce of the LAN interface on the backup (the file's guard sees both).
+    case("ruta-vip-borrada-afrodita", "afrodita", f"ip route del {VIP_ROUTE}",
+         {("vip-aceptada", "afrodita")}, step="ip-virtual-aceptada"),
+    case("arp-ignore-en-vivo-hera", "hera", "sysctl -qw net.ipv4.conf.all.arp_ignore=0",
+         {("arp-solo-quien-la-tiene", "hera")}, step="ip-virtual-aceptada"),
+    case("arp-announce-en-vivo-afrodita", "afrodita", f"sysctl -qw net.ipv4.conf.{LAN.interface}.arp_announce=0",
+         {("arp-solo-quien-la-tiene", "afrodita")}, step="ip-virtual-aceptada"),
     # The LAN interface, broken as an operator would: address gone, link down, ifdown.
     case("lan-sin-direccion-hera", "hera",
          f"ip addr del {LAB.node('hera').lan_address}/{LAN.subnet.prefixlen} dev {LAN.interface}",
@@ -194,6 +211,47 @@ def test_tampering_is_flagged_and_one_deploy_heals_it(lab_converged, tampering, 
         on(lab_converged, node, tampering.script)
     wait_flagged(plan, tampering.flags, tampering.id)
     assert_healed_and_still(lab_converged, deploy_lab(plan), tampering.heals, tampering.id)
+    lab_converged.proven_by = request.node.nodeid
+
+
+def test_a_reboot_takes_the_vip_route_and_the_interfaces_file_brings_it_back_without_deploy(
+        lab_converged, request):
+    """The backup rebooted: the lab takes what a reboot takes (the local table's added routes, a marker
+    one included, and the sysctl), and the node boots with the VIP's route again: ifup runs the
+    `up` line of its interfaces file. The deploy after it does not have to add the route."""
+    site, plan = lab_converged.site, lab_converged.plan
+    marker = "local 198.51.100.199/32 dev lo table local"  # added by hand: nothing brings it back
+
+    def boot_id() -> str | None:
+        done = lab_api.node_run(site, "afrodita", ["sh", "-c", back_command()], timeout=60)
+        lines = done.stdout.split()
+        return lines[0] if done.returncode == 0 and lines and lines[-1] in ("running", "degraded") else None
+
+    def local_routes() -> str:
+        return on(lab_converged, "afrodita", "ip -4 route show table local type local dev lo")
+
+    on(lab_converged, "afrodita", f"ip route add {marker}")
+    assert f"{LAB.vip} scope host metric 1" in local_routes() and "198.51.100.199" in local_routes()
+    before = boot_id()
+    assert before is not None
+    on(lab_converged, "afrodita", reboot_command())
+    deadline = time.monotonic() + REBOOT_BACK_S
+    while boot_id() in (None, before):
+        assert time.monotonic() < deadline, "afrodita no volvió a arrancar"
+        time.sleep(1.0)
+    routes = local_routes()
+    assert "198.51.100.199" not in routes, routes  # the reboot took the local table's added routes
+    assert f"local {LAB.vip} scope host metric 1" in routes, routes  # and ifup put the VIP's back
+    result = deploy_lab(plan)
+    assert result.exit_code == 0, result.errors
+    ran = {(o.node, o.step, o.kind) for o in result.outcomes if o.status == Status.CHANGED}
+    assert not any(step == "ip-virtual-aceptada" and kind == "run" for _, step, kind in ran), ran
+    deadline = time.monotonic() + FLAG_TIMEOUT_S
+    while (report := run_verify(plan)).exit_code != 0:
+        assert time.monotonic() < deadline, sorted(failing_checks(report))
+        time.sleep(0.5)
+    again = deploy_lab(plan)
+    assert again.exit_code == 0 and changed_steps(again) == set(), (again.errors, changed_steps(again))
     lab_converged.proven_by = request.node.nodeid
 
 

@@ -232,8 +232,8 @@ TYPES = [
     Case("expect-status-words", "tipos", "lab.yaml", set_("services.0.health_check.expect_status", "2xx"), "services[0].health_check.expect_status", "códigos de estado no válidos"),
     Case("expect-status-bool", "tipos", "lab.yaml", set_("services.0.health_check.expect_status", True), "services[0].health_check.expect_status", "códigos de estado no válidos"),
     Case("exit-code-quoted", "tipos", "procedure.yaml", sub("exit_code: 1", 'exit_code: "1"'), "steps[1].checks[0].expect.exit_code", "entero"),
-    Case("mode-unquoted", "tipos", "procedure.yaml", sub('mode: "0640"', "mode: 0640"), "steps[6].actions[0].mode", "ambiguo"),
-    Case("mode-int", "tipos", "procedure.yaml", sub('mode: "0640"', "mode: 640"), "steps[6].actions[0].mode", "texto"),
+    Case("mode-unquoted", "tipos", "procedure.yaml", sub('mode: "0640"', "mode: 0640"), "steps[7].actions[0].mode", "ambiguo"),
+    Case("mode-int", "tipos", "procedure.yaml", sub('mode: "0640"', "mode: 640"), "steps[7].actions[0].mode", "texto"),
     Case("run-list", "tipos", "procedure.yaml", sub(PROC_RUN, "- run: [ifup, eth1]"), "steps[0].actions[1].run", "texto"),
 ]
 
@@ -265,13 +265,13 @@ SITES = [
     Case("service-port-ssh", "sitio", "lab.yaml", set_("services.0.port", 22), "services[0].port", "SSH"),
     Case("client-is-vip", "sitio", "lab.yaml", set_("lab.client.addresses.0", "198.51.100.150"), "lab.client.addresses[0]", "IP virtual"),
     Case("mgmt-gateway-outside", "sitio", "lab.yaml", set_("lab.management_gateway", "198.51.100.1"), "lab.management_gateway", "fuera de la red de gestión"),
-    Case("path-dotdot", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/haproxy/../shadow"), "steps[6].actions[0].file", "«..»"),
-    Case("path-dotdot-rendered", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/{{ '..' }}/shadow"), "steps[6].actions[0].file", "«..»"),
-    Case("path-dot", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/./haproxy.cfg"), "steps[6].actions[0].file", "«.»"),
-    Case("path-double-slash", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc//haproxy.cfg"), "steps[6].actions[0].file", "//"),
-    Case("path-relative-rendered", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /{{ '' }}etc/{{ 'x/../..' }}"), "steps[6].actions[0].file", "«..»"),
-    Case("path-duplicate", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/keepalived/keepalived.conf"), "steps[6].actions[0].file", "ya lo gestiona"),
-    Case("secret-world-readable", "sitio", "procedure.yaml", sub('mode: "0640"', 'mode: "0644"'), "steps[6].actions[0].mode", "secretos"),
+    Case("path-dotdot", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/haproxy/../shadow"), "steps[7].actions[0].file", "«..»"),
+    Case("path-dotdot-rendered", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/{{ '..' }}/shadow"), "steps[7].actions[0].file", "«..»"),
+    Case("path-dot", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/./haproxy.cfg"), "steps[7].actions[0].file", "«.»"),
+    Case("path-double-slash", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc//haproxy.cfg"), "steps[7].actions[0].file", "//"),
+    Case("path-relative-rendered", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /{{ '' }}etc/{{ 'x/../..' }}"), "steps[7].actions[0].file", "«..»"),
+    Case("path-duplicate", "sitio", "procedure.yaml", sub(HAPROXY_FILE, "- file: /etc/keepalived/keepalived.conf"), "steps[7].actions[0].file", "ya lo gestiona"),
+    Case("secret-world-readable", "sitio", "procedure.yaml", sub('mode: "0640"', 'mode: "0644"'), "steps[7].actions[0].mode", "secretos"),
     Case("secret-in-command", "sitio", "procedure.yaml", sub(PROC_RUN, "- run: echo {{ secret('stats_password') }}"), "steps[0].actions[1].run", "secreto"),
     Case("exit-code-256", "sitio", "procedure.yaml", sub("exit_code: 1", "exit_code: 256"), "steps[1].checks[0].expect.exit_code", "menor o igual que 255"),
     Case("empty-command", "sitio", "procedure.yaml", sub(PROC_RUN, "- run: '  '"), "steps[0].actions[1].run", "vacío"),
@@ -298,7 +298,7 @@ TEMPLATES = [
     Case("jinja-in-admonition", "plantilla", "procedure.yaml", sub("configure la red (aunque tengan una IP estática)", "configure la red {{ 'a' - 1 }}"), "steps[1].admonitions[0].text", "tipos incompatibles"),
     Case("jinja-in-description", "plantilla", "procedure.yaml", sub('description: "`1`."', 'description: "{{ {}.x.y }}"'), "steps[3].checks[0].expect.description", "variable no definida"),
     Case("regex-rendered-invalid", "plantilla", "procedure.yaml", sub('stdout_regex: "^1$"', 'stdout_regex: "{{ \'(\' }}"'), "steps[3].checks[0].expect.stdout_regex", "expresión"),
-    Case("template-missing", "plantilla", "procedure.yaml", sub("template: haproxy.cfg.j2", "template: no-existe.j2"), "steps[6].actions[0].template", "no existe la plantilla"),
+    Case("template-missing", "plantilla", "procedure.yaml", sub("template: haproxy.cfg.j2", "template: no-existe.j2"), "steps[7].actions[0].template", "no existe la plantilla"),
 ]
 
 TYPOS = [
@@ -308,7 +308,7 @@ TYPOS = [
     Case("typo-balanse", "erratas", "lab.yaml", set_("services.0.balanse", "source"), "services[0].balanse", "¿quería decir 'balance'?"),
     Case("typo-gatway", "erratas", "lab.yaml", sub("gateway: 198.51.100.1", "gatway: 198.51.100.1"), "network.lan.gatway", "¿quería decir 'gateway'?"),
     Case("typo-run", "erratas", "procedure.yaml", sub(PROC_RUN, "- rn: ifup eth1"), "steps[0].actions[1].rn", "¿quería decir 'run'?"),
-    Case("typo-validate", "erratas", "procedure.yaml", sub("validate: haproxy", "validat: haproxy"), "steps[6].actions[0].validat", "¿quería decir 'validate'?"),
+    Case("typo-validate", "erratas", "procedure.yaml", sub("validate: haproxy", "validat: haproxy"), "steps[7].actions[0].validat", "¿quería decir 'validate'?"),
     Case("typo-explanation", "erratas", "procedure.yaml", sub("    explanation: |\n      Cada balanceador", "    explanaton: |\n      Cada balanceador"), "steps[0].explanaton", "¿quería decir 'explanation'?"),
     Case("typo-unknown-far", "erratas", "lab.yaml", sub("vip: 198.51.100.150", "vip: 198.51.100.150\nzzzzzz: 1"), "zzzzzz", "los admitidos aquí son"),
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from runbook.checks import Kind, Scope, Status, build_registry, catalog
+from runbook.checks.managed import sysctl_check_id
 from runbook.data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT, load_procedure, load_site
 from runbook.facts.units import UnitState
 from runbook.plan.build import build_plan, load_plan
@@ -102,6 +103,24 @@ def test_the_published_plan_gives_the_units_and_sysctl_it_declares():
     assert units == {"haproxy", "keepalived", "nftables"}
     sysctl = next(c for c in registry.node if c.id == "nonlocal-bind-persistente")
     assert (sysctl.key, sysctl.value, sysctl.step) == ("net.ipv4.ip_nonlocal_bind", "1", "ip-no-local")
+    # The ARP settings name an interface: `all` and the LAN's each get a check of their own.
+    arp = {c.id: (c.key, c.value, c.title) for c in registry.node if c.id.startswith("arp-")}
+    assert arp == {
+        f"arp-{name}-{dev}-persistente": (f"net.ipv4.conf.{dev}.arp_{name}", value,
+                                          f"arp_{name} ({dev}) persiste tras un reinicio")
+        for dev in ("all", "eth1") for name, value in (("ignore", "1"), ("announce", "2"))
+    }
+    assert {c.step for c in registry.node if c.id in arp} == {"ip-virtual-aceptada"}
+
+
+@pytest.mark.parametrize(("key", "check_id"), [
+    ("net.ipv4.ip_nonlocal_bind", "nonlocal-bind-persistente"),
+    ("net.ipv4.conf.all.arp_ignore", "arp-ignore-all-persistente"),
+    ("net.ipv4.conf.br-lan.arp_announce", "arp-announce-br-lan-persistente"),
+    ("net.ipv4.conf.eth1/100.arp_ignore", "arp-ignore-eth1-100-persistente"),  # VLAN eth1.100
+])
+def test_a_persisted_sysctl_check_id_keeps_the_interface_it_names(key, check_id):
+    assert sysctl_check_id(key) == check_id
 
 
 def test_one_status_vocabulary_with_the_words_people_see():

@@ -222,5 +222,5 @@ def test_every_guard_and_managed_file_has_a_tampering_case_on_the_lab(plan):
     # arranque-lento only applies where /etc/init/failsafe.conf exists (Ubuntu 14.04): no lab node has it.
     guarded = {a.step for a in plan.actions() if a.unless} - {"arranque-lento"}
     managed = {a.step for a in plan.actions() if isinstance(a, FileAction)}
-    assert guarded == {"interfaz-lan", "ip-no-local", "keepalived", "paquetes", "servicios", "cortafuegos"}
+    assert guarded == {"interfaz-lan", "ip-no-local", "ip-virtual-aceptada", "keepalived", "paquetes", "servicios", "cortafuegos"}
     assert guarded | managed <= healed

@@ -180,7 +180,7 @@ def test_unknown_site(tmp_path):
 def test_bad_procedure_step(tmp_path):
     text = (REPO_ROOT / "site_data" / "procedure.yaml").read_text(encoding="utf-8")
     (tmp_path / "procedure.yaml").write_text(text.replace("validate: haproxy", "validar: haproxy"))
-    with pytest.raises(DataError, match=r"procedure.yaml, línea \d+: campo 'steps\[6\].actions\[0\].validar'"):
+    with pytest.raises(DataError, match=r"procedure.yaml, línea \d+: campo 'steps\[7\].actions\[0\].validar'"):
         load_procedure(tmp_path)
 
 

@@ -161,7 +161,9 @@ def test_the_lab_boots_a_node_again_after_it_reboots_and_takes_what_a_reboot_tak
     assert log.read_text().splitlines() == [
         "nspawn --boot",
         f"ip -n {ns} addr flush dev {lan}", f"ip -n {ns} link set {lan} down",
-        f"ip netns exec {ns} sysctl -qw net.ipv4.ip_nonlocal_bind=0",
+        f"ip -n {ns} -4 route flush table local proto boot",
+        f"ip netns exec {ns} sysctl -qw net.ipv4.ip_nonlocal_bind=0 net.ipv4.conf.all.arp_ignore=0 "
+        f"net.ipv4.conf.all.arp_announce=0 net.ipv4.conf.{lan}.arp_ignore=0 net.ipv4.conf.{lan}.arp_announce=0",
         "nspawn --boot",
     ]
     # Any other end (a crash, a kill) is not a reboot: the node stays down, its status passed on.

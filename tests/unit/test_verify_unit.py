@@ -28,6 +28,7 @@ from runbook.checks import (
     build_registry,
     catalog,
 )
+from runbook.checks.managed import managed_files
 from runbook.data.load import LAB_SITE, PUBLISHED_SITE, REPO_ROOT
 from runbook.facts import haproxy, keepalived, sysctl
 from runbook.facts.files import FileContent, FileState, PathExists
@@ -158,7 +159,12 @@ def healthy_facts(plan, node: str) -> NodeFacts:
             probes[FileState(action.path).key] = file_state(action.path, content, perms)
     for unit in ("haproxy", "keepalived", "nftables"):
         probes[unit_key(unit)] = Probe(0, _unit(unit, "active", "enabled"))
-    probes[SYSCTL] = Probe(0, "/etc/sysctl.d/60-haproxy-nonlocal-bind.conf:4:net.ipv4.ip_nonlocal_bind = 1\n")
+    for action in managed_files(plan):  # each persisted sysctl as `grep -Hn` finds it in its file
+        if action.path.startswith("/etc/sysctl.d/"):
+            for number, line in enumerate(action.content.splitlines(), 1):
+                if "=" in line and not line.startswith("#"):
+                    key = line.split("=")[0].strip()
+                    probes[PersistedSysctl(key).key] = Probe(0, f"{action.path}:{number}:{line}\n")
     state = "MASTER" if holder else "BACKUP"
     probes[KEEPALIVED] = Probe(0, KEEPALIVED_BACKUP.replace("State = BACKUP", f"State = {state}"))
     probes[HAPROXY_STAT] = Probe(0, SHOW_STAT)
@@ -171,6 +177,9 @@ def _passing_output(check_id: str, site, me) -> str:
     return {
         "lan-direccion": f"3: eth1    inet {me.lan_address}/24 brd 198.51.100.255 scope global eth1\n",
         "nonlocal-bind-activo": "1\n",
+        "vip-aceptada": f"local {site.vip} scope host metric 1 \n",
+        "arp-solo-quien-la-tiene": "".join(f"net.ipv4.conf.{dev}.{key} = {value}\n" for dev in ("all", "eth1")
+                                           for key, value in (("arp_ignore", 1), ("arp_announce", 2))),
         "haproxy-instalado": "HAProxy version 2.6.12-1+deb12u4 2025/01/01\n",
         "killall-instalado": "/usr/bin/killall\n",
         "nft-instalado": "/usr/sbin/nft\n",
