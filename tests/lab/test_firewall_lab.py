@@ -9,12 +9,14 @@ were; once the cause is gone, one deploy repairs it and the next changes nothing
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 from support.lab_fixtures import deploy_lab
 
 from runbook import lab as lab_api
 from runbook.lab.layout import layout
+from runbook.plan.steps import MAINTENANCE_FILE
 from runbook.vocabulary import Status
 
 pytestmark = pytest.mark.lab
@@ -74,3 +76,61 @@ def test_a_file_nft_refuses_leaves_the_old_file_and_rules(lab_converged):
     assert {(o.node, o.step) for o in healed.outcomes if o.status == Status.CHANGED} == {("hera", "cortafuegos")}
     again = deploy_lab(plan)
     assert again.exit_code == 0 and not [o for o in again.outcomes if o.status == Status.CHANGED]
+
+
+# A connection the client opens with the VIP's holder, then uses once the VIP has moved: a
+# request sent on it comes back with the first line of the answer, or the error it met.
+OPEN_THEN_ASK = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print("abierta", flush=True)
+sys.stdin.readline()
+s.sendall(b"GET / HTTP/1.0\\r\\nHost: " + sys.argv[1].encode() + b"\\r\\n\\r\\n")
+try:
+    print(s.recv(200).split(b"\\r\\n")[0].decode() or "cerrada sin respuesta")
+except OSError as exc:
+    print(type(exc).__name__)
+"""
+
+
+def holds_vip(lab, node: str) -> bool:
+    return str(lab.site.vip) in on(lab, node, "ip -4 -o addr show")
+
+
+def wait_until(condition, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"sin {what} en {seconds} s"
+        time.sleep(0.2)
+
+
+def ask_across_a_handover(lab, wait_for_the_window: bool) -> str:
+    """Open a connection with hera, move the VIP to afrodita (planned), then use the connection."""
+    site = lab.site
+    port = next(s.port for s in site.services if s.mode == "http")
+    client = subprocess.Popen(
+        ["ip", "netns", "exec", layout(site).client.netns, "python3", "-I", "-c", OPEN_THEN_ASK,
+         str(site.vip), str(port)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout.readline() == "abierta\n"
+        on(lab, "hera", f"echo 1 > {MAINTENANCE_FILE}")
+        wait_until(lambda: holds_vip(lab, "afrodita") and not holds_vip(lab, "hera"), "traspaso a afrodita")
+        if wait_for_the_window:
+            wait_until(lambda: "elements" not in on(lab, "afrodita", "nft list set ip traspaso ip_virtual"),
+                       "el fin de los 5 s de traspaso", 10)
+        answer, _ = client.communicate("\n", timeout=15)
+        return answer.strip()
+    finally:
+        client.kill()
+        on(lab, "hera", f"rm -f {MAINTENANCE_FILE}")
+        wait_until(lambda: holds_vip(lab, "hera") and not holds_vip(lab, "afrodita"), "la IP de vuelta en hera")
+
+
+def test_a_connection_open_across_a_planned_handover_is_finished_by_the_old_holder(lab_converged):
+    # Within 5 s of the takeover, afrodita hands the connection's packets back to hera, which
+    # accepts the VIP and still knows the connection: the request gets its answer.
+    assert ask_across_a_handover(lab_converged, wait_for_the_window=False).startswith("HTTP/1.")
+    # Once the window is over, afrodita no longer hands anything back: the same move costs the
+    # connection a RST, which is what the window saves.
+    assert ask_across_a_handover(lab_converged, wait_for_the_window=True) == "ConnectionResetError"

@@ -282,7 +282,7 @@ def test_firewall_rule_deleted_by_hand_fails_the_guard_and_one_rb_deploy_heals_i
     wait_flagged(lab_converged.plan, frozenset({("cortafuegos-cargado", "afrodita")}), "regla borrada")
     verify = subprocess.run([str(REPO / "rb"), "verify"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert verify.returncode == 1
-    assert f"se esperaban 13 líneas y salieron 12: falta «{ICMP_RULE}»" in verify.stdout, verify.stdout
+    assert f"se esperaban 24 líneas y salieron 23: falta «{ICMP_RULE}»" in verify.stdout, verify.stdout
     proc = subprocess.run([str(REPO / "rb"), "deploy"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"^afrodita\s+cortafuegos\s+cambiado\s+/etc/nftables.conf$", proc.stdout, re.M), proc.stdout

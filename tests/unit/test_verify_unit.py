@@ -198,7 +198,7 @@ def _passing_output(check_id: str, site, me) -> str:
 
 
 def nft_ruleset(site, me) -> str:
-    """`nft list ruleset` on a lab node once its /etc/nftables.conf is loaded (as captured on the lab)."""
+    """`nft -t list ruleset` on a lab node once its /etc/nftables.conf is loaded (as captured on the lab)."""
     peer = next(n for n in site.nodes if n.name != me.name)
     return (
         "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n"
@@ -208,6 +208,10 @@ def nft_ruleset(site, me) -> str:
         f"\t\tip daddr {site.vip} tcp dport {{ 80, 11211 }} accept\n"
         "\t\tip saddr 192.0.2.0/24 tcp dport 22 accept\n"
         f"\t\tip saddr {{ 192.0.2.0/24, 198.51.100.200/29 }} ip daddr {me.lan_address} tcp dport 8404 accept\n"
+        "\t}\n}\n"
+        "table ip traspaso {\n\tset ip_virtual {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t}\n\n"
+        "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n"
+        f"\t\tip daddr @ip_virtual ip ttl != 1 tcp flags ! syn ct state new ip ttl set 1 dup to {peer.lan_address} drop\n"
         "\t}\n}\n"
     )
 
@@ -418,13 +422,13 @@ SSH_RULE = "ip saddr 192.0.2.0/24 tcp dport 22 accept"
 
 @pytest.mark.parametrize("change, difference", [
     (lambda text: text.replace(f"\t\t{SSH_RULE}\n", ""),
-     f"se esperaban 13 líneas y salieron 12: falta «{SSH_RULE}»"),
-    (lambda text: text.replace("\t}\n}", "\t\ttcp dport 9999 accept\n\t}\n}"),
-     "se esperaban 13 líneas y salieron 14: sobra «tcp dport 9999 accept»"),
+     f"se esperaban 24 líneas y salieron 23: falta «{SSH_RULE}»"),
+    (lambda text: text.replace("\t}\n}", "\t\ttcp dport 9999 accept\n\t}\n}", 1),
+     "se esperaban 24 líneas y salieron 25: sobra «tcp dport 9999 accept»"),
     (lambda text: text.replace("tcp dport 22 accept", "tcp dport 2222 accept"),
      f"línea 10: se esperaba «{SSH_RULE}» y salió «ip saddr 192.0.2.0/24 tcp dport 2222 accept»"),
     (lambda text: text + "table inet extra {\n}\n",
-     "se esperaban 13 líneas y salieron 15: sobra «table inet extra {»"),
+     "se esperaban 24 líneas y salieron 26: sobra «table inet extra {»"),
 ], ids=["regla-borrada", "regla-extra", "regla-cambiada", "tabla-extra"])
 def test_firewall_rules_in_use_other_than_the_files_say_what_differs(plan, registry, cluster, change, difference):
     me = plan.site.node("hera")
