@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from support.lab_fixtures import recreate
+from support.lab_fixtures import recreate, vip_holders
 
 from runbook import lab as lab_api
 from runbook.deploy.lock import deploy_lock
@@ -75,16 +75,6 @@ def node_state(lab) -> dict:
         assert proc.returncode == 0, proc.stderr
         state[node.name] = proc.stdout
     return state
-
-
-def vip_holders(lab) -> list[str]:
-    vip = f" {lab.site.vip}/"
-    holders = []
-    for node in lab.site.nodes:
-        proc = lab_api.node_run(lab.site, node.name, ["ip", "-o", "-4", "addr", "show"], timeout=30)
-        if vip in proc.stdout:
-            holders.append(node.name)
-    return holders
 
 
 def get(lab, path: str, source: str) -> str:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.lab_fixtures import recreate
+from support.lab_fixtures import recreate, vip_holders
 
 from runbook import lab as lab_api
 from runbook.names import data_dir
@@ -73,11 +73,6 @@ def node_state(lab) -> dict[str, str]:
         assert proc.returncode == 0, proc.stderr
         out[node] = proc.stdout
     return out
-
-
-def vip_holders(lab) -> list[str]:
-    return [n for n in NODES
-            if f" {lab.site.vip}/" in lab_api.node_run(lab.site, n, ["ip", "-o", "-4", "addr", "show"]).stdout]
 
 
 @pytest.fixture(scope="module")

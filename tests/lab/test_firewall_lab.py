@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import pytest
-from support.lab_fixtures import deploy_lab
+from support.lab_fixtures import deploy_lab, vip_holders
 
 from runbook import lab as lab_api
 from runbook.lab.layout import layout
@@ -93,10 +93,6 @@ except OSError as exc:
 """
 
 
-def holds_vip(lab, node: str) -> bool:
-    return str(lab.site.vip) in on(lab, node, "ip -4 -o addr show")
-
-
 def wait_until(condition, what: str, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -115,7 +111,7 @@ def ask_across_a_handover(lab, wait_for_the_window: bool) -> str:
     try:
         assert client.stdout.readline() == "abierta\n"
         on(lab, "hera", f"echo 1 > {MAINTENANCE_FILE}")
-        wait_until(lambda: holds_vip(lab, "afrodita") and not holds_vip(lab, "hera"), "traspaso a afrodita")
+        wait_until(lambda: vip_holders(lab) == ["afrodita"], "traspaso a afrodita")
         if wait_for_the_window:
             wait_until(lambda: "elements" not in on(lab, "afrodita", "nft list set ip traspaso ip_virtual"),
                        "el fin de los 5 s de traspaso", 10)
@@ -124,7 +120,7 @@ def ask_across_a_handover(lab, wait_for_the_window: bool) -> str:
     finally:
         client.kill()
         on(lab, "hera", f"rm -f {MAINTENANCE_FILE}")
-        wait_until(lambda: holds_vip(lab, "hera") and not holds_vip(lab, "afrodita"), "la IP de vuelta en hera")
+        wait_until(lambda: vip_holders(lab) == ["hera"], "la IP de vuelta en hera")
 
 
 def test_a_connection_open_across_a_planned_handover_is_finished_by_the_old_holder(lab_converged):

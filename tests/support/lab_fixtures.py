@@ -88,6 +88,15 @@ def ensure_running(lab: LabSession) -> LabSession:
     return lab
 
 
+def vip_holders(lab: LabSession) -> list[str]:
+    """The lab nodes that have the VIP on an interface right now."""
+    from runbook import lab as lab_api
+
+    vip = f" {lab.site.vip}/"
+    return [node.name for node in lab.site.nodes
+            if vip in lab_api.node_run(lab.site, node.name, ["ip", "-o", "-4", "addr", "show"], timeout=30).stdout]
+
+
 def failing_checks(report) -> set[tuple[str, str]]:
     """(check, node or "clúster") of every failed or broken result of a verify report."""
     from runbook.checks import Status
