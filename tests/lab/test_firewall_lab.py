@@ -100,9 +100,23 @@ def wait_until(condition, what: str, seconds: float = 20) -> None:
         time.sleep(0.2)
 
 
+def handover_element(lab, node: str) -> str:
+    """The VIP in `node`'s handover set: "permanent", "expiring" or "none"."""
+    listed = on(lab, node, "nft list set ip traspaso ip_virtual")
+    if f"elements = {{ {lab.site.vip}" not in listed:
+        return "none"
+    return "expiring" if "expires" in listed else "permanent"
+
+
 def ask_across_a_handover(lab, wait_for_the_window: bool) -> str:
-    """Open a connection with hera, move the VIP to afrodita (planned), then use the connection."""
+    """Open a connection with hera, move the VIP to afrodita (planned), then use the connection.
+
+    On the way, the handover set of the node taking the VIP: it holds the VIP while waiting
+    (from the file or notify_backup), so nothing is cut before notify_master runs, and for
+    5 s once it has taken it (notify_master swaps the element for one that expires).
+    """
     site = lab.site
+    assert handover_element(lab, "afrodita") == "permanent"
     port = next(s.port for s in site.services if s.mode == "http")
     client = subprocess.Popen(
         ["ip", "netns", "exec", layout(site).client.netns, "python3", "-I", "-c", OPEN_THEN_ASK,
@@ -112,9 +126,9 @@ def ask_across_a_handover(lab, wait_for_the_window: bool) -> str:
         assert client.stdout.readline() == "abierta\n"
         on(lab, "hera", f"echo 1 > {MAINTENANCE_FILE}")
         wait_until(lambda: vip_holders(lab) == ["afrodita"], "traspaso a afrodita")
+        assert handover_element(lab, "afrodita") == "expiring"
         if wait_for_the_window:
-            wait_until(lambda: "elements" not in on(lab, "afrodita", "nft list set ip traspaso ip_virtual"),
-                       "el fin de los 5 s de traspaso", 10)
+            wait_until(lambda: handover_element(lab, "afrodita") == "none", "el fin de los 5 s de traspaso", 10)
         answer, _ = client.communicate("\n", timeout=15)
         return answer.strip()
     finally:
@@ -123,10 +137,17 @@ def ask_across_a_handover(lab, wait_for_the_window: bool) -> str:
         wait_until(lambda: vip_holders(lab) == ["hera"], "la IP de vuelta en hera")
 
 
+def waits_with_the_vip_in_its_set(lab) -> None:
+    # Back to waiting, afrodita holds the VIP again, from notify_backup (notify_master emptied it).
+    wait_until(lambda: handover_element(lab, "afrodita") == "permanent", "la IP en espera en afrodita", 5)
+
+
 def test_a_connection_open_across_a_planned_handover_is_finished_by_the_old_holder(lab_converged):
     # Within 5 s of the takeover, afrodita hands the connection's packets back to hera, which
     # accepts the VIP and still knows the connection: the request gets its answer.
     assert ask_across_a_handover(lab_converged, wait_for_the_window=False).startswith("HTTP/1.")
+    waits_with_the_vip_in_its_set(lab_converged)
     # Once the window is over, afrodita no longer hands anything back: the same move costs the
     # connection a RST, which is what the window saves.
     assert ask_across_a_handover(lab_converged, wait_for_the_window=True) == "ConnectionResetError"
+    waits_with_the_vip_in_its_set(lab_converged)
