@@ -153,7 +153,14 @@ def print_recap(console: Console | Plain, result: DeployResult) -> None:
     for message in result.errors:
         emit(console, ("✗", "bold red"), " ", message)
     changed = sum(r[Status.CHANGED.value] for r in recap.values())
-    if result.check:
+    # A node deploy never finished has not been compared with the plan: never "todo … plan".
+    unfinished = [n for n in result.nodes if _recap_state(result, n) in ("unreachable", "failed", "stopped")]
+    if unfinished:
+        done = "pendiente(s)" if result.check else "aplicado(s)"
+        summary = (f"{changed} cambio(s) {done}" if changed else "sin cambios") + (
+            f"; sin terminar en {len(unfinished)} nodo(s): {', '.join(unfinished)}"
+        )
+    elif result.check:
         summary = f"{changed} cambio(s) pendiente(s)" if changed else "todo está como dice el plan"
     elif result.remaining:
         outside = sum(not p.deploy_can_fix for p in result.remaining)

@@ -9,6 +9,7 @@ that run over SSH on the nodes.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -27,8 +28,10 @@ from runbook.deploy.executor import Shell, apply_file, apply_run, validator_verd
 from runbook.deploy.facts import FactError, Facts, FactsQuery, FileFact, gather
 from runbook.deploy.lock import deploy_lock
 from runbook.deploy.outcome import ActionError
+from runbook.deploy.report import print_recap
 from runbook.deploy.rolling import rolling_order
 from runbook.deploy.transcript import Transcript
+from runbook.output.terminal import Plain
 from runbook.plan.masking import SecretMask
 from runbook.plan.steps import FileAction, Plan, PlannedStep, RunAction
 from runbook.remote import sshmux, transport
@@ -435,6 +438,23 @@ def test_unreachable_node_is_reported_and_the_other_completes(tmp_path):
     assert result.errors == ["afrodita · conexión: no se puede conectar con 192.0.2.11:22 (prueba)"]
     assert result.recap()["hera"][Status.CHANGED] == 3
     assert not (tmp_path / "nodes" / "afrodita" / "base.conf").exists()
+    # The last line counts what changed and names the node deploy could not finish.
+    console = Plain(io.StringIO())
+    print_recap(console, result)
+    last = console.file.getvalue().splitlines()[-1]
+    assert last.startswith("3 cambio(s) aplicado(s); sin terminar en 1 nodo(s): afrodita · ")
+
+
+def test_no_node_reached_is_never_summed_up_as_nothing_to_change(tmp_path):
+    plan = local_plan(tmp_path)
+    result = deploy(plan, SECRETS, health=None, connect=local_connect({"hera", "afrodita"}),
+                    runs_directory=tmp_path / "runs")
+    console = Plain(io.StringIO())
+    print_recap(console, result)
+    last = console.file.getvalue().splitlines()[-1]
+    assert result.exit_code == 2
+    assert last.startswith("sin cambios; sin terminar en 2 nodo(s): hera, afrodita · ")
+    assert "según el plan" not in console.file.getvalue()
 
 
 def test_failed_command_names_node_and_step_and_other_node_goes_on(tmp_path):

@@ -211,7 +211,7 @@ def nft_ruleset(site, me) -> str:
         "\t}\n}\n"
         "table ip traspaso {\n\tset ip_virtual {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t}\n\n"
         "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n"
-        f"\t\tip daddr @ip_virtual ip ttl != 1 tcp flags ! syn ct state new ip ttl set 1 dup to {peer.lan_address} drop\n"
+        f"\t\tip daddr @ip_virtual ip ttl > 1 tcp flags ! syn ct state {{ invalid, new }} ip ttl set 1 dup to {peer.lan_address} drop\n"
         "\t}\n}\n"
     )
 
